@@ -1,0 +1,75 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { AuthGuard, CurrentPrincipal, Roles } from '../auth/auth.guard';
+import type { Principal } from '../auth/principal';
+import { AdminService } from './admin.service';
+import { AgentSettingsDto, AuditQueryDto, CreateProfileDto, ExportTargetDto, PreviewDto, ProfileBodyDto, RecordingQueryDto, SettingsDto } from './dto/admin.dto';
+
+@Controller('v1/admin')
+@UseGuards(AuthGuard)
+@Roles('admin')
+export class AdminController {
+  constructor(private readonly admin: AdminService) {}
+
+  @Get('settings') settings(@CurrentPrincipal() p: Principal) {
+    return this.admin.settings(p);
+  }
+  @Put('settings') putSettings(@CurrentPrincipal() p: Principal, @Body() dto: SettingsDto) {
+    return this.admin.putSettings(p, dto);
+  }
+
+  @Get('agents') agents(@CurrentPrincipal() p: Principal) {
+    return this.admin.agents(p);
+  }
+  @Get('agents/:agentId') agent(@CurrentPrincipal() p: Principal, @Param('agentId') agentId: string) {
+    return this.admin.agent(p, agentId);
+  }
+  @Put('agents/:agentId') putAgent(@CurrentPrincipal() p: Principal, @Param('agentId') agentId: string, @Body() dto: AgentSettingsDto) {
+    return this.admin.putAgent(p, agentId, dto);
+  }
+
+  @Get('profiles') profiles(@CurrentPrincipal() p: Principal) {
+    return this.admin.profiles(p);
+  }
+  @Post('profiles') createProfile(@CurrentPrincipal() p: Principal, @Body() dto: CreateProfileDto) {
+    return this.admin.createProfile(p, dto);
+  }
+  @Post('profiles/preview') @HttpCode(200) preview(@CurrentPrincipal() p: Principal, @Body() dto: PreviewDto) {
+    return this.admin.preview(p, dto.filenameTemplate, dto.format);
+  }
+  @Get('profiles/:name') profile(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
+    return this.admin.profile(p, name);
+  }
+  @Put('profiles/:name') putProfile(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Body() dto: ProfileBodyDto) {
+    return this.admin.putProfile(p, name, dto);
+  }
+  @Delete('profiles/:name') @HttpCode(204) async deleteProfile(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
+    await this.admin.deleteProfile(p, name);
+  }
+
+  @Get('export-target') exportTarget(@CurrentPrincipal() p: Principal) {
+    return this.admin.exportTarget(p);
+  }
+  @Put('export-target') putExportTarget(@CurrentPrincipal() p: Principal, @Body() dto: ExportTargetDto) {
+    return this.admin.putExportTarget(p, dto);
+  }
+  @Post('export-target/check') @HttpCode(200) checkExportTarget(@CurrentPrincipal() p: Principal) {
+    return this.admin.checkExportTarget(p);
+  }
+
+  @Get('recordings') recordings(@CurrentPrincipal() p: Principal, @Query() q: RecordingQueryDto) {
+    return this.admin.recordings(p, q);
+  }
+  @Get('recordings/:id') recording(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    return this.admin.recording(p, id);
+  }
+  @Post('recordings/:id/retry') @HttpCode(200) retry(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    return this.admin.retry(p, id);
+  }
+
+  @Get('chats/:chatId') chat(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string) {
+    return this.admin.chat(p, chatId);
+  }
+  @Get('audit') auditLog(@CurrentPrincipal() p: Principal, @Query() q: AuditQueryDto) {
+    return this.admin.auditLog(p, q);
+  }
+}

@@ -1,0 +1,301 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditEntity } from '../audit/audit.entity';
+import { AuditService } from '../audit/audit.service';
+import { Principal } from '../auth/principal';
+import { ChatEventEntity } from '../chat/chat-event.entity';
+import { ChatEntity } from '../chat/chat.entity';
+import { ParticipantEntity } from '../chat/participant.entity';
+import { AppException } from '../common/app.exception';
+import { Clock } from '../common/clock';
+import { AgentEntity } from '../company/agent.entity';
+import { CompanyEntity } from '../company/company.entity';
+import { CompanyService } from '../company/company.service';
+import { sqlDate } from '../database/sql';
+import { DeliveryJobEntity } from '../export/delivery-job.entity';
+import { DeliverySignal } from '../export/delivery-signal';
+import { ExportTargetService } from '../export/export-target.service';
+import { ExportTargetConfig, publicView } from '../export/export-target.types';
+import { DeliveryTransport } from '../export/transport';
+import { RecordingEntity } from '../recording/recording.entity';
+import { checkFilenameTemplate, FilenameTemplateError } from '../transcript/filename-template';
+import { ProfileEntity } from '../transcript/profile.entity';
+import { AgentSettingsDto, AuditQueryDto, CreateProfileDto, ExportTargetDto, ProfileBodyDto, RecordingQueryDto, SettingsDto } from './dto/admin.dto';
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// The administrator's side (contract section 6). Every change is audited.
+@Injectable()
+export class AdminService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly companies: CompanyService,
+    private readonly audit: AuditService,
+    private readonly targets: ExportTargetService,
+    private readonly transport: DeliveryTransport,
+    private readonly delivery: DeliverySignal,
+  ) {}
+
+  async settings(p: Principal) {
+    const c = await this.companies.get(p.company);
+    return settingsView(c);
+  }
+
+  async putSettings(p: Principal, dto: SettingsDto) {
+    if (dto.timeZone !== undefined && !isValidTimeZone(dto.timeZone)) throw AppException.badRequest(`timeZone "${dto.timeZone}" is not an IANA time zone`);
+    await this.companies.get(p.company);
+    const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined));
+    await this.db.transaction(async (m) => {
+      await m.getRepository(CompanyEntity).update({ id: p.company }, { ...changes, updatedAt: this.clock.now() });
+      await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'settings.updated', detail: changes }, m);
+    });
+    this.companies.invalidate(p.company);
+    return this.settings(p);
+  }
+
+  async agents(p: Principal) {
+    await this.companies.get(p.company);
+    const rows = await this.db.getRepository(AgentEntity).find({ where: { companyId: p.company }, order: { agentId: 'ASC' } });
+    return rows.map(agentView);
+  }
+
+  async agent(p: Principal, agentId: string) {
+    const row = await this.db.getRepository(AgentEntity).findOneBy({ companyId: p.company, agentId });
+    if (row) return agentView(row);
+    // An agent never seen has the defaults.
+    return { agentId, name: null, login: null, permitRecordings: true, samplingPercent: 100 };
+  }
+
+  async putAgent(p: Principal, agentId: string, dto: AgentSettingsDto) {
+    if (agentId.length > 128) throw AppException.badRequest('agentId is longer than 128 characters');
+    await this.companies.get(p.company);
+    const now = this.clock.now();
+    await this.db.transaction(async (m) => {
+      const repo = m.getRepository(AgentEntity);
+      const existing = await repo.findOneBy({ companyId: p.company, agentId });
+      const merged = Object.assign(
+        existing ?? { companyId: p.company, agentId, name: null, login: null, permitRecordings: true, samplingPercent: 100, createdAt: now },
+        Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)),
+        { configured: true, updatedAt: now },
+      );
+      await repo.save(merged);
+      await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'agent.updated', detail: { agentId, ...dto } }, m);
+    });
+    return this.agent(p, agentId);
+  }
+
+  async profiles(p: Principal) {
+    await this.companies.get(p.company);
+    const rows = await this.db.getRepository(ProfileEntity).find({ where: { companyId: p.company }, order: { name: 'ASC' } });
+    return rows.map(profileView);
+  }
+
+  async profile(p: Principal, name: string) {
+    await this.companies.get(p.company);
+    const row = await this.db.getRepository(ProfileEntity).findOneBy({ companyId: p.company, name });
+    if (!row) throw AppException.notFound(`profile "${name}" not found`);
+    return profileView(row);
+  }
+
+  async preview(p: Principal, template: string, format: 'text' | 'json' | 'html') {
+    const company = await this.companies.get(p.company);
+    return { example: this.checkTemplate(template, format, company.timeZone) };
+  }
+
+  async createProfile(p: Principal, dto: CreateProfileDto) {
+    const company = await this.companies.get(p.company);
+    this.checkTemplate(dto.filenameTemplate, dto.format, company.timeZone);
+    const now = this.clock.now();
+    await this.db.transaction(async (m) => {
+      const repo = m.getRepository(ProfileEntity);
+      if (await repo.findOneBy({ companyId: p.company, name: dto.name })) throw AppException.conflict(`profile "${dto.name}" already exists`);
+      await repo.insert({ companyId: p.company, name: dto.name, filenameTemplate: dto.filenameTemplate, format: dto.format, sidecar: dto.sidecar ?? false, createdAt: now, updatedAt: now });
+      await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'profile.created', detail: { ...dto } }, m);
+    });
+    return this.profile(p, dto.name);
+  }
+
+  async putProfile(p: Principal, name: string, dto: ProfileBodyDto) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw AppException.badRequest('name must be letters, digits, . _ - (up to 64)');
+    const company = await this.companies.get(p.company);
+    this.checkTemplate(dto.filenameTemplate, dto.format, company.timeZone);
+    const now = this.clock.now();
+    await this.db.transaction(async (m) => {
+      const repo = m.getRepository(ProfileEntity);
+      const existing = await repo.findOneBy({ companyId: p.company, name });
+      await repo.save({ companyId: p.company, name, filenameTemplate: dto.filenameTemplate, format: dto.format, sidecar: dto.sidecar ?? false, createdAt: existing?.createdAt ?? now, updatedAt: now });
+      await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'profile.updated', detail: { name, ...dto } }, m);
+    });
+    return this.profile(p, name);
+  }
+
+  async deleteProfile(p: Principal, name: string) {
+    if (name === 'agent') throw AppException.conflict('the built-in profile "agent" can be edited but not deleted');
+    await this.profile(p, name);
+    await this.db.transaction(async (m) => {
+      await m.getRepository(ProfileEntity).delete({ companyId: p.company, name });
+      await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'profile.deleted', detail: { name } }, m);
+    });
+  }
+
+  private checkTemplate(template: string, format: 'text' | 'json' | 'html', timeZone: string): string {
+    try {
+      return checkFilenameTemplate(template, format, timeZone).example;
+    } catch (err) {
+      if (err instanceof FilenameTemplateError) throw AppException.badRequest(`filenameTemplate: ${err.reason}`);
+      throw err;
+    }
+  }
+
+  async exportTarget(p: Principal) {
+    await this.companies.get(p.company);
+    return publicView(await this.targets.get(p.company));
+  }
+
+  async putExportTarget(p: Principal, dto: ExportTargetDto) {
+    await this.companies.get(p.company);
+    let target: ExportTargetConfig;
+    if (dto.type === 'local') target = { type: 'local' };
+    else {
+      if (!dto.password && !dto.privateKey) {
+        // Secrets are write-only: an update without one keeps the stored one for the same user/host.
+        const prev = await this.targets.get(p.company);
+        if (prev.type !== 'sftp' || (!prev.password && !prev.privateKey)) throw AppException.badRequest('password or privateKey is required for an sftp target');
+        dto.password = prev.password;
+        dto.privateKey = prev.privateKey;
+      }
+      target = {
+        type: 'sftp',
+        host: dto.host as string,
+        port: dto.port as number,
+        username: dto.username as string,
+        ...(dto.password ? { password: dto.password } : {}),
+        ...(dto.privateKey ? { privateKey: dto.privateKey } : {}),
+        remoteDir: dto.remoteDir as string,
+        hostKeySha256: dto.hostKeySha256 as string,
+      };
+    }
+    await this.targets.put(p.company, target);
+    await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'export_target.updated', detail: publicView(target) });
+    return publicView(target);
+  }
+
+  async checkExportTarget(p: Principal) {
+    await this.companies.get(p.company);
+    const target = await this.targets.get(p.company);
+    try {
+      await this.transport.check(target, p.company);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  async recordings(p: Principal, q: RecordingQueryDto) {
+    const where: Record<string, unknown> = { companyId: p.company };
+    if (q.chatId) where.chatId = q.chatId;
+    if (q.status) where.status = q.status;
+    const rows = await this.db.getRepository(RecordingEntity).find({ where, order: { createdAt: 'DESC' }, take: Math.min(Number(q.limit ?? 100), 1000) });
+    return rows.map(recordingView);
+  }
+
+  async recording(p: Principal, id: string) {
+    const row = await this.db.getRepository(RecordingEntity).findOneBy({ id });
+    if (!row || row.companyId !== p.company) throw AppException.notFound('recording not found');
+    return recordingView(row);
+  }
+
+  async retry(p: Principal, id: string) {
+    const now = this.clock.now();
+    await this.db.transaction(async (m) => {
+      const rec = await m.getRepository(RecordingEntity).findOneBy({ id });
+      if (!rec || rec.companyId !== p.company) throw AppException.notFound('recording not found');
+      if (rec.status !== 'failed') throw AppException.conflict(`only a failed recording can be retried (this one is ${rec.status})`);
+      await m.getRepository(RecordingEntity).update({ id }, { status: 'pending', lastError: null, updatedAt: now });
+      await m.getRepository(DeliveryJobEntity).update({ recordingId: id }, { state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseUntil: null, updatedAt: now });
+      await this.audit.record({ companyId: p.company, chatId: rec.chatId, actorRole: p.role, actorId: p.sub, action: 'recording.retried', detail: { recordingId: id } }, m);
+    });
+    this.delivery.wake();
+    return this.recording(p, id);
+  }
+
+  async chat(p: Principal, chatId: string) {
+    const chat = await this.db.getRepository(ChatEntity).findOneBy({ id: chatId });
+    if (!chat || chat.companyId !== p.company) throw AppException.notFound('chat not found');
+    const recordings = await this.db.getRepository(RecordingEntity).find({ where: { chatId }, order: { createdAt: 'ASC' } });
+    const participants = await this.db.getRepository(ParticipantEntity).find({ where: { chatId }, order: { joinedAt: 'ASC' } });
+    const events = await this.db.getRepository(ChatEventEntity).find({ where: { chatId }, order: { afterSeq: 'ASC', at: 'ASC' }, take: 1000 });
+    return {
+      chatId: chat.id,
+      externalId: chat.externalId,
+      service: chat.service,
+      customer: { id: chat.customerId, name: chat.customerName },
+      status: chat.status,
+      assignedAgentId: chat.assignedAgentId,
+      startedAt: chat.startedAt.toISOString(),
+      endedAt: chat.endedAt?.toISOString() ?? null,
+      endReason: chat.endReason,
+      messageCount: chat.nextSeq - 1,
+      flags: { paused: chat.paused, consent: chat.consent, discarded: chat.discarded, abusive: chat.abusive, deletionRequested: chat.deletionRequested, deletionConfirmed: chat.deletionConfirmed },
+      participants: participants.map((x) => ({ agentId: x.agentId, role: x.role, name: x.name, permitRecordings: x.permitRecordings, joinedAt: x.joinedAt.toISOString(), leftAt: x.leftAt?.toISOString() ?? null })),
+      recordings: recordings.map(recordingView),
+      events: events.map((e) => ({ kind: e.kind, afterSeq: e.afterSeq, actor: { role: e.actorRole, id: e.actorId, name: e.actorName }, detail: e.detail, at: e.at.toISOString() })),
+    };
+  }
+
+  async auditLog(p: Principal, q: AuditQueryDto) {
+    const qb = this.db.getRepository(AuditEntity).createQueryBuilder('a').where('a.company_id = :c', { c: p.company });
+    if (q.chatId) qb.andWhere('a.chat_id = :chat', { chat: q.chatId });
+    if (q.from) qb.andWhere('a.at >= :from', { from: sqlDate(parseDate(q.from, 'from')) });
+    if (q.to) qb.andWhere('a.at <= :to', { to: sqlDate(parseDate(q.to, 'to')) });
+    const rows = await qb.orderBy('a.at', 'ASC').addOrderBy('a.id', 'ASC').limit(Math.min(Number(q.limit ?? 500), 5000)).getMany();
+    return rows.map((a) => ({ id: a.id, at: a.at.toISOString(), chatId: a.chatId, actor: { role: a.actorRole, id: a.actorId }, action: a.action, detail: a.detail ? (JSON.parse(a.detail) as unknown) : null }));
+  }
+}
+
+function parseDate(v: string, field: string): Date {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw AppException.badRequest(`${field} must be an ISO date`);
+  return d;
+}
+
+function settingsView(c: CompanyEntity) {
+  return { recordingEnabled: c.recordingEnabled, timeZone: c.timeZone, idleTimeoutSeconds: c.idleTimeoutSeconds, retentionDays: c.retentionDays, redactCardData: c.redactCardData };
+}
+
+function agentView(a: AgentEntity) {
+  return { agentId: a.agentId, name: a.name, login: a.login, permitRecordings: a.permitRecordings, samplingPercent: a.samplingPercent };
+}
+
+function profileView(r: ProfileEntity) {
+  return { name: r.name, filenameTemplate: r.filenameTemplate, format: r.format, sidecar: r.sidecar, builtin: r.name === 'agent' };
+}
+
+export function recordingView(r: RecordingEntity) {
+  return {
+    id: r.id,
+    chatId: r.chatId,
+    kind: r.kind,
+    profile: r.profileName,
+    recordingName: r.profileName,
+    label: r.label,
+    agentId: r.agentId,
+    status: r.status,
+    outcome: r.outcomeReason ? { produced: !['suppressed'].includes(r.status), reason: r.outcomeReason, explanation: r.outcomeDetail } : null,
+    sampling: r.kind === 'agent' ? { sampledIn: r.sampledIn, reason: r.samplingReason } : null,
+    startedAt: r.startedAt.toISOString(),
+    stoppedAt: r.stoppedAt?.toISOString() ?? null,
+    fileName: r.fileName,
+    deliveredAt: r.deliveredAt?.toISOString() ?? null,
+    attempts: r.attempts,
+    lastError: r.lastError,
+  };
+}

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import jwt from 'jsonwebtoken';
+import { AppConfig } from '../config/app-config';
+import { AppException } from '../common/app.exception';
+import { Principal, Role, ROLES } from './principal';
+
+const COMPANY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export class AuthError extends AppException {
+  constructor(
+    code: 'unauthorized' | 'forbidden',
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
+
+@Injectable()
+export class TokenService {
+  constructor(private readonly config: AppConfig) {}
+
+  // Verifies signature, expiry and claims, then the role against what the caller accepts.
+  verify(token: unknown, accepted: readonly Role[]): Principal {
+    if (typeof token !== 'string' || token.length === 0) throw new AuthError('unauthorized', 'missing token');
+    if (token.length > 8192) throw new AuthError('unauthorized', 'token too long');
+    const customerOnly = accepted.length === 1 && accepted[0] === 'customer';
+    let payload: jwt.JwtPayload | string;
+    try {
+      if (customerOnly) {
+        payload = jwt.verify(token, this.config.customerToken.secret, { algorithms: ['HS256'] });
+      } else if (this.config.jwt.algorithm === 'RS256') {
+        payload = jwt.verify(token, this.config.jwt.publicKey, { algorithms: ['RS256'] });
+      } else {
+        payload = jwt.verify(token, this.config.jwt.secret, { algorithms: ['HS256'] });
+      }
+    } catch (e) {
+      const reason = e instanceof jwt.TokenExpiredError ? 'token expired' : 'invalid token';
+      throw new AuthError('unauthorized', reason);
+    }
+    const principal = this.toPrincipal(payload);
+    if (!accepted.includes(principal.role)) {
+      throw new AuthError('forbidden', `role ${principal.role} may not use this (needs ${accepted.join(' or ')})`);
+    }
+    return principal;
+  }
+
+  signCustomerToken(company: string, chatId: string, sub: string, name?: string | null): string {
+    const claims: Record<string, unknown> = { sub, company, role: 'customer', chat: chatId };
+    if (name) claims.name = name;
+    return jwt.sign(claims, this.config.customerToken.secret, {
+      algorithm: 'HS256',
+      expiresIn: this.config.customerToken.ttlSeconds,
+    });
+  }
+
+  private toPrincipal(payload: jwt.JwtPayload | string): Principal {
+    if (typeof payload !== 'object' || payload === null) throw new AuthError('unauthorized', 'invalid token claims');
+    const { sub, company, role, chat, name, login, exp } = payload as Record<string, unknown>;
+    if (typeof exp !== 'number') throw new AuthError('unauthorized', 'token has no exp');
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) throw new AuthError('unauthorized', 'token sub is missing or invalid');
+    if (typeof company !== 'string' || !COMPANY_RE.test(company)) throw new AuthError('unauthorized', 'token company is missing or invalid');
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new AuthError('unauthorized', 'token role is missing or invalid');
+    const p: Principal = { sub, company, role: role as Role };
+    if (role === 'customer') {
+      if (typeof chat !== 'string' || chat.length === 0 || chat.length > 64) throw new AuthError('unauthorized', 'customer token has no chat');
+      p.chat = chat;
+    }
+    if (typeof name === 'string' && name.length <= 255) p.name = name;
+    if (typeof login === 'string' && login.length <= 255) p.login = login;
+    return p;
+  }
+}

@@ -1,0 +1,71 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { boolColumn, idColumn, timestampColumn } from '../database/columns';
+
+export type ChatStatus = 'open' | 'ended';
+export type ConsentState = 'granted' | 'refused';
+
+@Entity('chats')
+@Index('uq_chats_company_external', ['companyId', 'externalId'], { unique: true })
+@Index('ix_chats_status_activity', ['status', 'lastActivityAt'])
+export class ChatEntity {
+  @PrimaryColumn(idColumn('id'))
+  id!: string;
+
+  @Column({ name: 'company_id', type: 'varchar', length: 64 })
+  companyId!: string;
+
+  @Column({ name: 'external_id', type: 'varchar', length: 255, nullable: true })
+  externalId!: string | null;
+
+  @Column({ type: 'varchar', length: 255 })
+  service!: string;
+
+  @Column({ name: 'customer_id', type: 'varchar', length: 255, nullable: true })
+  customerId!: string | null;
+
+  @Column({ name: 'customer_name', type: 'varchar', length: 255, nullable: true })
+  customerName!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  metadata!: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: ChatStatus;
+
+  @Column({ name: 'assigned_agent_id', type: 'varchar', length: 128, nullable: true })
+  assignedAgentId!: string | null;
+
+  // The seq the next stored message gets; advanced in the same transaction as the insert.
+  @Column({ name: 'next_seq', type: 'int', default: 1 })
+  nextSeq!: number;
+
+  @Column(boolColumn('paused', false))
+  paused!: boolean;
+
+  @Column({ type: 'varchar', length: 8, nullable: true })
+  consent!: ConsentState | null;
+
+  @Column(boolColumn('discarded', false))
+  discarded!: boolean;
+
+  @Column(boolColumn('abusive', false))
+  abusive!: boolean;
+
+  @Column(boolColumn('deletion_requested', false))
+  deletionRequested!: boolean;
+
+  @Column(boolColumn('deletion_confirmed', false))
+  deletionConfirmed!: boolean;
+
+  @Column(timestampColumn('started_at'))
+  startedAt!: Date;
+
+  @Column(timestampColumn('ended_at', true))
+  endedAt!: Date | null;
+
+  @Column({ name: 'end_reason', type: 'varchar', length: 32, nullable: true })
+  endReason!: string | null;
+
+  @Column(timestampColumn('last_activity_at'))
+  lastActivityAt!: Date;
+}

@@ -1,0 +1,98 @@
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { CurrentPrincipal, AuthGuard, Roles } from '../auth/auth.guard';
+import type { Principal } from '../auth/principal';
+import { AppConfig } from '../config/app-config';
+import { actorOf, ChatService } from './chat.service';
+import { checkText } from './customer.gateway';
+import { AbusiveDto, AssignDto, ConsentDto, ConsentRequestDto, CreateChatDto, FlowMessageDto, StartRecordingDto, TransferChatDto } from './dto/flow.dto';
+
+const CHAT_ID = 'chatId';
+
+// The chat flow's REST side (contract section 2).
+@Controller('v1/flow/chats')
+@UseGuards(AuthGuard)
+@Roles('flow')
+export class FlowController {
+  constructor(
+    private readonly chats: ChatService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateChatDto) {
+    const { chatId, customerToken } = await this.chats.create(p, dto);
+    return { chatId, customerToken };
+  }
+
+  @Post(':chatId/messages')
+  @HttpCode(201)
+  async message(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: FlowMessageDto) {
+    checkText(dto.text, this.config.maxMessageLength);
+    await this.chats.find(p.company, chatId);
+    const stored = await this.chats.postMessage({ ...p, name: dto.name ?? p.name ?? 'Bot' }, chatId, dto.clientMsgId ?? null, dto.text);
+    return { seq: stored.seq, at: stored.at.toISOString() };
+  }
+
+  @Post(':chatId/consent/request')
+  @HttpCode(200)
+  async consentRequest(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: ConsentRequestDto) {
+    await this.chats.requestConsent(p, chatId, dto.prompt);
+    return { ok: true };
+  }
+
+  @Post(':chatId/consent')
+  @HttpCode(200)
+  async consent(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: ConsentDto) {
+    await this.chats.answerConsent(p, chatId, dto.granted);
+    return { ok: true };
+  }
+
+  @Post(':chatId/recordings')
+  @HttpCode(201)
+  async startRecording(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: StartRecordingDto) {
+    return { recordingId: await this.chats.startRecording(p, chatId, dto.profile, dto.label ?? null) };
+  }
+
+  @Post(':chatId/recordings/:recordingId/stop')
+  @HttpCode(200)
+  async stopRecording(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Param('recordingId') recordingId: string) {
+    await this.chats.stopRecording(p, chatId, recordingId);
+    return { ok: true };
+  }
+
+  @Post(':chatId/assign')
+  @HttpCode(200)
+  async assign(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: AssignDto) {
+    await this.chats.assign(p, chatId, dto.agentId);
+    return { ok: true };
+  }
+
+  @Post(':chatId/transfer')
+  @HttpCode(200)
+  async transfer(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: TransferChatDto) {
+    await this.chats.transfer(p, chatId, dto.toAgentId);
+    return { ok: true };
+  }
+
+  @Post(':chatId/abusive')
+  @HttpCode(200)
+  async abusive(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: AbusiveDto) {
+    await this.chats.flagAbusive(p, chatId, dto.reason);
+    return { ok: true };
+  }
+
+  @Post(':chatId/discard')
+  @HttpCode(200)
+  async discard(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string) {
+    await this.chats.discard(p, chatId);
+    return { ok: true };
+  }
+
+  @Post(':chatId/end')
+  @HttpCode(200)
+  async end(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string) {
+    await this.chats.end(p.company, chatId, actorOf(p), 'flow');
+    return { ok: true };
+  }
+}

@@ -1,0 +1,38 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { boolColumn, idColumn, timestampColumn } from '../database/columns';
+
+export type SenderRole = 'customer' | 'agent' | 'supervisor' | 'flow';
+
+// Messages are keyed by (chat, seq): seq is contiguous per chat. The unique client key makes a
+// resend with the same clientMsgId land on the row that is already there.
+@Entity('messages')
+@Index('uq_messages_client', ['chatId', 'senderId', 'clientMsgId'], { unique: true })
+export class MessageEntity {
+  @PrimaryColumn(idColumn('chat_id'))
+  chatId!: string;
+
+  @PrimaryColumn({ type: 'int' })
+  seq!: number;
+
+  @Column({ name: 'client_msg_id', type: 'varchar', length: 128, nullable: true })
+  clientMsgId!: string | null;
+
+  @Column({ name: 'sender_role', type: 'varchar', length: 16 })
+  senderRole!: SenderRole;
+
+  @Column({ name: 'sender_id', type: 'varchar', length: 255 })
+  senderId!: string;
+
+  @Column({ name: 'sender_name', type: 'varchar', length: 255, nullable: true })
+  senderName!: string | null;
+
+  // NULL when the body was never stored (sent while paused) or has been purged.
+  @Column({ type: 'text', nullable: true })
+  text!: string | null;
+
+  @Column(boolColumn('paused', false))
+  paused!: boolean;
+
+  @Column(timestampColumn('at'))
+  at!: Date;
+}

@@ -1,0 +1,34 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { boolColumn, timestampColumn } from '../database/columns';
+
+// Per-agent recording settings (contract section 4/6). A row appears when an agent is first seen or
+// when the admin configures it; absent settings mean the defaults.
+@Entity('agents')
+export class AgentEntity {
+  @PrimaryColumn({ name: 'company_id', type: 'varchar', length: 64 })
+  companyId!: string;
+
+  @PrimaryColumn({ name: 'agent_id', type: 'varchar', length: 128 })
+  agentId!: string;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  name!: string | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  login!: string | null;
+
+  @Column(boolColumn('permit_recordings', true))
+  permitRecordings!: boolean;
+
+  @Column({ name: 'sampling_percent', type: 'int', default: 100 })
+  samplingPercent!: number;
+
+  @Column(boolColumn('configured', false))
+  configured!: boolean;
+
+  @Column(timestampColumn('created_at'))
+  createdAt!: Date;
+
+  @Column(timestampColumn('updated_at'))
+  updatedAt!: Date;
+}

@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import { ProfileEntity } from '../transcript/profile.entity';
+import { AgentEntity } from './agent.entity';
+import { CompanyEntity } from './company.entity';
+
+export const BUILTIN_AGENT_PROFILE = {
+  name: 'agent',
+  filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}',
+  format: 'text' as const,
+  sidecar: false,
+};
+
+const SETTINGS_TTL_MS = 2000;
+
+// Companies need no provisioning: the first token naming one creates it with the defaults.
+// Settings are read on hot paths (every message), so they are cached briefly.
+@Injectable()
+export class CompanyService {
+  private readonly cache = new Map<string, { company: CompanyEntity; until: number }>();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  async get(companyId: string): Promise<CompanyEntity> {
+    const hit = this.cache.get(companyId);
+    const now = Date.now();
+    if (hit && hit.until > now) return hit.company;
+    let company = await this.db.getRepository(CompanyEntity).findOneBy({ id: companyId });
+    if (!company) company = await this.create(companyId);
+    this.cache.set(companyId, { company, until: now + SETTINGS_TTL_MS });
+    return company;
+  }
+
+  invalidate(companyId: string): void {
+    this.cache.delete(companyId);
+  }
+
+  private async create(companyId: string): Promise<CompanyEntity> {
+    const now = this.clock.now();
+    await this.db.transaction(async (m) => {
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into(CompanyEntity)
+        .values({ id: companyId, recordingEnabled: true, timeZone: 'UTC', idleTimeoutSeconds: 1800, retentionDays: 30, redactCardData: true, createdAt: now, updatedAt: now })
+        .orIgnore()
+        .execute();
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into(ProfileEntity)
+        .values({ companyId, ...BUILTIN_AGENT_PROFILE, createdAt: now, updatedAt: now })
+        .orIgnore()
+        .execute();
+    });
+    return this.db.getRepository(CompanyEntity).findOneByOrFail({ id: companyId });
+  }
+
+  // Agent settings with defaults; the row is created when an agent is first seen so that admins
+  // can list and configure them.
+  async agentSettings(m: EntityManager, companyId: string, agentId: string, seen?: { name?: string; login?: string }): Promise<AgentEntity> {
+    const repo = m.getRepository(AgentEntity);
+    const existing = await repo.findOneBy({ companyId, agentId });
+    if (existing) {
+      if (!existing.configured && seen && ((seen.name && seen.name !== existing.name) || (seen.login && seen.login !== existing.login))) {
+        existing.name = seen.name ?? existing.name;
+        existing.login = seen.login ?? existing.login;
+        existing.updatedAt = this.clock.now();
+        await repo.save(existing);
+      }
+      return existing;
+    }
+    const now = this.clock.now();
+    await m
+      .createQueryBuilder()
+      .insert()
+      .into(AgentEntity)
+      .values({ companyId, agentId, name: seen?.name ?? null, login: seen?.login ?? null, permitRecordings: true, samplingPercent: 100, configured: false, createdAt: now, updatedAt: now })
+      .orIgnore()
+      .execute();
+    return repo.findOneByOrFail({ companyId, agentId });
+  }
+}

@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+
+// The one place that reads process.env. Everything is validated once, at boot; a bad value stops
+// the process with a message that names the variable.
+export type DatabaseConfig =
+  | { type: 'sqlite'; path: string }
+  | { type: 'mysql'; flavor: 'mysql' | 'mariadb'; url: string; host: string; port: number; database: string };
+
+export class ConfigError extends Error {}
+
+export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me';
+
+export class AppConfig {
+  readonly nodeEnv!: string;
+  readonly port!: number;
+  readonly database!: DatabaseConfig;
+  readonly migrateOnStart!: boolean;
+  readonly jwt!: { algorithm: 'HS256'; secret: string; isDevDefault: boolean } | { algorithm: 'RS256'; publicKey: string; isDevDefault: false };
+  readonly customerToken!: { secret: string; ttlSeconds: number };
+  readonly exportLocalDir!: string;
+  readonly maxMessageLength!: number;
+  readonly messageBatchMax!: number;
+  readonly deliveryPollMs!: number;
+  readonly deliveryMaxAttempts!: number;
+  readonly deliveryRetryBaseMs!: number;
+  readonly deliveryRetryMaxMs!: number;
+  readonly deliveryConcurrency!: number;
+  readonly deliveryLeaseMs!: number;
+  readonly sftpOperationTimeoutMs!: number;
+  readonly idleSweepMs!: number;
+  readonly instanceId!: string;
+  readonly logLevel!: 'error' | 'warn' | 'log' | 'debug';
+
+  constructor(values: AppConfig) {
+    Object.assign(this, values);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function parseDatabaseUrl(raw: string, cwd: string): DatabaseConfig {
+  if (raw.startsWith('sqlite:')) {
+    const p = raw.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!p) throw new ConfigError('DATABASE_URL sqlite: needs a file path, e.g. sqlite:./data/webchat.sqlite');
+    return { type: 'sqlite', path: p === ':memory:' ? p : resolve(cwd, p) };
+  }
+  if (raw.startsWith('mysql://') || raw.startsWith('mariadb://')) {
+    let u: URL;
+    try {
+      u = new URL(raw.replace(/^mariadb:/, 'mysql:'));
+    } catch {
+      throw new ConfigError('DATABASE_URL is not a valid URL');
+    }
+    const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    if (!database) throw new ConfigError('DATABASE_URL must name a database: mysql://user:pass@host:3306/db');
+    return { type: 'mysql', flavor: raw.startsWith('mariadb:') ? 'mariadb' : 'mysql', url: u.toString(), host: u.hostname, port: u.port ? Number(u.port) : 3306, database };
+  }
+  throw new ConfigError('DATABASE_URL must start with mysql:// or sqlite:');
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const database = parseDatabaseUrl(env.DATABASE_URL || 'sqlite:./data/webchat.sqlite', cwd);
+
+  let jwt: AppConfig['jwt'];
+  if (env.JWT_PUBLIC_KEY) {
+    const publicKey = env.JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
+    if (!publicKey.includes('BEGIN')) throw new ConfigError('JWT_PUBLIC_KEY must be a PEM public key');
+    jwt = { algorithm: 'RS256', publicKey, isDevDefault: false };
+  } else if (env.JWT_SECRET) {
+    if (env.JWT_SECRET.length < 16) throw new ConfigError('JWT_SECRET must be at least 16 characters');
+    jwt = { algorithm: 'HS256', secret: env.JWT_SECRET, isDevDefault: false };
+  } else if (nodeEnv === 'production') {
+    throw new ConfigError('NODE_ENV=production needs JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256)');
+  } else {
+    jwt = { algorithm: 'HS256', secret: DEV_JWT_SECRET, isDevDefault: true };
+  }
+
+  // Customer tokens are minted here, so they need a key this service holds even when platform
+  // tokens are verified with a public key only.
+  let customerSecret = env.CUSTOMER_TOKEN_SECRET;
+  if (!customerSecret) {
+    if (jwt.algorithm === 'HS256') customerSecret = jwt.secret;
+    else if (nodeEnv === 'production') throw new ConfigError('with JWT_PUBLIC_KEY, NODE_ENV=production also needs CUSTOMER_TOKEN_SECRET');
+    else customerSecret = DEV_JWT_SECRET;
+  }
+  if (customerSecret.length < 16) throw new ConfigError('CUSTOMER_TOKEN_SECRET must be at least 16 characters');
+
+  const logLevel = (env.LOG_LEVEL ?? 'log') as AppConfig['logLevel'];
+  if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be error, warn, log or debug');
+
+  return new AppConfig({
+    nodeEnv,
+    port: int(env, 'PORT', 3000, 0, 65535),
+    database,
+    migrateOnStart: bool(env, 'DB_MIGRATE_ON_START', database.type === 'sqlite'),
+    jwt,
+    customerToken: { secret: customerSecret, ttlSeconds: int(env, 'CUSTOMER_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400) },
+    exportLocalDir: resolve(cwd, env.EXPORT_LOCAL_DIR || './data/outbox'),
+    // Bodies live in a TEXT column (64 KB): 16,000 characters of 4 bytes fit.
+    maxMessageLength: int(env, 'MESSAGE_MAX_LENGTH', 10_000, 1, 16_000),
+    messageBatchMax: int(env, 'MESSAGE_BATCH_MAX', 500, 1, 5000),
+    deliveryPollMs: int(env, 'DELIVERY_POLL_MS', 1000, 10, 600_000),
+    deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
+    deliveryRetryBaseMs: int(env, 'DELIVERY_RETRY_BASE_MS', 2000, 1, 3_600_000),
+    deliveryRetryMaxMs: int(env, 'DELIVERY_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000),
+    deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 4, 1, 64),
+    deliveryLeaseMs: int(env, 'DELIVERY_LEASE_MS', 5 * 60_000, 1000, 86_400_000),
+    sftpOperationTimeoutMs: int(env, 'SFTP_OPERATION_TIMEOUT_MS', 30_000, 100, 600_000),
+    idleSweepMs: int(env, 'IDLE_SWEEP_MS', 5000, 100, 3_600_000),
+    instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    logLevel,
+  });
+}

@@ -1,0 +1,25 @@
+import { AuditEntity } from '../audit/audit.entity';
+import { ChatEventEntity } from '../chat/chat-event.entity';
+import { ChatEntity } from '../chat/chat.entity';
+import { MessageEntity } from '../chat/message.entity';
+import { ParticipantEntity } from '../chat/participant.entity';
+import { AgentEntity } from '../company/agent.entity';
+import { CompanyEntity } from '../company/company.entity';
+import { DeliveryJobEntity } from '../export/delivery-job.entity';
+import { ExportTargetEntity } from '../export/export-target.entity';
+import { RecordingEntity } from '../recording/recording.entity';
+import { ProfileEntity } from '../transcript/profile.entity';
+
+export const ENTITIES = [
+  CompanyEntity,
+  AgentEntity,
+  ProfileEntity,
+  ExportTargetEntity,
+  ChatEntity,
+  MessageEntity,
+  ChatEventEntity,
+  ParticipantEntity,
+  RecordingEntity,
+  DeliveryJobEntity,
+  AuditEntity,
+];

@@ -1,0 +1,224 @@
+import { createHash, randomInt } from 'node:crypto';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { isDuplicateKey, sqlDate } from '../database/sql';
+import { RecordingEntity } from '../recording/recording.entity';
+import { FilenameTemplateError, FORMAT_EXTENSIONS } from '../transcript/filename-template';
+import { TranscriptService } from '../transcript/transcript.service';
+import { DeliveryJobEntity } from './delivery-job.entity';
+import { DeliverySignal } from './delivery-signal';
+import { ExportTargetService } from './export-target.service';
+import { HostKeyMismatchError } from './sftp.transport';
+import { DeliveryFile, DeliveryTransport, PermanentDeliveryError } from './transport';
+
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, rand: (n: number) => number = (n) => randomInt(Math.max(1, n))): number {
+  // Exponential with full jitter over the upper half, so retries of many files spread out.
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 30));
+  const half = Math.floor(ceiling / 2);
+  return half + rand(ceiling - half + 1);
+}
+
+// Takes due jobs from the outbox under a lease (safe with several instances), renders and delivers
+// each, and records the outcome. A chat end wakes it at once; otherwise it polls.
+@Injectable()
+export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryWorker.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private active = 0;
+  delivered = 0;
+  failed = 0;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly transcripts: TranscriptService,
+    private readonly targets: ExportTargetService,
+    private readonly transport: DeliveryTransport,
+    private readonly audit: AuditService,
+    signal: DeliverySignal,
+  ) {
+    signal.onWake(() => this.kick());
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule(50);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const until = Date.now() + 10_000;
+    while ((this.running || this.active > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        const claimed = await this.claim(this.config.deliveryConcurrency * 4);
+        if (claimed.length > 0) {
+          await this.runLimited(claimed, (id) => this.deliver(id));
+          this.again = true;
+        }
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.logger.warn(`delivery poll failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+      this.schedule(this.config.deliveryPollMs);
+    }
+  }
+
+  private async runLimited(ids: string[], fn: (id: string) => Promise<void>): Promise<void> {
+    let i = 0;
+    const lanes = Array.from({ length: Math.min(this.config.deliveryConcurrency, ids.length) }, async () => {
+      while (i < ids.length && !this.stopped) {
+        const id = ids[i++];
+        this.active++;
+        try {
+          await fn(id);
+        } finally {
+          this.active--;
+        }
+      }
+    });
+    await Promise.all(lanes);
+  }
+
+  // Claims by conditional update: a job is ours only if our UPDATE changed it.
+  async claim(limit: number): Promise<string[]> {
+    const now = this.clock.now();
+    const due = await this.db
+      .getRepository(DeliveryJobEntity)
+      .createQueryBuilder('j')
+      .select(['j.recordingId'])
+      .where("j.state = 'queued' AND j.next_attempt_at <= :now AND (j.lease_until IS NULL OR j.lease_until < :now)", { now: sqlDate(now) })
+      .orderBy('j.next_attempt_at', 'ASC')
+      .limit(limit)
+      .getMany();
+    const leaseUntil = new Date(now.getTime() + this.config.deliveryLeaseMs);
+    const mine: string[] = [];
+    for (const j of due) {
+      const r = await this.db
+        .createQueryBuilder()
+        .update(DeliveryJobEntity)
+        .set({ leaseOwner: this.config.instanceId, leaseUntil, updatedAt: now })
+        .where("recording_id = :id AND state = 'queued' AND (lease_until IS NULL OR lease_until < :now)", { id: j.recordingId, now: sqlDate(now) })
+        .execute();
+      if (r.affected === 1) mine.push(j.recordingId);
+    }
+    return mine;
+  }
+
+  async deliver(recordingId: string): Promise<void> {
+    const job = await this.db.getRepository(DeliveryJobEntity).findOneBy({ recordingId });
+    if (!job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId) return;
+    const rec = await this.db.getRepository(RecordingEntity).findOneBy({ id: recordingId });
+    if (!rec) return;
+    try {
+      const fileName = rec.fileName ?? (await this.reserveName(rec));
+      const rendered = await this.transcripts.render(rec, fileName);
+      const target = await this.targets.get(rec.companyId);
+      const files: DeliveryFile[] = [{ companyId: rec.companyId, relPath: fileName, content: rendered.content, sha256: rendered.sha256, tempTag: rec.id.slice(0, 8) }];
+      if (rendered.sidecar) {
+        const ext = FORMAT_EXTENSIONS[rendered.format];
+        const sidecarName = fileName.endsWith(ext) ? fileName.slice(0, -ext.length) + '.meta.json' : fileName + '.meta.json';
+        files.unshift({ companyId: rec.companyId, relPath: sidecarName, content: rendered.sidecar, sha256: createHash('sha256').update(rendered.sidecar).digest('hex'), tempTag: rec.id.slice(0, 8) });
+      }
+      const results = await this.transport.deliver(target, files);
+      await this.succeed(rec, rendered.sha256, results[results.length - 1]);
+    } catch (err) {
+      await this.fail(rec, job, err);
+    }
+  }
+
+  // The name is fixed once and stored before the first upload, so every retry uses the same one;
+  // the unique key makes two recordings never share a file.
+  private async reserveName(rec: RecordingEntity): Promise<string> {
+    const { fileName } = await this.transcripts.render(rec, null);
+    const candidates = [fileName];
+    const dot = fileName.lastIndexOf('.');
+    for (let i = 0; i < 3; i++) {
+      const suffix = i === 0 ? rec.id.slice(0, 8) : rec.id;
+      candidates.push(`${fileName.slice(0, dot)}_${suffix}${i === 2 ? '_' + Date.now() : ''}${fileName.slice(dot)}`);
+    }
+    for (const name of candidates) {
+      try {
+        const key = createHash('sha256').update(name).digest('hex');
+        const r = await this.db.createQueryBuilder().update(RecordingEntity).set({ fileName: name, fileKey: key }).where('id = :id AND file_name IS NULL', { id: rec.id }).execute();
+        if (r.affected === 1) {
+          rec.fileName = name;
+          return name;
+        }
+        const fresh = await this.db.getRepository(RecordingEntity).findOneByOrFail({ id: rec.id });
+        if (fresh.fileName) return fresh.fileName;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+    throw new PermanentDeliveryError('could not find a free file name');
+  }
+
+  private async succeed(rec: RecordingEntity, sha256: string, how: 'delivered' | 'already_present'): Promise<void> {
+    const now = this.clock.now();
+    await this.db.transaction(async (m) => {
+      await m.getRepository(DeliveryJobEntity).update({ recordingId: rec.id }, { state: 'done', attempts: () => 'attempts + 1', leaseOwner: null, leaseUntil: null, lastError: null, updatedAt: now });
+      await m.getRepository(RecordingEntity).update({ id: rec.id }, { status: 'delivered', deliveredAt: now, fileSha256: sha256, attempts: rec.attempts + 1, lastError: null, updatedAt: now });
+      await this.audit.record({ companyId: rec.companyId, chatId: rec.chatId, actorRole: 'system', action: 'recording.delivered', detail: { recordingId: rec.id, fileName: rec.fileName, sha256, how } }, m);
+    });
+    this.delivered++;
+  }
+
+  private async fail(rec: RecordingEntity, job: DeliveryJobEntity, err: unknown): Promise<void> {
+    const now = this.clock.now();
+    const attempts = job.attempts + 1;
+    const permanent = err instanceof PermanentDeliveryError || err instanceof FilenameTemplateError;
+    const message = describe(err).slice(0, 2000);
+    const giveUp = permanent || attempts >= this.config.deliveryMaxAttempts;
+    const nextAttemptAt = new Date(now.getTime() + backoffMs(attempts, this.config.deliveryRetryBaseMs, this.config.deliveryRetryMaxMs));
+    this.logger.warn(`delivery of recording ${rec.id} failed (attempt ${attempts}${giveUp ? ', giving up' : ''}): ${message}`);
+    await this.db.transaction(async (m) => {
+      await m.getRepository(DeliveryJobEntity).update(
+        { recordingId: rec.id },
+        { state: giveUp ? 'failed' : 'queued', attempts, nextAttemptAt, leaseOwner: null, leaseUntil: null, lastError: message, updatedAt: now },
+      );
+      await m.getRepository(RecordingEntity).update({ id: rec.id }, { status: giveUp ? 'failed' : 'pending', attempts, lastError: message, updatedAt: now });
+      if (giveUp) {
+        await this.audit.record({ companyId: rec.companyId, chatId: rec.chatId, actorRole: 'system', action: 'recording.failed', detail: { recordingId: rec.id, attempts, error: message } }, m);
+      }
+    });
+    if (giveUp) this.failed++;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof HostKeyMismatchError) return err.message;
+  if (err instanceof FilenameTemplateError) return `file name: ${err.reason}`;
+  const e = err as { message?: string; code?: string };
+  return `${e?.code ? e.code + ': ' : ''}${e?.message ?? String(err)}`;
+}

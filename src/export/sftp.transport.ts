@@ -1,0 +1,243 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { Logger } from '@nestjs/common';
+import SftpClient from 'ssh2-sftp-client';
+import { DeliveryFile, DeliveryResult, PermanentDeliveryError } from './transport';
+import { SftpTargetConfig } from './export-target.types';
+
+export class SftpTimeoutError extends Error {}
+export class HostKeyMismatchError extends Error {}
+
+interface PooledConnection {
+  client: SftpClient;
+  dead: boolean;
+  lastUsed: number;
+}
+
+export function fingerprintOf(rawKey: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(rawKey).digest('base64').replace(/=+$/, '');
+}
+
+export function targetKey(t: SftpTargetConfig): string {
+  return createHash('sha256').update(JSON.stringify([t.host, t.port, t.username, t.password ?? '', t.privateKey ?? '', t.hostKeySha256])).digest('hex');
+}
+
+// SFTP delivery with a small pool per target: connections are reused across files (a new
+// connection per file is ~40x slower), every operation has a deadline (a stalled server must not
+// hang a worker; on expiry the connection is discarded), Nagle is off on the socket, and the host
+// key is pinned by its SHA-256 fingerprint.
+export class SftpTransport {
+  private readonly logger = new Logger(SftpTransport.name);
+  private readonly idle = new Map<string, PooledConnection[]>();
+  private readonly open = new Map<string, number>();
+  private readonly waiters = new Map<string, (() => void)[]>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly opTimeoutMs: number,
+    private readonly maxPerTarget = 2,
+    private readonly idleMs = 30_000,
+  ) {
+    this.sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 10_000));
+    this.sweeper.unref();
+  }
+
+  async deliver(target: SftpTargetConfig, files: DeliveryFile[]): Promise<DeliveryResult[]> {
+    return this.withConnection(target, async (c) => {
+      const out: DeliveryResult[] = [];
+      for (const f of files) out.push(await this.uploadOne(c, target, f));
+      return out;
+    });
+  }
+
+  async check(target: SftpTargetConfig): Promise<void> {
+    await this.withConnection(target, async (c) => {
+      const dir = normalizeDir(target.remoteDir);
+      const probe = posix.join(dir, `.probe-${process.pid}-${Date.now()}.part`);
+      await this.op(c, 'put', () => c.client.put(Buffer.from('probe'), probe));
+      await this.op(c, 'delete', () => c.client.delete(probe));
+    });
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    for (const list of this.idle.values()) for (const c of list) await this.discard(c);
+    this.idle.clear();
+  }
+
+  private async uploadOne(c: PooledConnection, target: SftpTargetConfig, f: DeliveryFile): Promise<DeliveryResult> {
+    const base = normalizeDir(target.remoteDir);
+    const finalPath = posix.join(base, f.relPath);
+    if (f.relPath.startsWith('/') || f.relPath.split('/').some((s) => s === '..' || s === '.' || s === '')) {
+      throw new PermanentDeliveryError(`path escapes the remote folder: ${f.relPath}`);
+    }
+    const dir = posix.dirname(finalPath);
+    const temp = posix.join(dir, `.${posix.basename(finalPath)}.${f.tempTag}.part`);
+    if (dir !== base) await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
+    await this.op(c, 'put', () => c.client.put(f.content, temp));
+    try {
+      // Plain SFTP rename refuses an existing target on OpenSSH, so it never clobbers a file.
+      await this.op(c, 'rename', () => c.client.rename(temp, finalPath));
+      return 'delivered';
+    } catch (err) {
+      if (c.dead) throw err;
+      const exists = await this.op(c, 'exists', () => c.client.exists(finalPath));
+      if (exists) {
+        const existing = (await this.op(c, 'get', () => c.client.get(finalPath))) as Buffer;
+        await this.op(c, 'delete', () => c.client.delete(temp, true));
+        if (createHash('sha256').update(existing).digest('hex') === f.sha256) return 'already_present';
+        throw new PermanentDeliveryError(`a different file already exists at ${finalPath}`);
+      }
+      // A server whose rename failed for another reason: posix-rename where it is offered.
+      if (hasPosixRename(c.client)) {
+        await this.op(c, 'posixRename', () => c.client.posixRename(temp, finalPath));
+        return 'delivered';
+      }
+      throw err;
+    }
+  }
+
+  private async withConnection<T>(target: SftpTargetConfig, fn: (c: PooledConnection) => Promise<T>): Promise<T> {
+    const key = targetKey(target);
+    const c = await this.acquire(key, target);
+    try {
+      const result = await fn(c);
+      this.release(key, c);
+      return result;
+    } catch (err) {
+      // After an error the connection's state is unknown: do not reuse it.
+      await this.discard(c);
+      this.release(key, c);
+      throw err;
+    }
+  }
+
+  private async acquire(key: string, target: SftpTargetConfig): Promise<PooledConnection> {
+    for (;;) {
+      const list = this.idle.get(key);
+      while (list && list.length > 0) {
+        const c = list.pop() as PooledConnection;
+        if (!c.dead) return c;
+        this.open.set(key, (this.open.get(key) ?? 1) - 1);
+      }
+      const n = this.open.get(key) ?? 0;
+      if (n < this.maxPerTarget) {
+        this.open.set(key, n + 1);
+        try {
+          return await this.connect(target);
+        } catch (err) {
+          this.open.set(key, (this.open.get(key) ?? 1) - 1);
+          this.wakeOne(key);
+          throw err;
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const w = this.waiters.get(key) ?? [];
+        w.push(resolve);
+        this.waiters.set(key, w);
+      });
+    }
+  }
+
+  private release(key: string, c: PooledConnection): void {
+    if (c.dead) {
+      this.open.set(key, Math.max(0, (this.open.get(key) ?? 1) - 1));
+    } else {
+      c.lastUsed = Date.now();
+      const list = this.idle.get(key) ?? [];
+      list.push(c);
+      this.idle.set(key, list);
+    }
+    this.wakeOne(key);
+  }
+
+  private wakeOne(key: string): void {
+    const w = this.waiters.get(key);
+    const next = w?.shift();
+    if (next) next();
+  }
+
+  private async connect(target: SftpTargetConfig): Promise<PooledConnection> {
+    const conn: PooledConnection = { client: undefined as unknown as SftpClient, dead: false, lastUsed: Date.now() };
+    const markDead = () => {
+      conn.dead = true;
+    };
+    // Our own listeners: the library's defaults print to the console on every disconnect.
+    conn.client = new SftpClient('horizon', { error: markDead, end: markDead, close: markDead });
+    let mismatch: string | null = null;
+    const expected = target.hostKeySha256.trim();
+    const connecting = conn.client.connect({
+      host: target.host,
+      port: target.port,
+      username: target.username,
+      password: target.password,
+      privateKey: target.privateKey,
+      readyTimeout: this.opTimeoutMs,
+      keepaliveInterval: 10_000,
+      retries: 0,
+      hostVerifier: (key: Buffer) => {
+        const got = fingerprintOf(key);
+        if (got !== expected) mismatch = got;
+        return got === expected;
+      },
+    } as SftpClient.ConnectOptions);
+    try {
+      await this.op(conn, 'connect', () => connecting);
+    } catch (err) {
+      await this.discard(conn);
+      if (mismatch) throw new HostKeyMismatchError(`host key mismatch: the server presented ${mismatch}, expected ${expected}`);
+      throw err;
+    }
+    (conn.client as unknown as { client: { setNoDelay(v: boolean): void } }).client.setNoDelay(true);
+    return conn;
+  }
+
+  private async op<T>(c: PooledConnection, name: string, fn: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        c.dead = true;
+        reject(new SftpTimeoutError(`sftp ${name} took longer than ${this.opTimeoutMs} ms`));
+      }, this.opTimeoutMs);
+    });
+    try {
+      return await Promise.race([fn(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async discard(c: PooledConnection): Promise<void> {
+    c.dead = true;
+    try {
+      // end() waits for 'close', which a stalled server may never send.
+      (c.client as unknown as { client: { destroy(): void } }).client.destroy();
+    } catch (err) {
+      this.logger.debug(`closing sftp connection: ${(err as Error).message}`);
+    }
+  }
+
+  private closeIdle(): void {
+    const now = Date.now();
+    for (const [key, list] of this.idle) {
+      const keep: PooledConnection[] = [];
+      for (const c of list) {
+        if (c.dead || now - c.lastUsed > this.idleMs) {
+          void this.discard(c);
+          this.open.set(key, Math.max(0, (this.open.get(key) ?? 1) - 1));
+        } else keep.push(c);
+      }
+      this.idle.set(key, keep);
+    }
+  }
+}
+
+function normalizeDir(d: string): string {
+  const n = posix.normalize(d || '.');
+  return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+
+function hasPosixRename(client: SftpClient): boolean {
+  const sftp = (client as unknown as { sftp?: { _extensions?: Record<string, string> } }).sftp;
+  return !!sftp?._extensions?.['posix-rename@openssh.com'];
+}

@@ -1,0 +1,35 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { ExportTargetConfig } from './export-target.types';
+import { LocalFolderTransport } from './local-folder.transport';
+import { SftpTransport } from './sftp.transport';
+import { DeliveryFile, DeliveryResult, DeliveryTransport } from './transport';
+
+// Picks the transport by the company's target type.
+@Injectable()
+export class TransportRegistry extends DeliveryTransport implements OnModuleDestroy {
+  private readonly local: LocalFolderTransport;
+  private readonly sftp: SftpTransport;
+
+  constructor(config: AppConfig) {
+    super();
+    this.local = new LocalFolderTransport(config.exportLocalDir);
+    this.sftp = new SftpTransport(config.sftpOperationTimeoutMs);
+  }
+
+  async deliver(target: ExportTargetConfig, files: DeliveryFile[]): Promise<DeliveryResult[]> {
+    if (target.type === 'sftp') return this.sftp.deliver(target, files);
+    const out: DeliveryResult[] = [];
+    for (const f of files) out.push(await this.local.deliverOne(f));
+    return out;
+  }
+
+  async check(target: ExportTargetConfig, companyId: string): Promise<void> {
+    if (target.type === 'sftp') return this.sftp.check(target);
+    return this.local.check(companyId);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.sftp.close();
+  }
+}

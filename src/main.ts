@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { Logger, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+import { appValidationPipe } from './common/validation.pipe';
+import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+
+const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  log: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+};
+
+async function bootstrap(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: LEVELS[config.logLevel] });
+  const logger = new Logger('Bootstrap');
+  app.useGlobalPipes(appValidationPipe());
+  app.enableShutdownHooks();
+  app.enableCors({ origin: true });
+  if (config.jwt.isDevDefault) {
+    logger.warn('No JWT_SECRET or JWT_PUBLIC_KEY: using the built-in development secret. Never run like this in production.');
+  }
+  await app.listen(config.port, '0.0.0.0');
+  const where = config.database.type === 'sqlite' ? `SQLite ${config.database.path}` : `MySQL ${config.database.host}:${config.database.port}/${config.database.database}`;
+  logger.log(`listening on port ${config.port} (database: ${where}, local exports: ${config.exportLocalDir})`);
+}
+
+void bootstrap();

@@ -1,0 +1,26 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { boolColumn, timestampColumn } from '../database/columns';
+
+@Entity('profiles')
+export class ProfileEntity {
+  @PrimaryColumn({ name: 'company_id', type: 'varchar', length: 64 })
+  companyId!: string;
+
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  name!: string;
+
+  @Column({ name: 'filename_template', type: 'varchar', length: 1024 })
+  filenameTemplate!: string;
+
+  @Column({ type: 'varchar', length: 8 })
+  format!: 'text' | 'json' | 'html';
+
+  @Column(boolColumn('sidecar', false))
+  sidecar!: boolean;
+
+  @Column(timestampColumn('created_at'))
+  createdAt!: Date;
+
+  @Column(timestampColumn('updated_at'))
+  updatedAt!: Date;
+}

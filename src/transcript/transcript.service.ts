@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DataSource, In } from 'typeorm';
+import { ChatEventEntity } from '../chat/chat-event.entity';
+import { ChatEntity } from '../chat/chat.entity';
+import { MessageEntity } from '../chat/message.entity';
+import { ParticipantEntity } from '../chat/participant.entity';
+import { AgentEntity } from '../company/agent.entity';
+import { CompanyEntity } from '../company/company.entity';
+import { sqlDate } from '../database/sql';
+import { RecordingEntity } from '../recording/recording.entity';
+import { FilenameValues, renderFilename, TranscriptFormat } from './filename-template';
+import { ProfileEntity } from './profile.entity';
+import { MarkerKind, renderMetadataSidecar, renderTranscript, SenderRole, TranscriptEntry, TranscriptInput } from './transcript-renderer';
+
+export interface RenderedRecording {
+  fileName: string;
+  format: TranscriptFormat;
+  content: Buffer;
+  sha256: string;
+  sidecar: Buffer | null;
+}
+
+// Gathers what one recording captured (its seq range, minus paused bodies) and renders it.
+@Injectable()
+export class TranscriptService {
+  constructor(private readonly db: DataSource) {}
+
+  async input(rec: RecordingEntity): Promise<{ input: TranscriptInput; values: FilenameValues; profile: ProfileEntity; timeZone: string }> {
+    const chat = await this.db.getRepository(ChatEntity).findOneByOrFail({ id: rec.chatId });
+    const company = await this.db.getRepository(CompanyEntity).findOneByOrFail({ id: rec.companyId });
+    const profile = await this.db.getRepository(ProfileEntity).findOneBy({ companyId: rec.companyId, name: rec.profileName });
+    if (!profile) throw new Error(`profile "${rec.profileName}" no longer exists`);
+    const endSeq = rec.endSeq ?? chat.nextSeq;
+    const messages = await this.db
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .where('m.chat_id = :chatId AND m.seq >= :s AND m.seq < :e AND m.text IS NOT NULL', { chatId: rec.chatId, s: rec.startSeq, e: endSeq })
+      .orderBy('m.seq', 'ASC')
+      .getMany();
+    const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
+    const events = await this.db
+      .getRepository(ChatEventEntity)
+      .createQueryBuilder('e')
+      .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', { chatId: rec.chatId, s: rec.startSeq - 1, e: endSeq, from: sqlDate(rec.startedAt), to: sqlDate(stoppedAt) })
+      .orderBy('e.after_seq', 'ASC')
+      .addOrderBy('e.at', 'ASC')
+      .getMany();
+
+    const participants = await this.db.getRepository(ParticipantEntity).find({ where: { chatId: rec.chatId }, order: { joinedAt: 'ASC' } });
+    const agentIds = rec.agentId ? [rec.agentId] : participants.map((p) => p.agentId);
+    const settings = agentIds.length ? await this.db.getRepository(AgentEntity).findBy({ companyId: rec.companyId, agentId: In(agentIds) }) : [];
+    const agents = agentIds.map((id) => {
+      const s = settings.find((a) => a.agentId === id);
+      const p = participants.find((x) => x.agentId === id);
+      return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null };
+    });
+
+    const entries = merge(messages, events);
+    const input: TranscriptInput = {
+      chatId: chat.id,
+      externalId: chat.externalId,
+      companyId: chat.companyId,
+      service: chat.service,
+      timeZone: company.timeZone,
+      recording: { id: rec.id, name: rec.profileName, label: rec.label, kind: rec.kind, startedAt: rec.startedAt, endedAt: stoppedAt },
+      agents,
+      customer: { id: chat.customerId, name: chat.customerName },
+      chatStartedAt: chat.startedAt,
+      chatEndedAt: chat.endedAt ?? stoppedAt,
+      entries,
+    };
+    const agent = agents[0];
+    const values: FilenameValues = {
+      chatId: chat.id,
+      externalId: chat.externalId,
+      companyId: chat.companyId,
+      service: chat.service,
+      recordingId: rec.id,
+      recordingName: rec.profileName,
+      label: rec.label,
+      agentId: rec.agentId ?? agent?.id ?? null,
+      // The admin's agent settings first, else what the token said.
+      agentLogin: agent?.login ?? agent?.id ?? null,
+      agentName: agent?.name ?? null,
+      customerId: chat.customerId,
+      customerName: chat.customerName,
+      startedAt: chat.startedAt,
+      endedAt: chat.endedAt,
+      recordingStartedAt: rec.startedAt,
+    };
+    return { input, values, profile, timeZone: company.timeZone };
+  }
+
+  async render(rec: RecordingEntity, fixedName: string | null): Promise<RenderedRecording> {
+    const { input, values, profile, timeZone } = await this.input(rec);
+    const fileName = fixedName ?? renderFilename(profile.filenameTemplate, values, timeZone, profile.format);
+    const content = renderTranscript(profile.format, input);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const sidecar = profile.sidecar ? renderMetadataSidecar(input, { fileName, format: profile.format, sha256, bytes: content.length }) : null;
+    return { fileName, format: profile.format, content, sha256, sidecar };
+  }
+}
+
+function merge(messages: MessageEntity[], events: ChatEventEntity[]): TranscriptEntry[] {
+  const out: TranscriptEntry[] = [];
+  let e = 0;
+  const pushMarker = (ev: ChatEventEntity) =>
+    out.push({ type: 'marker', at: ev.at, kind: ev.kind as MarkerKind, actorRole: ev.actorRole as SenderRole, actorName: ev.actorName ?? ev.actorId ?? ev.actorRole, detail: ev.detail });
+  for (const m of messages) {
+    while (e < events.length && events[e].afterSeq < m.seq) pushMarker(events[e++]);
+    out.push({ type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text as string });
+  }
+  while (e < events.length) pushMarker(events[e++]);
+  return out;
+}
