@@ -224,7 +224,19 @@ export class InitialSchema1795289551013 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['audit_log', 'delivery_jobs', 'recordings', 'participants', 'chat_events', 'messages', 'chats', 'export_targets', 'profiles', 'agents', 'companies']) {
+    for (const t of [
+      'audit_log',
+      'delivery_jobs',
+      'recordings',
+      'participants',
+      'chat_events',
+      'messages',
+      'chats',
+      'export_targets',
+      'profiles',
+      'agents',
+      'companies',
+    ]) {
       await q.dropTable(t);
     }
   }

@@ -32,7 +32,8 @@ async function bootstrap(): Promise<void> {
     logger.warn('No JWT_SECRET or JWT_PUBLIC_KEY: using the built-in development secret. Never run like this in production.');
   }
   await app.listen(config.port, '0.0.0.0');
-  const where = config.database.type === 'sqlite' ? `SQLite ${config.database.path}` : `MySQL ${config.database.host}:${config.database.port}/${config.database.database}`;
+  const where =
+    config.database.type === 'sqlite' ? `SQLite ${config.database.path}` : `MySQL ${config.database.host}:${config.database.port}/${config.database.database}`;
   logger.log(`listening on port ${config.port} (database: ${where}, local exports: ${config.exportLocalDir})`);
 }
 

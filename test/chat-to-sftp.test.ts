@@ -50,7 +50,11 @@ describe('a chat recorded end to end onto a real SFTP server', () => {
     const agentCfg = await http(app, 'PUT', '/v1/admin/agents/agent-7', admin, { login: 'jdoe', name: 'Jane Doe' });
     expect(agentCfg.status).toBe(200);
 
-    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, { externalId: 'ext-1', service: 'sales', customer: { id: 'cust-1', name: 'Alice' } });
+    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, {
+      externalId: 'ext-1',
+      service: 'sales',
+      customer: { id: 'cust-1', name: 'Alice' },
+    });
     expect(created.status).toBe(201);
     const { chatId, customerToken } = created.body;
     const again = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { externalId: 'ext-1', service: 'sales' });
@@ -117,13 +121,7 @@ describe('a chat recorded end to end onto a real SFTP server', () => {
     const file = sshd.readFile(expected);
     // The agent's recording runs from its join: the bot's greeting before it is not in this file.
     expect(file).not.toContain('Welcome! An agent');
-    const order = [
-      'Hello, I need help with my order',
-      'Sure, what is the order number?',
-      'It is 12345',
-      'Thanks, one moment',
-      'Line one',
-    ];
+    const order = ['Hello, I need help with my order', 'Sure, what is the order number?', 'It is 12345', 'Thanks, one moment', 'Line one'];
     let last = -1;
     for (const text of order) {
       const at = file.indexOf(text);

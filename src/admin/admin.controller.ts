@@ -2,7 +2,16 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGu
 import { AuthGuard, CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
 import { AdminService } from './admin.service';
-import { AgentSettingsDto, AuditQueryDto, CreateProfileDto, ExportTargetDto, PreviewDto, ProfileBodyDto, RecordingQueryDto, SettingsDto } from './dto/admin.dto';
+import {
+  AgentSettingsDto,
+  AuditQueryDto,
+  CreateProfileDto,
+  ExportTargetDto,
+  PreviewDto,
+  ProfileBodyDto,
+  RecordingQueryDto,
+  SettingsDto,
+} from './dto/admin.dto';
 
 @Controller('v1/admin')
 @UseGuards(AuthGuard)

@@ -117,7 +117,15 @@ export class AdminService {
     await this.db.transaction(async (m) => {
       const repo = m.getRepository(ProfileEntity);
       if (await repo.findOneBy({ companyId: p.company, name: dto.name })) throw AppException.conflict(`profile "${dto.name}" already exists`);
-      await repo.insert({ companyId: p.company, name: dto.name, filenameTemplate: dto.filenameTemplate, format: dto.format, sidecar: dto.sidecar ?? false, createdAt: now, updatedAt: now });
+      await repo.insert({
+        companyId: p.company,
+        name: dto.name,
+        filenameTemplate: dto.filenameTemplate,
+        format: dto.format,
+        sidecar: dto.sidecar ?? false,
+        createdAt: now,
+        updatedAt: now,
+      });
       await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'profile.created', detail: { ...dto } }, m);
     });
     return this.profile(p, dto.name);
@@ -131,7 +139,15 @@ export class AdminService {
     await this.db.transaction(async (m) => {
       const repo = m.getRepository(ProfileEntity);
       const existing = await repo.findOneBy({ companyId: p.company, name });
-      await repo.save({ companyId: p.company, name, filenameTemplate: dto.filenameTemplate, format: dto.format, sidecar: dto.sidecar ?? false, createdAt: existing?.createdAt ?? now, updatedAt: now });
+      await repo.save({
+        companyId: p.company,
+        name,
+        filenameTemplate: dto.filenameTemplate,
+        format: dto.format,
+        sidecar: dto.sidecar ?? false,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      });
       await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'profile.updated', detail: { name, ...dto } }, m);
     });
     return this.profile(p, name);
@@ -168,7 +184,8 @@ export class AdminService {
       if (!dto.password && !dto.privateKey) {
         // Secrets are write-only: an update without one keeps the stored one for the same user/host.
         const prev = await this.targets.get(p.company);
-        if (prev.type !== 'sftp' || (!prev.password && !prev.privateKey)) throw AppException.badRequest('password or privateKey is required for an sftp target');
+        if (prev.type !== 'sftp' || (!prev.password && !prev.privateKey))
+          throw AppException.badRequest('password or privateKey is required for an sftp target');
         dto.password = prev.password;
         dto.privateKey = prev.privateKey;
       }
@@ -220,8 +237,13 @@ export class AdminService {
       if (!rec || rec.companyId !== p.company) throw AppException.notFound('recording not found');
       if (rec.status !== 'failed') throw AppException.conflict(`only a failed recording can be retried (this one is ${rec.status})`);
       await m.getRepository(RecordingEntity).update({ id }, { status: 'pending', lastError: null, updatedAt: now });
-      await m.getRepository(DeliveryJobEntity).update({ recordingId: id }, { state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseUntil: null, updatedAt: now });
-      await this.audit.record({ companyId: p.company, chatId: rec.chatId, actorRole: p.role, actorId: p.sub, action: 'recording.retried', detail: { recordingId: id } }, m);
+      await m
+        .getRepository(DeliveryJobEntity)
+        .update({ recordingId: id }, { state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseUntil: null, updatedAt: now });
+      await this.audit.record(
+        { companyId: p.company, chatId: rec.chatId, actorRole: p.role, actorId: p.sub, action: 'recording.retried', detail: { recordingId: id } },
+        m,
+      );
     });
     this.delivery.wake();
     return this.recording(p, id);
@@ -244,10 +266,30 @@ export class AdminService {
       endedAt: chat.endedAt?.toISOString() ?? null,
       endReason: chat.endReason,
       messageCount: chat.nextSeq - 1,
-      flags: { paused: chat.paused, consent: chat.consent, discarded: chat.discarded, abusive: chat.abusive, deletionRequested: chat.deletionRequested, deletionConfirmed: chat.deletionConfirmed },
-      participants: participants.map((x) => ({ agentId: x.agentId, role: x.role, name: x.name, permitRecordings: x.permitRecordings, joinedAt: x.joinedAt.toISOString(), leftAt: x.leftAt?.toISOString() ?? null })),
+      flags: {
+        paused: chat.paused,
+        consent: chat.consent,
+        discarded: chat.discarded,
+        abusive: chat.abusive,
+        deletionRequested: chat.deletionRequested,
+        deletionConfirmed: chat.deletionConfirmed,
+      },
+      participants: participants.map((x) => ({
+        agentId: x.agentId,
+        role: x.role,
+        name: x.name,
+        permitRecordings: x.permitRecordings,
+        joinedAt: x.joinedAt.toISOString(),
+        leftAt: x.leftAt?.toISOString() ?? null,
+      })),
       recordings: recordings.map(recordingView),
-      events: events.map((e) => ({ kind: e.kind, afterSeq: e.afterSeq, actor: { role: e.actorRole, id: e.actorId, name: e.actorName }, detail: e.detail, at: e.at.toISOString() })),
+      events: events.map((e) => ({
+        kind: e.kind,
+        afterSeq: e.afterSeq,
+        actor: { role: e.actorRole, id: e.actorId, name: e.actorName },
+        detail: e.detail,
+        at: e.at.toISOString(),
+      })),
     };
   }
 
@@ -256,8 +298,19 @@ export class AdminService {
     if (q.chatId) qb.andWhere('a.chat_id = :chat', { chat: q.chatId });
     if (q.from) qb.andWhere('a.at >= :from', { from: sqlDate(parseDate(q.from, 'from')) });
     if (q.to) qb.andWhere('a.at <= :to', { to: sqlDate(parseDate(q.to, 'to')) });
-    const rows = await qb.orderBy('a.at', 'ASC').addOrderBy('a.id', 'ASC').limit(Math.min(Number(q.limit ?? 500), 5000)).getMany();
-    return rows.map((a) => ({ id: a.id, at: a.at.toISOString(), chatId: a.chatId, actor: { role: a.actorRole, id: a.actorId }, action: a.action, detail: a.detail ? (JSON.parse(a.detail) as unknown) : null }));
+    const rows = await qb
+      .orderBy('a.at', 'ASC')
+      .addOrderBy('a.id', 'ASC')
+      .limit(Math.min(Number(q.limit ?? 500), 5000))
+      .getMany();
+    return rows.map((a) => ({
+      id: a.id,
+      at: a.at.toISOString(),
+      chatId: a.chatId,
+      actor: { role: a.actorRole, id: a.actorId },
+      action: a.action,
+      detail: a.detail ? (JSON.parse(a.detail) as unknown) : null,
+    }));
   }
 }
 
@@ -268,7 +321,13 @@ function parseDate(v: string, field: string): Date {
 }
 
 function settingsView(c: CompanyEntity) {
-  return { recordingEnabled: c.recordingEnabled, timeZone: c.timeZone, idleTimeoutSeconds: c.idleTimeoutSeconds, retentionDays: c.retentionDays, redactCardData: c.redactCardData };
+  return {
+    recordingEnabled: c.recordingEnabled,
+    timeZone: c.timeZone,
+    idleTimeoutSeconds: c.idleTimeoutSeconds,
+    retentionDays: c.retentionDays,
+    redactCardData: c.redactCardData,
+  };
 }
 
 function agentView(a: AgentEntity) {

@@ -7,10 +7,7 @@ import { Principal, Role, ROLES } from './principal';
 const COMPANY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class AuthError extends AppException {
-  constructor(
-    code: 'unauthorized' | 'forbidden',
-    message: string,
-  ) {
+  constructor(code: 'unauthorized' | 'forbidden', message: string) {
     super(code, message);
   }
 }

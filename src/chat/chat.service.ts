@@ -97,7 +97,17 @@ export class ChatService {
     try {
       await this.db.transaction(async (m) => {
         await m.getRepository(ChatEntity).insert(chat);
-        await this.audit.record({ companyId: p.company, chatId: chat.id, actorRole: p.role, actorId: p.sub, action: 'chat.created', detail: { externalId: chat.externalId, service: chat.service } }, m);
+        await this.audit.record(
+          {
+            companyId: p.company,
+            chatId: chat.id,
+            actorRole: p.role,
+            actorId: p.sub,
+            action: 'chat.created',
+            detail: { externalId: chat.externalId, service: chat.service },
+          },
+          m,
+        );
       });
     } catch (err) {
       // Two creations with one externalId raced: the loser returns the winner's chat.
@@ -141,8 +151,16 @@ export class ChatService {
   }
 
   async history(chatId: string): Promise<MessageView[]> {
-    const rows = await this.db.getRepository(MessageEntity).createQueryBuilder('m').where('m.chat_id = :chatId AND m.text IS NOT NULL', { chatId }).orderBy('m.seq', 'DESC').limit(HISTORY_LIMIT).getMany();
-    return rows.reverse().map((r) => ({ chatId: r.chatId, seq: r.seq, from: { role: r.senderRole, name: r.senderName }, text: r.text as string, at: r.at.toISOString() }));
+    const rows = await this.db
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .where('m.chat_id = :chatId AND m.text IS NOT NULL', { chatId })
+      .orderBy('m.seq', 'DESC')
+      .limit(HISTORY_LIMIT)
+      .getMany();
+    return rows
+      .reverse()
+      .map((r) => ({ chatId: r.chatId, seq: r.seq, from: { role: r.senderRole, name: r.senderName }, text: r.text as string, at: r.at.toISOString() }));
   }
 
   // --- participation ---------------------------------------------------------------------------
@@ -156,7 +174,11 @@ export class ChatService {
       await this.audit.record({ companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'chat.assigned', detail: { agentId } }, m);
       return chat;
     });
-    this.notifier.toAgent(chat.companyId, agentId, 'chat.assigned', { chatId, service: chat.service, customer: { id: chat.customerId, name: chat.customerName } });
+    this.notifier.toAgent(chat.companyId, agentId, 'chat.assigned', {
+      chatId,
+      service: chat.service,
+      customer: { id: chat.customerId, name: chat.customerName },
+    });
   }
 
   async join(p: Principal, chatId: string): Promise<{ history: MessageView[]; recordingState: RecordingState }> {
@@ -172,7 +194,15 @@ export class ChatService {
       if (existing) {
         await parts.update({ chatId, agentId: p.sub }, { leftAt: null, permitRecordings: existing.permitRecordings && settings.permitRecordings });
       } else {
-        await parts.insert({ chatId, agentId: p.sub, role, name: settings.name ?? p.name ?? null, permitRecordings: settings.permitRecordings, joinedAt: now, leftAt: null });
+        await parts.insert({
+          chatId,
+          agentId: p.sub,
+          role,
+          name: settings.name ?? p.name ?? null,
+          permitRecordings: settings.permitRecordings,
+          joinedAt: now,
+          leftAt: null,
+        });
       }
       await this.marker(m, chat, 'join', actorOf(p), null, now);
       await this.recordings.startAgentRecording(m, chat, settings, now);
@@ -217,11 +247,18 @@ export class ChatService {
         const part = await m.getRepository(ParticipantEntity).findOneBy({ chatId, agentId: leaving, leftAt: IsNull() });
         if (part) await this.leaveIn(m, chat, leaving, { role: part.role, id: leaving, name: part.name }, now, 'transferred');
       }
-      await this.audit.record({ companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'chat.transferred', detail: { from, to: toAgentId } }, m);
+      await this.audit.record(
+        { companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'chat.transferred', detail: { from, to: toAgentId } },
+        m,
+      );
       return { chat, from: leaving, state: await this.recordings.state(m, chat, company) };
     });
     if (from && from !== toAgentId) this.notifier.detachAgent(chat.companyId, from, chatId);
-    this.notifier.toAgent(chat.companyId, toAgentId, 'chat.assigned', { chatId, service: chat.service, customer: { id: chat.customerId, name: chat.customerName } });
+    this.notifier.toAgent(chat.companyId, toAgentId, 'chat.assigned', {
+      chatId,
+      service: chat.service,
+      customer: { id: chat.customerId, name: chat.customerName },
+    });
     this.notifier.toChat(chatId, 'recording.state', { chatId, state });
   }
 
@@ -237,7 +274,10 @@ export class ChatService {
         await m.getRepository(ChatEntity).update({ id: chatId }, { paused, lastActivityAt: now });
         await this.recordings.setPaused(m, chatId, paused, now);
         await this.marker(m, chat, paused ? 'pause' : 'resume', actorOf(p), null, now);
-        await this.audit.record({ companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: paused ? 'recording.paused' : 'recording.resumed' }, m);
+        await this.audit.record(
+          { companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: paused ? 'recording.paused' : 'recording.resumed' },
+          m,
+        );
       }
       return this.recordings.state(m, chat, company);
     });
@@ -251,7 +291,10 @@ export class ChatService {
       this.requireOpen(chat);
       const rec = await this.recordings.startFlowRecording(m, chat, profile, label, now);
       await this.marker(m, chat, 'recording_start', actorOf(p), label ? `${profile} (${label})` : profile, now);
-      await this.audit.record({ companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'recording.started', detail: { recordingId: rec.id, profile, label } }, m);
+      await this.audit.record(
+        { companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'recording.started', detail: { recordingId: rec.id, profile, label } },
+        m,
+      );
       return { id: rec.id, state: await this.recordings.state(m, chat, company) };
     });
     this.notifier.toChat(chatId, 'recording.state', { chatId, state });
@@ -266,7 +309,10 @@ export class ChatService {
       if (rec.endSeq !== null) return null; // stopping twice is harmless
       await this.recordings.stop(m, chat, rec, now);
       await this.marker(m, chat, 'recording_stop', actorOf(p), rec.label ? `${rec.profileName} (${rec.label})` : rec.profileName, now);
-      await this.audit.record({ companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'recording.stopped', detail: { recordingId } }, m);
+      await this.audit.record(
+        { companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'recording.stopped', detail: { recordingId } },
+        m,
+      );
       return this.recordings.state(m, chat, company);
     });
     if (state) this.notifier.toChat(chatId, 'recording.state', { chatId, state });
@@ -348,7 +394,10 @@ export class ChatService {
       await m.getRepository(ChatEntity).update({ id: chatId }, { status: 'ended', endedAt: now, endReason: reason, paused: false });
       chat.endedAt = now;
       const result = await this.recordings.finalize(m, chat, company, now);
-      await this.audit.record({ companyId, chatId, actorRole: actor.role, actorId: actor.id, action: 'chat.ended', detail: { reason, produced: result.pendingRecordingIds.length } }, m);
+      await this.audit.record(
+        { companyId, chatId, actorRole: actor.role, actorId: actor.id, action: 'chat.ended', detail: { reason, produced: result.pendingRecordingIds.length } },
+        m,
+      );
       return true;
     });
     if (!ended) return;
@@ -383,7 +432,10 @@ export class ChatService {
   }
 
   // Chats assigned to an agent that it has not joined yet, for an agent that (re)connects.
-  async pendingAssignments(companyId: string, agentId: string): Promise<{ chatId: string; service: string; customer: { id: string | null; name: string | null } }[]> {
+  async pendingAssignments(
+    companyId: string,
+    agentId: string,
+  ): Promise<{ chatId: string; service: string; customer: { id: string | null; name: string | null } }[]> {
     const chats = await this.db.getRepository(ChatEntity).find({ where: { companyId, assignedAgentId: agentId, status: 'open' }, take: 100 });
     return chats.map((c) => ({ chatId: c.id, service: c.service, customer: { id: c.customerId, name: c.customerName } }));
   }

@@ -82,7 +82,12 @@ export class MessageStore implements OnModuleDestroy {
   private async commit(batch: Pending[]): Promise<void> {
     let results: (StoredMessage | AppException)[];
     try {
-      results = await this.db.transaction((m) => this.write(m, batch.map((p) => p.req)));
+      results = await this.db.transaction((m) =>
+        this.write(
+          m,
+          batch.map((p) => p.req),
+        ),
+      );
     } catch (err) {
       if (batch.length > 1 && !isDatabaseUnavailable(err)) {
         // One bad row must not fail its neighbours: retry each alone.
@@ -105,7 +110,11 @@ export class MessageStore implements OnModuleDestroy {
 
   private async write(m: EntityManager, reqs: AppendRequest[]): Promise<(StoredMessage | AppException)[]> {
     const chatIds = [...new Set(reqs.map((r) => r.chatId))].sort();
-    const qb = m.getRepository(ChatEntity).createQueryBuilder('c').select(['c.id', 'c.companyId', 'c.status', 'c.nextSeq', 'c.paused']).where('c.id IN (:...ids)', { ids: chatIds });
+    const qb = m
+      .getRepository(ChatEntity)
+      .createQueryBuilder('c')
+      .select(['c.id', 'c.companyId', 'c.status', 'c.nextSeq', 'c.paused'])
+      .where('c.id IN (:...ids)', { ids: chatIds });
     if (isMysql(m)) qb.setLock('pessimistic_write');
     const chats = new Map((await qb.getMany()).map((c) => [c.id, c]));
 
@@ -128,7 +137,16 @@ export class MessageStore implements OnModuleDestroy {
       if (r.clientMsgId !== null) {
         const prior = existing.get(key(r.chatId, r.senderId, r.clientMsgId));
         if (prior) {
-          return { chatId: r.chatId, seq: prior.seq, at: prior.at, senderRole: prior.senderRole, senderName: prior.senderName, text: prior.text, paused: prior.paused, duplicate: true };
+          return {
+            chatId: r.chatId,
+            seq: prior.seq,
+            at: prior.at,
+            senderRole: prior.senderRole,
+            senderName: prior.senderName,
+            text: prior.text,
+            paused: prior.paused,
+            duplicate: true,
+          };
         }
       }
       if (chat.status !== 'open') return AppException.conflict('chat has ended');

@@ -50,7 +50,20 @@ export function httpStatusFor(code: ErrorCode): number {
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; errno?: number; message?: string } | null;
   if (!e) return false;
-  const codes = ['ECONNREFUSED', 'ECONNRESET', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'EPIPE', 'ER_CON_COUNT_ERROR', 'PROTOCOL_SEQUENCE_TIMEOUT', 'SQLITE_BUSY', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'ER_SERVER_SHUTDOWN', 'POOL_CLOSED'];
+  const codes = [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'PROTOCOL_CONNECTION_LOST',
+    'ETIMEDOUT',
+    'EPIPE',
+    'ER_CON_COUNT_ERROR',
+    'PROTOCOL_SEQUENCE_TIMEOUT',
+    'SQLITE_BUSY',
+    'ER_LOCK_WAIT_TIMEOUT',
+    'ER_LOCK_DEADLOCK',
+    'ER_SERVER_SHUTDOWN',
+    'POOL_CLOSED',
+  ];
   if (e.code && codes.includes(e.code)) return true;
   return /connect ECONNREFUSED|Connection lost|Pool is closed|closed state|database is locked/i.test(e.message ?? '');
 }

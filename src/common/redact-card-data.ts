@@ -36,9 +36,7 @@ export function redactCardData(text: string): string {
   if (typeof text !== 'string' || !/\d/.test(text)) return text;
   // Card numbers first, so that a card right after a keyword ('cvv 4111 1111 ...') is masked as a
   // card rather than taken for a security code.
-  const masked = text.replace(RUN_OR_MASKED, (match: string, earlierMask: string | undefined) =>
-    earlierMask === undefined ? maskRun(match) : match,
-  );
+  const masked = text.replace(RUN_OR_MASKED, (match: string, earlierMask: string | undefined) => (earlierMask === undefined ? maskRun(match) : match));
   const cardContext = MASKED_ANYWHERE.test(masked);
   return masked.replace(SECURITY_CODE, (match: string, prefix: string, keyword: string) => {
     // A bare 'code 123' is a security code only in a message that carries a card number.

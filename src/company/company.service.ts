@@ -46,7 +46,16 @@ export class CompanyService {
         .createQueryBuilder()
         .insert()
         .into(CompanyEntity)
-        .values({ id: companyId, recordingEnabled: true, timeZone: 'UTC', idleTimeoutSeconds: 1800, retentionDays: 30, redactCardData: true, createdAt: now, updatedAt: now })
+        .values({
+          id: companyId,
+          recordingEnabled: true,
+          timeZone: 'UTC',
+          idleTimeoutSeconds: 1800,
+          retentionDays: 30,
+          redactCardData: true,
+          createdAt: now,
+          updatedAt: now,
+        })
         .orIgnore()
         .execute();
       await m
@@ -79,7 +88,17 @@ export class CompanyService {
       .createQueryBuilder()
       .insert()
       .into(AgentEntity)
-      .values({ companyId, agentId, name: seen?.name ?? null, login: seen?.login ?? null, permitRecordings: true, samplingPercent: 100, configured: false, createdAt: now, updatedAt: now })
+      .values({
+        companyId,
+        agentId,
+        name: seen?.name ?? null,
+        login: seen?.login ?? null,
+        permitRecordings: true,
+        samplingPercent: 100,
+        configured: false,
+        createdAt: now,
+        updatedAt: now,
+      })
       .orIgnore()
       .execute();
     return repo.findOneByOrFail({ companyId, agentId });

@@ -5,8 +5,7 @@ import { resolve } from 'node:path';
 // The one place that reads process.env. Everything is validated once, at boot; a bad value stops
 // the process with a message that names the variable.
 export type DatabaseConfig =
-  | { type: 'sqlite'; path: string }
-  | { type: 'mysql'; flavor: 'mysql' | 'mariadb'; url: string; host: string; port: number; database: string };
+  { type: 'sqlite'; path: string } | { type: 'mysql'; flavor: 'mysql' | 'mariadb'; url: string; host: string; port: number; database: string };
 
 export class ConfigError extends Error {}
 
@@ -72,7 +71,14 @@ export function parseDatabaseUrl(raw: string, cwd: string): DatabaseConfig {
     }
     const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
     if (!database) throw new ConfigError('DATABASE_URL must name a database: mysql://user:pass@host:3306/db');
-    return { type: 'mysql', flavor: raw.startsWith('mariadb:') ? 'mariadb' : 'mysql', url: u.toString(), host: u.hostname, port: u.port ? Number(u.port) : 3306, database };
+    return {
+      type: 'mysql',
+      flavor: raw.startsWith('mariadb:') ? 'mariadb' : 'mysql',
+      url: u.toString(),
+      host: u.hostname,
+      port: u.port ? Number(u.port) : 3306,
+      database,
+    };
   }
   throw new ConfigError('DATABASE_URL must start with mysql:// or sqlite:');
 }

@@ -18,5 +18,10 @@ export function forUpdate<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, m:
 
 export function isDuplicateKey(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e?.code === 'ER_DUP_ENTRY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed|Duplicate entry/.test(e?.message ?? '');
+  return (
+    e?.code === 'ER_DUP_ENTRY' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    /UNIQUE constraint failed|Duplicate entry/.test(e?.message ?? '')
+  );
 }

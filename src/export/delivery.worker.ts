@@ -144,11 +144,19 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const fileName = rec.fileName ?? (await this.reserveName(rec));
       const rendered = await this.transcripts.render(rec, fileName);
       const target = await this.targets.get(rec.companyId);
-      const files: DeliveryFile[] = [{ companyId: rec.companyId, relPath: fileName, content: rendered.content, sha256: rendered.sha256, tempTag: rec.id.slice(0, 8) }];
+      const files: DeliveryFile[] = [
+        { companyId: rec.companyId, relPath: fileName, content: rendered.content, sha256: rendered.sha256, tempTag: rec.id.slice(0, 8) },
+      ];
       if (rendered.sidecar) {
         const ext = FORMAT_EXTENSIONS[rendered.format];
         const sidecarName = fileName.endsWith(ext) ? fileName.slice(0, -ext.length) + '.meta.json' : fileName + '.meta.json';
-        files.unshift({ companyId: rec.companyId, relPath: sidecarName, content: rendered.sidecar, sha256: createHash('sha256').update(rendered.sidecar).digest('hex'), tempTag: rec.id.slice(0, 8) });
+        files.unshift({
+          companyId: rec.companyId,
+          relPath: sidecarName,
+          content: rendered.sidecar,
+          sha256: createHash('sha256').update(rendered.sidecar).digest('hex'),
+          tempTag: rec.id.slice(0, 8),
+        });
       }
       const results = await this.transport.deliver(target, files);
       await this.succeed(rec, rendered.sha256, results[results.length - 1]);
@@ -170,7 +178,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     for (const name of candidates) {
       try {
         const key = createHash('sha256').update(name).digest('hex');
-        const r = await this.db.createQueryBuilder().update(RecordingEntity).set({ fileName: name, fileKey: key }).where('id = :id AND file_name IS NULL', { id: rec.id }).execute();
+        const r = await this.db
+          .createQueryBuilder()
+          .update(RecordingEntity)
+          .set({ fileName: name, fileKey: key })
+          .where('id = :id AND file_name IS NULL', { id: rec.id })
+          .execute();
         if (r.affected === 1) {
           rec.fileName = name;
           return name;
@@ -187,9 +200,25 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async succeed(rec: RecordingEntity, sha256: string, how: 'delivered' | 'already_present'): Promise<void> {
     const now = this.clock.now();
     await this.db.transaction(async (m) => {
-      await m.getRepository(DeliveryJobEntity).update({ recordingId: rec.id }, { state: 'done', attempts: () => 'attempts + 1', leaseOwner: null, leaseUntil: null, lastError: null, updatedAt: now });
-      await m.getRepository(RecordingEntity).update({ id: rec.id }, { status: 'delivered', deliveredAt: now, fileSha256: sha256, attempts: rec.attempts + 1, lastError: null, updatedAt: now });
-      await this.audit.record({ companyId: rec.companyId, chatId: rec.chatId, actorRole: 'system', action: 'recording.delivered', detail: { recordingId: rec.id, fileName: rec.fileName, sha256, how } }, m);
+      await m
+        .getRepository(DeliveryJobEntity)
+        .update(
+          { recordingId: rec.id },
+          { state: 'done', attempts: () => 'attempts + 1', leaseOwner: null, leaseUntil: null, lastError: null, updatedAt: now },
+        );
+      await m
+        .getRepository(RecordingEntity)
+        .update({ id: rec.id }, { status: 'delivered', deliveredAt: now, fileSha256: sha256, attempts: rec.attempts + 1, lastError: null, updatedAt: now });
+      await this.audit.record(
+        {
+          companyId: rec.companyId,
+          chatId: rec.chatId,
+          actorRole: 'system',
+          action: 'recording.delivered',
+          detail: { recordingId: rec.id, fileName: rec.fileName, sha256, how },
+        },
+        m,
+      );
     });
     this.delivered++;
   }
@@ -203,13 +232,24 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const nextAttemptAt = new Date(now.getTime() + backoffMs(attempts, this.config.deliveryRetryBaseMs, this.config.deliveryRetryMaxMs));
     this.logger.warn(`delivery of recording ${rec.id} failed (attempt ${attempts}${giveUp ? ', giving up' : ''}): ${message}`);
     await this.db.transaction(async (m) => {
-      await m.getRepository(DeliveryJobEntity).update(
-        { recordingId: rec.id },
-        { state: giveUp ? 'failed' : 'queued', attempts, nextAttemptAt, leaseOwner: null, leaseUntil: null, lastError: message, updatedAt: now },
-      );
+      await m
+        .getRepository(DeliveryJobEntity)
+        .update(
+          { recordingId: rec.id },
+          { state: giveUp ? 'failed' : 'queued', attempts, nextAttemptAt, leaseOwner: null, leaseUntil: null, lastError: message, updatedAt: now },
+        );
       await m.getRepository(RecordingEntity).update({ id: rec.id }, { status: giveUp ? 'failed' : 'pending', attempts, lastError: message, updatedAt: now });
       if (giveUp) {
-        await this.audit.record({ companyId: rec.companyId, chatId: rec.chatId, actorRole: 'system', action: 'recording.failed', detail: { recordingId: rec.id, attempts, error: message } }, m);
+        await this.audit.record(
+          {
+            companyId: rec.companyId,
+            chatId: rec.chatId,
+            actorRole: 'system',
+            action: 'recording.failed',
+            detail: { recordingId: rec.id, attempts, error: message },
+          },
+          m,
+        );
       }
     });
     if (giveUp) this.failed++;

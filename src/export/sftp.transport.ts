@@ -19,7 +19,9 @@ export function fingerprintOf(rawKey: Buffer): string {
 }
 
 export function targetKey(t: SftpTargetConfig): string {
-  return createHash('sha256').update(JSON.stringify([t.host, t.port, t.username, t.password ?? '', t.privateKey ?? '', t.hostKeySha256])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([t.host, t.port, t.username, t.password ?? '', t.privateKey ?? '', t.hostKeySha256]))
+    .digest('hex');
 }
 
 // SFTP delivery with a small pool per target: connections are reused across files (a new

@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import {
-  ChatFacts,
-  ParticipantFact,
-  RecordingFact,
-  decideRecordings,
-  sampleDecision,
-  samplingDraw,
-} from './recording-rules';
+import { ChatFacts, ParticipantFact, RecordingFact, decideRecordings, sampleDecision, samplingDraw } from './recording-rules';
 
 const alice: ParticipantFact = { agentId: 'alice', role: 'agent', permitRecordings: true };
 const bob: ParticipantFact = { agentId: 'bob', role: 'agent', permitRecordings: true };
@@ -136,11 +129,7 @@ describe('decideRecordings: contract section 4', () => {
         participants: [{ ...bob, permitRecordings: false }, alice],
         recordings: [{ ...bobRec }, aliceRec, flowRec],
       });
-      expect(decideRecordings(facts).map((o) => o.reason)).toEqual([
-        'agent_not_permitted',
-        'agent_not_permitted',
-        'agent_not_permitted',
-      ]);
+      expect(decideRecordings(facts).map((o) => o.reason)).toEqual(['agent_not_permitted', 'agent_not_permitted', 'agent_not_permitted']);
     });
 
     it('(a) names every non-permitting agent once in the detail', () => {
@@ -193,9 +182,7 @@ describe('decideRecordings: contract section 4', () => {
       });
       expect(decideRecordings(all)[0].reason).toBe('agent_not_permitted');
       expect(decideRecordings({ ...all, participants: [alice] })[0].reason).toBe('deletion_confirmed');
-      expect(decideRecordings({ ...all, participants: [alice], deletionConfirmed: false })[0].reason).toBe(
-        'consent_refused',
-      );
+      expect(decideRecordings({ ...all, participants: [alice], deletionConfirmed: false })[0].reason).toBe('consent_refused');
     });
   });
 
@@ -298,11 +285,7 @@ describe('decideRecordings: properties', () => {
     fc.assert(
       fc.property(factsArb, (facts) => {
         const f = { ...facts, abusive: false };
-        const suppressed =
-          f.participants.some((p) => !p.permitRecordings) ||
-          f.deletionConfirmed ||
-          f.consent === 'refused' ||
-          f.discarded;
+        const suppressed = f.participants.some((p) => !p.permitRecordings) || f.deletionConfirmed || f.consent === 'refused' || f.discarded;
         fc.pre(suppressed);
         expect(decideRecordings(f).some((o) => o.produced)).toBe(false);
       }),

@@ -37,14 +37,7 @@ export interface ChatFacts {
 }
 
 export type OutcomeReason =
-  | 'company_recording_off'
-  | 'abusive_override'
-  | 'agent_not_permitted'
-  | 'deletion_confirmed'
-  | 'consent_refused'
-  | 'discarded'
-  | 'not_sampled'
-  | 'recorded';
+  'company_recording_off' | 'abusive_override' | 'agent_not_permitted' | 'deletion_confirmed' | 'consent_refused' | 'discarded' | 'not_sampled' | 'recorded';
 
 export interface RecordingOutcome {
   recordingId: string;
@@ -177,18 +170,12 @@ export function samplingDraw(chatId: string, agentId: string): number {
  * (0-100, default 100): kept when draw < samplingPercent, so 100 always keeps and 0 never does.
  * A percentage outside 0-100 is clamped; a missing or non-numeric one counts as the default 100.
  */
-export function sampleDecision(
-  chatId: string,
-  agentId: string,
-  samplingPercent: number,
-): { sampledIn: boolean; draw: number; reason: string } {
+export function sampleDecision(chatId: string, agentId: string, samplingPercent: number): { sampledIn: boolean; draw: number; reason: string } {
   const percent = Number.isFinite(samplingPercent) ? Math.min(100, Math.max(0, samplingPercent)) : 100;
   const draw = samplingDraw(chatId, agentId);
   const sampledIn = draw < percent;
   // Truncate (not round) so the sentence never reads "50.00 < 50%".
   const shown = (Math.floor(draw * 100) / 100).toFixed(2);
-  const reason = sampledIn
-    ? `draw ${shown} < ${percent}% sampling: kept`
-    : `draw ${shown} >= ${percent}% sampling: not kept`;
+  const reason = sampledIn ? `draw ${shown} < ${percent}% sampling: kept` : `draw ${shown} >= ${percent}% sampling: not kept`;
   return { sampledIn, draw, reason };
 }

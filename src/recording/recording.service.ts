@@ -104,7 +104,11 @@ export class RecordingService {
     const outcomes = decideRecordings({
       companyRecordingEnabled: company.recordingEnabled,
       // A participant vetoes if it did not permit at its join or does not permit now.
-      participants: participants.map((p) => ({ agentId: p.agentId, role: p.role, permitRecordings: p.permitRecordings && currentPermit.get(p.agentId) !== false })),
+      participants: participants.map((p) => ({
+        agentId: p.agentId,
+        role: p.role,
+        permitRecordings: p.permitRecordings && currentPermit.get(p.agentId) !== false,
+      })),
       deletionConfirmed: chat.deletionConfirmed,
       consent: chat.consent,
       discarded: chat.discarded,
@@ -138,7 +142,20 @@ export class RecordingService {
         .createQueryBuilder()
         .insert()
         .into(DeliveryJobEntity)
-        .values(pending.map((recordingId) => ({ recordingId, companyId: chat.companyId, state: 'queued' as const, attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseUntil: null, lastError: null, createdAt: now, updatedAt: now })))
+        .values(
+          pending.map((recordingId) => ({
+            recordingId,
+            companyId: chat.companyId,
+            state: 'queued' as const,
+            attempts: 0,
+            nextAttemptAt: now,
+            leaseOwner: null,
+            leaseUntil: null,
+            lastError: null,
+            createdAt: now,
+            updatedAt: now,
+          })),
+        )
         .execute();
     }
     await this.purgeUncovered(m, chat.id, produced);

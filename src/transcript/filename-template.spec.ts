@@ -44,8 +44,7 @@ function refusal(fn: () => unknown): FilenameTemplateError {
   throw new Error('expected a FilenameTemplateError, but nothing was thrown');
 }
 
-const render = (template: string, over: Partial<FilenameValues> = {}, zone = 'UTC') =>
-  renderFilename(template, values(over), zone, 'text');
+const render = (template: string, over: Partial<FilenameValues> = {}, zone = 'UTC') => renderFilename(template, values(over), zone, 'text');
 
 describe('renderFilename: the built-in template', () => {
   it('renders the contract example in Europe/London', () => {
@@ -73,9 +72,7 @@ describe('renderFilename: helpers', () => {
     expect(render('{{date startedAt "YYYY-MM-DD_HH-mm-ss"}}')).toBe('2026-03-01_23-30-00.txt');
     expect(render('{{date startedAt "YYYY-MM-DD_HH-mm-ss"}}', {}, 'Asia/Tokyo')).toBe('2026-03-02_08-30-00.txt');
     // Summer time: London is UTC+1 in July.
-    expect(render('{{date startedAt "HHmm"}}', { startedAt: new Date('2026-07-01T10:15:00Z') }, 'Europe/London')).toBe(
-      '1115.txt',
-    );
+    expect(render('{{date startedAt "HHmm"}}', { startedAt: new Date('2026-07-01T10:15:00Z') }, 'Europe/London')).toBe('1115.txt');
     // India has a half-hour offset.
     expect(render('{{date recordingStartedAt "HH:mm"}}', {}, 'Asia/Kolkata')).toBe('05:01.txt');
     expect(render('{{date endedAt "YYYY/MM/DD"}}')).toBe('2026/03/02.txt');
@@ -112,8 +109,7 @@ describe('renderFilename: helpers', () => {
       '{{chatId}} {{externalId}} {{companyId}} {{service}} {{recordingId}} {{recordingName}} {{label}} ' +
       '{{agentId}} {{agentLogin}} {{agentName}} {{customerId}} {{customerName}} {{startedAt}} {{endedAt}} {{recordingStartedAt}}';
     expect(render(t, { label: 'L', customerId: 'C', customerName: 'N' })).toBe(
-      `${CHAT} EXT-1 acme sales rec-1 agent L agent-1 jdoe Jane Doe C N ` +
-        '2026-03-01T23:30:00.000Z 2026-03-02T00:10:05.000Z 2026-03-01T23:31:04.000Z.txt',
+      `${CHAT} EXT-1 acme sales rec-1 agent L agent-1 jdoe Jane Doe C N ` + '2026-03-01T23:30:00.000Z 2026-03-02T00:10:05.000Z 2026-03-01T23:31:04.000Z.txt',
     );
   });
 
@@ -304,9 +300,7 @@ describe('checkFilenameTemplate', () => {
     expect(checkFilenameTemplate(BUILT_IN, 'text')).toEqual({
       example: `20260301/sales_jdoe_${SAMPLE_FILENAME_VALUES.chatId}.txt`,
     });
-    expect(checkFilenameTemplate(BUILT_IN, 'html', 'Asia/Tokyo').example).toBe(
-      `20260302/sales_jdoe_${SAMPLE_FILENAME_VALUES.chatId}.html`,
-    );
+    expect(checkFilenameTemplate(BUILT_IN, 'html', 'Asia/Tokyo').example).toBe(`20260302/sales_jdoe_${SAMPLE_FILENAME_VALUES.chatId}.html`);
   });
 
   it('accepts templates whose values carry separators (they are sanitised)', () => {

@@ -303,9 +303,7 @@ function simpleName(path: AstNode): string {
 function checkValuePath(path: AstNode): string {
   const name = simpleName(path);
   if (!VALUE_NAMES.has(name)) {
-    throw new FilenameTemplateError(
-      `unknown value "${name}"${describe(path)}; known values: ${FILENAME_VALUE_NAMES.join(', ')}`,
-    );
+    throw new FilenameTemplateError(`unknown value "${name}"${describe(path)}; known values: ${FILENAME_VALUE_NAMES.join(', ')}`);
   }
   return name;
 }
@@ -332,9 +330,7 @@ function checkArgument(arg: AstNode): void {
 
 function checkHelperCall(node: AstNode, name: string): void {
   if (!HELPER_NAMES.has(name)) {
-    throw new FilenameTemplateError(
-      `unknown helper "${name}"${describe(node)}; helpers: ${HELPERS.join(', ')}`,
-    );
+    throw new FilenameTemplateError(`unknown helper "${name}"${describe(node)}; helpers: ${HELPERS.join(', ')}`);
   }
   checkNoHash(node, `helper "${name}"`);
   const params = nodes(node.params);
@@ -352,9 +348,7 @@ function checkHelperCall(node: AstNode, name: string): void {
     throw new FilenameTemplateError(`helper "pad" needs a number as its width, e.g. pad chatId 8${describe(node)}`);
   }
   if (helper === 'date' && params[0].type === 'PathExpression' && !DATE_VALUE_NAMES.has(simpleName(params[0]))) {
-    throw new FilenameTemplateError(
-      `helper "date" needs a date value (${[...DATE_VALUE_NAMES].join(', ')}), not "${simpleName(params[0])}"${describe(node)}`,
-    );
+    throw new FilenameTemplateError(`helper "date" needs a date value (${[...DATE_VALUE_NAMES].join(', ')}), not "${simpleName(params[0])}"${describe(node)}`);
   }
 }
 
@@ -395,9 +389,7 @@ function checkStatement(stmt: AstNode): void {
       const path = stmt.path as AstNode;
       const name = simpleName(path);
       if (!BLOCK_HELPERS.has(name)) {
-        throw new FilenameTemplateError(
-          `the block "{{#${name}}}" is not allowed${describe(stmt)}; only {{#if value}} and {{#unless value}}`,
-        );
+        throw new FilenameTemplateError(`the block "{{#${name}}}" is not allowed${describe(stmt)}; only {{#if value}} and {{#unless value}}`);
       }
       checkNoHash(stmt, `"${name}"`);
       const params = nodes(stmt.params);
@@ -518,12 +510,7 @@ function validateName(name: string, extension: string): string {
  * Renders a profile's template to a relative path including the format's extension.
  * Throws FilenameTemplateError (with `reason`) when the template or the resulting name is refused.
  */
-export function renderFilename(
-  template: string,
-  values: FilenameValues,
-  timeZone: string,
-  format: TranscriptFormat,
-): string {
+export function renderFilename(template: string, values: FilenameValues, timeZone: string, format: TranscriptFormat): string {
   const extension = FORMAT_EXTENSIONS[format];
   if (!Object.prototype.hasOwnProperty.call(FORMAT_EXTENSIONS, format) || !extension) {
     throw new FilenameTemplateError(`unknown format "${String(format)}"`);
@@ -551,11 +538,7 @@ export function renderFilename(
  * valid name with exactly as many folders as the template itself makes.
  * Returns an example name; throws FilenameTemplateError with the reason.
  */
-export function checkFilenameTemplate(
-  template: string,
-  format: TranscriptFormat,
-  timeZone = 'UTC',
-): { example: string } {
+export function checkFilenameTemplate(template: string, format: TranscriptFormat, timeZone = 'UTC'): { example: string } {
   const example = renderFilename(template, SAMPLE_FILENAME_VALUES, timeZone, format);
   let hostile: string;
   try {
@@ -569,9 +552,7 @@ export function checkFilenameTemplate(
   const depth = (s: string) => s.split('/').length;
   if (depth(hostile) !== depth(example)) {
     // Cannot happen with sanitised values (both renders have every value set); refuse to be sure.
-    throw new FilenameTemplateError(
-      `the number of folders depends on the values (${printable(example)} vs ${printable(hostile)})`,
-    );
+    throw new FilenameTemplateError(`the number of folders depends on the values (${printable(example)} vs ${printable(hostile)})`);
   }
   return { example };
 }

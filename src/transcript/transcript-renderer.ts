@@ -256,20 +256,30 @@ const q = (v: unknown): string => JSON.stringify(v) ?? 'null';
 function entryJsonText(e: TranscriptEntry): string {
   if (e.type === 'message') {
     return (
-      '    {\n      "type": "message",\n      "seq": ' + q(e.seq) +
-      ',\n      "at": ' + q(e.at.toISOString()) +
-      ',\n      "role": ' + q(e.role) +
-      ',\n      "name": ' + q(e.name) +
-      ',\n      "text": ' + q(e.text) +
+      '    {\n      "type": "message",\n      "seq": ' +
+      q(e.seq) +
+      ',\n      "at": ' +
+      q(e.at.toISOString()) +
+      ',\n      "role": ' +
+      q(e.role) +
+      ',\n      "name": ' +
+      q(e.name) +
+      ',\n      "text": ' +
+      q(e.text) +
       '\n    }'
     );
   }
   return (
-    '    {\n      "type": "marker",\n      "at": ' + q(e.at.toISOString()) +
-    ',\n      "kind": ' + q(e.kind) +
-    ',\n      "actorRole": ' + q(e.actorRole) +
-    ',\n      "actorName": ' + q(e.actorName) +
-    ',\n      "detail": ' + q(e.detail ?? null) +
+    '    {\n      "type": "marker",\n      "at": ' +
+    q(e.at.toISOString()) +
+    ',\n      "kind": ' +
+    q(e.kind) +
+    ',\n      "actorRole": ' +
+    q(e.actorRole) +
+    ',\n      "actorName": ' +
+    q(e.actorName) +
+    ',\n      "detail": ' +
+    q(e.detail ?? null) +
     '\n    }'
   );
 }
@@ -334,9 +344,7 @@ function renderHtml(input: TranscriptInput): string {
   out.push('<html lang="en">');
   out.push('<head>');
   out.push('<meta charset="utf-8">');
-  out.push(
-    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
-  );
+  out.push('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">');
   out.push(`<title>Chat ${escapeHtml(input.chatId)} - ${escapeHtml(r.name)}</title>`);
   out.push(`<style>${STYLE}</style>`);
   out.push('</head>');
@@ -368,9 +376,7 @@ function renderHtml(input: TranscriptInput): string {
           `<span class="text">${escapeHtml(e.text)}</span></li>`,
       );
     } else {
-      out.push(
-        `<li class="marker ${roleClass(e.actorRole)}">${time}<span class="marker">${escapeHtml(markerSentence(e))}</span></li>`,
-      );
+      out.push(`<li class="marker ${roleClass(e.actorRole)}">${time}<span class="marker">${escapeHtml(markerSentence(e))}</span></li>`);
     }
   }
   out.push('</ol>');
@@ -398,10 +404,7 @@ export function renderTranscript(format: TranscriptFormat, input: TranscriptInpu
 }
 
 /** The `.json` metadata sidecar that may go with a delivered file (pretty JSON, UTF-8). */
-export function renderMetadataSidecar(
-  input: TranscriptInput,
-  extra: { fileName: string; format: TranscriptFormat; sha256: string; bytes: number },
-): Buffer {
+export function renderMetadataSidecar(input: TranscriptInput, extra: { fileName: string; format: TranscriptFormat; sha256: string; bytes: number }): Buffer {
   let messages = 0;
   let markers = 0;
   for (const e of input.entries) {

@@ -42,7 +42,13 @@ export class TranscriptService {
     const events = await this.db
       .getRepository(ChatEventEntity)
       .createQueryBuilder('e')
-      .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', { chatId: rec.chatId, s: rec.startSeq - 1, e: endSeq, from: sqlDate(rec.startedAt), to: sqlDate(stoppedAt) })
+      .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', {
+        chatId: rec.chatId,
+        s: rec.startSeq - 1,
+        e: endSeq,
+        from: sqlDate(rec.startedAt),
+        to: sqlDate(stoppedAt),
+      })
       .orderBy('e.after_seq', 'ASC')
       .addOrderBy('e.at', 'ASC')
       .getMany();
@@ -106,7 +112,14 @@ function merge(messages: MessageEntity[], events: ChatEventEntity[]): Transcript
   const out: TranscriptEntry[] = [];
   let e = 0;
   const pushMarker = (ev: ChatEventEntity) =>
-    out.push({ type: 'marker', at: ev.at, kind: ev.kind as MarkerKind, actorRole: ev.actorRole as SenderRole, actorName: ev.actorName ?? ev.actorId ?? ev.actorRole, detail: ev.detail });
+    out.push({
+      type: 'marker',
+      at: ev.at,
+      kind: ev.kind as MarkerKind,
+      actorRole: ev.actorRole as SenderRole,
+      actorName: ev.actorName ?? ev.actorId ?? ev.actorRole,
+      detail: ev.detail,
+    });
   for (const m of messages) {
     while (e < events.length && events[e].afterSeq < m.seq) pushMarker(events[e++]);
     out.push({ type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text as string });

@@ -108,15 +108,28 @@ export function cleanupDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export function token(claims: { sub: string; company: string; role: string; name?: string; login?: string; chat?: string }, opts: { secret?: string; expiresIn?: number } = {}): string {
+export function token(
+  claims: { sub: string; company: string; role: string; name?: string; login?: string; chat?: string },
+  opts: { secret?: string; expiresIn?: number } = {},
+): string {
   return jwt.sign(claims, opts.secret ?? TEST_JWT_SECRET, { algorithm: 'HS256', expiresIn: opts.expiresIn ?? 3600 });
 }
 
-export async function http<T = Record<string, unknown>>(app: AppHandle, method: string, path: string, bearer: string | null, body?: unknown): Promise<{ status: number; body: T }> {
+export async function http<T = Record<string, unknown>>(
+  app: AppHandle,
+  method: string,
+  path: string,
+  bearer: string | null,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = {};
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(`${app.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const r = await fetch(`${app.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await r.text();
   return { status: r.status, body: (text ? JSON.parse(text) : null) as T };
 }
@@ -131,7 +144,12 @@ export async function connect(app: AppHandle, ns: '/customer' | '/agent', tokenV
 }
 
 export async function connectError(app: AppHandle, ns: '/customer' | '/agent', tokenValue: unknown): Promise<Error> {
-  const s = io(`${app.url}${ns}`, { auth: tokenValue === undefined ? {} : { token: tokenValue }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const s = io(`${app.url}${ns}`, {
+    auth: tokenValue === undefined ? {} : { token: tokenValue },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
   try {
     return await new Promise<Error>((res, rej) => {
       s.once('connect', () => rej(new Error('connected, but a refusal was expected')));

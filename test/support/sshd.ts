@@ -73,8 +73,7 @@ export async function startSshd(opts: { username?: string } = {}): Promise<SshdH
     return Number.isInteger(pid) && pid > 1 ? pid : undefined;
   };
 
-  const logTail = (): string =>
-    existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '(no log)';
+  const logTail = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') : '(no log)');
 
   const stop = async (): Promise<void> => {
     const pid = readPid();
