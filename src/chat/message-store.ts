@@ -45,6 +45,8 @@ export class MessageStore implements OnModuleDestroy {
   private queue: Pending[] = [];
   private flushing = false;
   private closed = false;
+  // Observability: how many commits carried how many messages.
+  readonly stats = { batches: 0, messages: 0 };
 
   constructor(
     private readonly db: DataSource,
@@ -101,6 +103,8 @@ export class MessageStore implements OnModuleDestroy {
       for (const p of batch) p.reject(e);
       return;
     }
+    this.stats.batches++;
+    this.stats.messages += batch.length;
     batch.forEach((p, i) => {
       const r = results[i];
       if (r instanceof AppException) p.reject(r);

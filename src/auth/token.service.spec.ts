@@ -1,0 +1,65 @@
+import { generateKeyPairSync } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { AppException } from '../common/app.exception';
+import { loadConfig } from '../config/app-config';
+import { TokenService } from './token.service';
+
+const SECRET = 'unit-test-secret-0123456789';
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return `${(e as AppException).code}: ${(e as Error).message}`;
+  }
+  return 'accepted';
+}
+
+describe('TokenService', () => {
+  const hs = new TokenService(loadConfig({ JWT_SECRET: SECRET }));
+  const sign = (claims: object, opts: jwt.SignOptions = {}) => jwt.sign(claims, SECRET, { algorithm: 'HS256', expiresIn: 60, ...opts });
+
+  it('accepts a valid token of an accepted role and returns its principal', () => {
+    const p = hs.verify(sign({ sub: 'a1', company: 'acme', role: 'agent', name: 'Ann', login: 'ann' }), ['agent', 'supervisor']);
+    expect(p).toEqual({ sub: 'a1', company: 'acme', role: 'agent', name: 'Ann', login: 'ann' });
+  });
+
+  it('refuses missing, forged, expired, unsigned and wrong-role tokens', () => {
+    expect(code(() => hs.verify(undefined, ['agent']))).toBe('unauthorized: missing token');
+    expect(code(() => hs.verify(jwt.sign({ sub: 'a', company: 'c', role: 'agent' }, 'other-secret-123456789', { expiresIn: 60 }), ['agent']))).toBe(
+      'unauthorized: invalid token',
+    );
+    expect(code(() => hs.verify(sign({ sub: 'a', company: 'c', role: 'agent' }, { expiresIn: -1 }), ['agent']))).toBe('unauthorized: token expired');
+    expect(code(() => hs.verify(jwt.sign({ sub: 'a', company: 'c', role: 'agent', exp: 9e9 }, '', { algorithm: 'none' }), ['agent']))).toBe(
+      'unauthorized: invalid token',
+    );
+    expect(code(() => hs.verify(sign({ sub: 'a', company: 'c', role: 'flow' }), ['agent']))).toMatch(/^forbidden: role flow/);
+    expect(code(() => hs.verify(jwt.sign({ sub: 'a', company: 'c', role: 'agent' }, SECRET), ['agent']))).toBe('unauthorized: token has no exp');
+  });
+
+  it('checks the claims', () => {
+    expect(code(() => hs.verify(sign({ company: 'c', role: 'agent' }), ['agent']))).toMatch(/sub/);
+    expect(code(() => hs.verify(sign({ sub: 'a', company: '../x', role: 'agent' }), ['agent']))).toMatch(/company/);
+    expect(code(() => hs.verify(sign({ sub: 'a', company: 'c', role: 'root' }), ['agent']))).toMatch(/role/);
+    expect(code(() => hs.verify(sign({ sub: 'a', company: 'c', role: 'customer' }), ['customer']))).toMatch(/chat/);
+  });
+
+  it('mints customer tokens that verify on the customer side only', () => {
+    const t = hs.signCustomerToken('acme', 'chat-1', 'cust-1', 'Alice');
+    expect(hs.verify(t, ['customer'])).toEqual({ sub: 'cust-1', company: 'acme', role: 'customer', chat: 'chat-1', name: 'Alice' });
+    expect(code(() => hs.verify(t, ['agent']))).toMatch(/^forbidden/);
+  });
+
+  it('verifies platform tokens with an RS256 public key and still mints customer tokens', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const rs = new TokenService(
+      loadConfig({ JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString(), CUSTOMER_TOKEN_SECRET: 'customer-secret-0123456789' }),
+    );
+    const good = jwt.sign({ sub: 'f', company: 'acme', role: 'flow' }, privateKey, { algorithm: 'RS256', expiresIn: 60 });
+    expect(rs.verify(good, ['flow']).role).toBe('flow');
+    // an HS256 token signed with the public key text (algorithm confusion) is refused
+    expect(code(() => rs.verify(sign({ sub: 'f', company: 'acme', role: 'flow' }), ['flow']))).toBe('unauthorized: invalid token');
+    const c = rs.signCustomerToken('acme', 'chat-9', 'cust', null);
+    expect(rs.verify(c, ['customer']).chat).toBe('chat-9');
+  });
+});

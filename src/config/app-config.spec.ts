@@ -1,0 +1,39 @@
+import { ConfigError, DEV_JWT_SECRET, loadConfig } from './app-config';
+
+describe('loadConfig', () => {
+  it('runs with no configuration on SQLite under ./data with the development secret', () => {
+    const c = loadConfig({}, '/srv/app');
+    expect(c.port).toBe(3000);
+    expect(c.database).toEqual({ type: 'sqlite', path: '/srv/app/data/webchat.sqlite' });
+    expect(c.migrateOnStart).toBe(true);
+    expect(c.exportLocalDir).toBe('/srv/app/data/outbox');
+    expect(c.jwt).toEqual({ algorithm: 'HS256', secret: DEV_JWT_SECRET, isDevDefault: true });
+    expect(c.maxMessageLength).toBe(10_000);
+  });
+
+  it('refuses to start in production without a JWT key', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-secret' })).not.toThrow();
+  });
+
+  it('reads a MySQL URL and does not migrate it on start unless told to', () => {
+    const c = loadConfig({ DATABASE_URL: 'mysql://u:p@db.example:3307/chats' });
+    expect(c.database).toMatchObject({ type: 'mysql', flavor: 'mysql', host: 'db.example', port: 3307, database: 'chats' });
+    expect(c.migrateOnStart).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'mysql://u@h/db', DB_MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://u@h' }, 'DATABASE_URL'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ JWT_PUBLIC_KEY: 'not a pem' }, 'JWT_PUBLIC_KEY'],
+    [{ MESSAGE_MAX_LENGTH: '20000' }, 'MESSAGE_MAX_LENGTH'],
+    [{ DB_MIGRATE_ON_START: 'maybe' }, 'DB_MIGRATE_ON_START'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('names the bad variable in %j', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+});

@@ -1,0 +1,144 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { ChatEntity } from '../src/chat/chat.entity';
+import { MessageStore } from '../src/chat/message-store';
+import { Clock } from '../src/common/clock';
+import { AppException } from '../src/common/app.exception';
+import { loadConfig } from '../src/config/app-config';
+import { resolveDataSourceOptions } from '../src/database/resolve-options';
+import { createTestDatabase, TestDatabase } from './support/database';
+
+// The storage path under concurrency, on the real database: many chats at once, each message
+// committed before its promise resolves, seq contiguous per chat, resends stored once, and many
+// messages sharing each commit (group commit).
+describe('MessageStore on MariaDB', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let store: MessageStore;
+  const company = 'storeco';
+
+  beforeAll(async () => {
+    db = await createTestDatabase('store');
+    const config = loadConfig({ DATABASE_URL: db.url, NODE_ENV: 'test' });
+    ds = new DataSource(await resolveDataSourceOptions(config));
+    await ds.initialize();
+    await ds.runMigrations();
+    store = new MessageStore(ds, config, new Clock());
+  });
+  afterAll(async () => {
+    await store?.onModuleDestroy();
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  async function newChat(id: string, status: 'open' | 'ended' = 'open'): Promise<void> {
+    const now = new Date();
+    await ds.getRepository(ChatEntity).insert({
+      id,
+      companyId: company,
+      externalId: null,
+      service: 's',
+      customerId: null,
+      customerName: null,
+      metadata: null,
+      status,
+      assignedAgentId: null,
+      nextSeq: 1,
+      paused: false,
+      consent: null,
+      discarded: false,
+      abusive: false,
+      deletionRequested: false,
+      deletionConfirmed: false,
+      startedAt: now,
+      endedAt: null,
+      endReason: null,
+      lastActivityAt: now,
+    });
+  }
+
+  it('stores 50 chats x 20 messages sent at once, plus resends, exactly once each', async () => {
+    const chats = Array.from({ length: 50 }, (_, i) => `chat-${String(i).padStart(3, '0')}`);
+    for (const c of chats) await newChat(c);
+    const before = { ...store.stats };
+    const sends: Promise<{ chatId: string; clientMsgId: string; seq: number }>[] = [];
+    for (let m = 0; m < 20; m++) {
+      for (const chatId of chats) {
+        const clientMsgId = `m${m}`;
+        const req = { chatId, companyId: company, senderRole: 'customer' as const, senderId: 'cust', senderName: 'C', clientMsgId, text: `text ${m}` };
+        sends.push(store.append(req).then((r) => ({ chatId, clientMsgId, seq: r.seq })));
+        // every fifth message is resent at once, as a client with a lost ack would
+        if (m % 5 === 0) sends.push(store.append(req).then((r) => ({ chatId, clientMsgId, seq: r.seq })));
+      }
+    }
+    const results = await Promise.all(sends);
+
+    // a resend gets the seq of the original
+    const byKey = new Map<string, number>();
+    for (const r of results) {
+      const k = `${r.chatId}/${r.clientMsgId}`;
+      if (byKey.has(k)) expect(r.seq).toBe(byKey.get(k));
+      else byKey.set(k, r.seq);
+    }
+    const rows = await db.query<{ chat_id: string; seq: number; client_msg_id: string }>(
+      'SELECT chat_id, seq, client_msg_id FROM messages ORDER BY chat_id, seq',
+    );
+    expect(rows).toHaveLength(50 * 20);
+    for (const c of chats) {
+      const seqs = rows.filter((r) => r.chat_id === c).map((r) => r.seq);
+      expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      // each chat's messages were stored in the order they were sent
+      const ids = rows.filter((r) => r.chat_id === c).map((r) => r.client_msg_id);
+      expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    }
+    const chatRows = await db.query<{ next_seq: number }>('SELECT next_seq FROM chats');
+    expect(chatRows.every((c) => c.next_seq === 21)).toBe(true);
+    // group commit: far fewer commits than messages
+    const batches = store.stats.batches - before.batches;
+    const messages = store.stats.messages - before.messages;
+    expect(messages).toBe(results.length);
+    expect(batches).toBeLessThan(messages / 10);
+  });
+
+  it('refuses messages to an unknown or ended chat without failing the others in the batch', async () => {
+    await newChat('ended-1', 'ended');
+    await newChat('open-1');
+    const mk = (chatId: string, id: string) => ({
+      chatId,
+      companyId: company,
+      senderRole: 'customer' as const,
+      senderId: 'cust',
+      senderName: null,
+      clientMsgId: id,
+      text: 'x',
+    });
+    const [a, b, c, d] = await Promise.allSettled([
+      store.append(mk('open-1', '1')),
+      store.append(mk('ended-1', '1')),
+      store.append(mk('nope', '1')),
+      store.append({ ...mk('open-1', '2'), companyId: 'other' }),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status === 'rejected' && (b.reason as AppException).code).toBe('conflict');
+    expect(c.status === 'rejected' && (c.reason as AppException).code).toBe('not_found');
+    expect(d.status === 'rejected' && (d.reason as AppException).code).toBe('not_found'); // another company's chat
+  });
+
+  it('does not store the body of a message sent while paused', async () => {
+    await newChat('paused-1');
+    await ds.getRepository(ChatEntity).update({ id: 'paused-1' }, { paused: true });
+    const r = await store.append({
+      chatId: 'paused-1',
+      companyId: company,
+      senderRole: 'agent',
+      senderId: 'a',
+      senderName: 'A',
+      clientMsgId: 'p',
+      text: 'private',
+    });
+    expect(r.paused).toBe(true);
+    expect(r.text).toBe('private'); // relayed
+    const rows = await db.query<{ text: string | null; paused: number }>('SELECT text, paused FROM messages WHERE chat_id = ?', ['paused-1']);
+    expect(rows).toEqual([{ text: null, paused: 1 }]);
+  });
+});

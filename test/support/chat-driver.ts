@@ -1,0 +1,69 @@
+import type { Socket } from 'socket.io-client';
+import { AppHandle, connect, emit, http, next, token } from './app';
+
+// Drives one complete chat the way a flow, a widget and a portal would.
+export interface DrivenChat {
+  chatId: string;
+  customer: Socket;
+  agent: Socket;
+  close(): void;
+}
+
+export async function openChat(
+  app: AppHandle,
+  company: string,
+  opts: { agentId?: string; service?: string; agentName?: string; externalId?: string } = {},
+): Promise<DrivenChat> {
+  const flow = token({ sub: 'flow', company, role: 'flow' });
+  const agentId = opts.agentId ?? 'agent-1';
+  const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, {
+    service: opts.service ?? 'sales',
+    customer: { id: 'cust', name: 'Carol' },
+    ...(opts.externalId ? { externalId: opts.externalId } : {}),
+  });
+  if (created.status !== 201) throw new Error(`create failed: ${JSON.stringify(created.body)}`);
+  const { chatId, customerToken } = created.body;
+  const customer = await connect(app, '/customer', customerToken);
+  const agent = await connect(app, '/agent', token({ sub: agentId, company, role: 'agent', name: opts.agentName ?? 'Agent One' }));
+  await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId });
+  const joined = await emit(agent, 'chat.join', { chatId });
+  if (!joined.ok) throw new Error(`join failed: ${JSON.stringify(joined)}`);
+  return {
+    chatId,
+    customer,
+    agent,
+    close: () => {
+      customer.close();
+      agent.close();
+    },
+  };
+}
+
+export async function exchange(chat: DrivenChat, texts: string[]): Promise<void> {
+  for (const [i, text] of texts.entries()) {
+    const ack =
+      i % 2 === 0
+        ? await emit(chat.customer, 'message', { clientMsgId: `c${i}`, text })
+        : await emit(chat.agent, 'message', { chatId: chat.chatId, clientMsgId: `a${i}`, text });
+    if (!ack.ok) throw new Error(`message refused: ${JSON.stringify(ack)}`);
+  }
+}
+
+export async function endChat(chat: DrivenChat): Promise<void> {
+  const ended = next(chat.customer, 'chat.ended');
+  const ack = await emit(chat.agent, 'chat.end', { chatId: chat.chatId });
+  if (!ack.ok) throw new Error(`end failed: ${JSON.stringify(ack)}`);
+  await ended;
+}
+
+export function sftpTargetBody(sshd: { host: string; port: number; username: string; privateKey: string; remoteDir: string; hostKeySha256: string }) {
+  return {
+    type: 'sftp',
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    privateKey: sshd.privateKey,
+    remoteDir: sshd.remoteDir,
+    hostKeySha256: sshd.hostKeySha256,
+  };
+}
