@@ -7,6 +7,7 @@ const transform = {
 const transformIgnorePatterns = ['/node_modules/(?!(@nestjs)/)'];
 
 module.exports = {
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -23,7 +24,6 @@ module.exports = {
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',
-      testTimeout: 60000,
     },
   ],
 };

@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { AuthGuard, CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
@@ -13,6 +14,8 @@ import {
   SettingsDto,
 } from './dto/admin.dto';
 
+@ApiTags('admin')
+@ApiBearerAuth()
 @Controller('v1/admin')
 @UseGuards(AuthGuard)
 @Roles('admin')

@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { CurrentPrincipal, AuthGuard, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
@@ -9,6 +10,8 @@ import { AbusiveDto, AssignDto, ConsentDto, ConsentRequestDto, CreateChatDto, Fl
 const CHAT_ID = 'chatId';
 
 // The chat flow's REST side (contract section 2).
+@ApiTags('flow')
+@ApiBearerAuth()
 @Controller('v1/flow/chats')
 @UseGuards(AuthGuard)
 @Roles('flow')

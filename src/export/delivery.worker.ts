@@ -168,7 +168,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   // The name is fixed once and stored before the first upload, so every retry uses the same one;
   // the unique key makes two recordings never share a file.
   private async reserveName(rec: RecordingEntity): Promise<string> {
-    const { fileName } = await this.transcripts.render(rec, null);
+    const fileName = await this.transcripts.fileName(rec);
     const candidates = [fileName];
     const dot = fileName.lastIndexOf('.');
     for (let i = 0; i < 3; i++) {

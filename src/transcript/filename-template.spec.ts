@@ -126,7 +126,7 @@ describe('renderFilename: values cannot make folders or escape', () => {
     ['a small reverse solidus (U+FE68)', 'a\uFE68b', 'a_b'],
     ['a backslash', 'a\\b', 'a_b'],
     ['a fullwidth backslash (U+FF3C)', 'a\uFF3Cb', 'a_b'],
-    ['a traversal', '../../etc/passwd', '.._.._etc_passwd'],
+    ['a traversal', '../../etc/passwd', '__.._etc_passwd'],
     ['a control character', 'a\u0000b\nc\u009f', 'a_b_c_'],
     ['a lone surrogate', 'a\uD800b', 'a_b'],
   ])('a value with %s', (_what, service, expected) => {
@@ -333,5 +333,13 @@ describe('checkFilenameTemplate', () => {
     expect(renderFilename(template, SAMPLE_FILENAME_VALUES, 'UTC', 'text')).toBe('Jane Doe' + 'z'.repeat(240) + '.txt');
     const err = refusal(() => checkFilenameTemplate(template, 'text'));
     expect(err.reason).toMatch(/^with unusual values: .*bytes/);
+  });
+});
+
+describe('hidden names', () => {
+  it('refuses a file name starting with "." (those are the temporary upload names)', () => {
+    expect(() => checkFilenameTemplate('.{{chatId}}', 'text')).toThrow(/starts with "\."/);
+    expect(() => checkFilenameTemplate('folder/.hidden', 'text')).toThrow(FilenameTemplateError);
+    expect(checkFilenameTemplate('.well/{{chatId}}', 'text').example).toMatch(/^\.well\//);
   });
 });

@@ -139,7 +139,8 @@ const UNSAFE_VALUE_CHARS = /[/\\\p{Cc}\p{Cs}\u2028\u2029]/gu;
 /** Sanitises one value: NFKC, path separators and control characters become '_'. */
 export function sanitizeFilenameValue(value: string): string {
   const folded = value.normalize('NFKC').replace(UNSAFE_VALUE_CHARS, '_');
-  return folded === '.' || folded === '..' ? '_' : folded;
+  // A leading dot would make a hidden name (or a "." / ".." segment): values never start with one.
+  return folded.replace(/^\.+/, '_');
 }
 
 type Context = Record<string, string | null>;
@@ -487,6 +488,10 @@ function validateName(name: string, extension: string): string {
     }
     if (segment === '.' || segment === '..') {
       throw new FilenameTemplateError(`the file name ${printable(name)} has a "${segment}" segment`);
+    }
+    // Names starting with "." are the temporary upload names: Horizon is meant to ignore them.
+    if (i === last && segment.startsWith('.')) {
+      throw new FilenameTemplateError(`the file name ${printable(name)} starts with "." (a hidden, temporary name)`);
     }
     const bytes = byteLength(i === last ? segment + extension : segment);
     if (bytes > MAX_SEGMENT_BYTES) {

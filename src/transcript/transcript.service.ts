@@ -9,7 +9,7 @@ import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
 import { sqlDate } from '../database/sql';
 import { RecordingEntity } from '../recording/recording.entity';
-import { FilenameValues, renderFilename, TranscriptFormat } from './filename-template';
+import { FilenameTemplateError, FilenameValues, renderFilename, TranscriptFormat } from './filename-template';
 import { ProfileEntity } from './profile.entity';
 import { MarkerKind, renderMetadataSidecar, renderTranscript, SenderRole, TranscriptEntry, TranscriptInput } from './transcript-renderer';
 
@@ -26,11 +26,49 @@ export interface RenderedRecording {
 export class TranscriptService {
   constructor(private readonly db: DataSource) {}
 
-  async input(rec: RecordingEntity): Promise<{ input: TranscriptInput; values: FilenameValues; profile: ProfileEntity; timeZone: string }> {
+  // What naming a file needs: the chat, the company's time zone, the profile and the agent(s).
+  private async naming(rec: RecordingEntity) {
     const chat = await this.db.getRepository(ChatEntity).findOneByOrFail({ id: rec.chatId });
     const company = await this.db.getRepository(CompanyEntity).findOneByOrFail({ id: rec.companyId });
     const profile = await this.db.getRepository(ProfileEntity).findOneBy({ companyId: rec.companyId, name: rec.profileName });
-    if (!profile) throw new Error(`profile "${rec.profileName}" no longer exists`);
+    if (!profile) throw new FilenameTemplateError(`profile "${rec.profileName}" no longer exists`);
+    const participants = await this.db.getRepository(ParticipantEntity).find({ where: { chatId: rec.chatId }, order: { joinedAt: 'ASC' } });
+    const agentIds = rec.agentId ? [rec.agentId] : participants.map((p) => p.agentId);
+    const settings = agentIds.length ? await this.db.getRepository(AgentEntity).findBy({ companyId: rec.companyId, agentId: In(agentIds) }) : [];
+    const agents = agentIds.map((id) => {
+      const s = settings.find((a) => a.agentId === id);
+      const p = participants.find((x) => x.agentId === id);
+      return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null };
+    });
+    const agent = agents[0];
+    const values: FilenameValues = {
+      chatId: chat.id,
+      externalId: chat.externalId,
+      companyId: chat.companyId,
+      service: chat.service,
+      recordingId: rec.id,
+      recordingName: rec.profileName,
+      label: rec.label,
+      agentId: rec.agentId ?? agent?.id ?? null,
+      // The admin's agent settings first, else what the token said.
+      agentLogin: agent?.login ?? agent?.id ?? null,
+      agentName: agent?.name ?? null,
+      customerId: chat.customerId,
+      customerName: chat.customerName,
+      startedAt: chat.startedAt,
+      endedAt: chat.endedAt,
+      recordingStartedAt: rec.startedAt,
+    };
+    return { chat, company, profile, agents, values, timeZone: company.timeZone };
+  }
+
+  async fileName(rec: RecordingEntity): Promise<string> {
+    const { profile, values, timeZone } = await this.naming(rec);
+    return fileNameFor(profile, values, timeZone);
+  }
+
+  async input(rec: RecordingEntity): Promise<{ input: TranscriptInput; values: FilenameValues; profile: ProfileEntity; timeZone: string }> {
+    const { chat, company, profile, agents, values, timeZone } = await this.naming(rec);
     const endSeq = rec.endSeq ?? chat.nextSeq;
     const messages = await this.db
       .getRepository(MessageEntity)
@@ -52,17 +90,6 @@ export class TranscriptService {
       .orderBy('e.after_seq', 'ASC')
       .addOrderBy('e.at', 'ASC')
       .getMany();
-
-    const participants = await this.db.getRepository(ParticipantEntity).find({ where: { chatId: rec.chatId }, order: { joinedAt: 'ASC' } });
-    const agentIds = rec.agentId ? [rec.agentId] : participants.map((p) => p.agentId);
-    const settings = agentIds.length ? await this.db.getRepository(AgentEntity).findBy({ companyId: rec.companyId, agentId: In(agentIds) }) : [];
-    const agents = agentIds.map((id) => {
-      const s = settings.find((a) => a.agentId === id);
-      const p = participants.find((x) => x.agentId === id);
-      return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null };
-    });
-
-    const entries = merge(messages, events);
     const input: TranscriptInput = {
       chatId: chat.id,
       externalId: chat.externalId,
@@ -74,37 +101,30 @@ export class TranscriptService {
       customer: { id: chat.customerId, name: chat.customerName },
       chatStartedAt: chat.startedAt,
       chatEndedAt: chat.endedAt ?? stoppedAt,
-      entries,
+      entries: merge(messages, events),
     };
-    const agent = agents[0];
-    const values: FilenameValues = {
-      chatId: chat.id,
-      externalId: chat.externalId,
-      companyId: chat.companyId,
-      service: chat.service,
-      recordingId: rec.id,
-      recordingName: rec.profileName,
-      label: rec.label,
-      agentId: rec.agentId ?? agent?.id ?? null,
-      // The admin's agent settings first, else what the token said.
-      agentLogin: agent?.login ?? agent?.id ?? null,
-      agentName: agent?.name ?? null,
-      customerId: chat.customerId,
-      customerName: chat.customerName,
-      startedAt: chat.startedAt,
-      endedAt: chat.endedAt,
-      recordingStartedAt: rec.startedAt,
-    };
-    return { input, values, profile, timeZone: company.timeZone };
+    return { input, values, profile, timeZone };
   }
 
   async render(rec: RecordingEntity, fixedName: string | null): Promise<RenderedRecording> {
     const { input, values, profile, timeZone } = await this.input(rec);
-    const fileName = fixedName ?? renderFilename(profile.filenameTemplate, values, timeZone, profile.format);
+    const fileName = fixedName ?? fileNameFor(profile, values, timeZone);
     const content = renderTranscript(profile.format, input);
     const sha256 = createHash('sha256').update(content).digest('hex');
     const sidecar = profile.sidecar ? renderMetadataSidecar(input, { fileName, format: profile.format, sha256, bytes: content.length }) : null;
     return { fileName, format: profile.format, content, sha256, sidecar };
+  }
+}
+
+// A value that is missing for this chat (no label, no customer id) can leave a folder name empty;
+// rather than fail the delivery, such values are spelt "none" and the name is tried again.
+function fileNameFor(profile: ProfileEntity, values: FilenameValues, timeZone: string): string {
+  try {
+    return renderFilename(profile.filenameTemplate, values, timeZone, profile.format);
+  } catch (err) {
+    if (!(err instanceof FilenameTemplateError)) throw err;
+    const filled = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null || v === '' ? 'none' : v])) as unknown as FilenameValues;
+    return renderFilename(profile.filenameTemplate, filled, timeZone, profile.format);
   }
 }
 
