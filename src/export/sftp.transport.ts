@@ -12,6 +12,8 @@ interface PooledConnection {
   client: SftpClient;
   dead: boolean;
   lastUsed: number;
+  // Folders known to exist on this connection's server: mkdir once, not per file.
+  dirs: Set<string>;
 }
 
 export function fingerprintOf(rawKey: Buffer): string {
@@ -75,28 +77,40 @@ export class SftpTransport {
     }
     const dir = posix.dirname(finalPath);
     const temp = posix.join(dir, `.${posix.basename(finalPath)}.${f.tempTag}.part`);
-    if (dir !== base) await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
+    if (dir !== base && !c.dirs.has(dir)) {
+      await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
+      c.dirs.add(dir);
+    }
     await this.op(c, 'put', () => c.client.put(f.content, temp));
+    if (hasPosixRename(c.client)) {
+      // posix-rename is atomic but replaces an existing file, so look first: a name that exists is
+      // either this very file (an earlier attempt got through) or a conflict, never overwritten.
+      const present = await this.presentAs(c, finalPath, temp, f.sha256);
+      if (present) return present;
+      await this.op(c, 'posixRename', () => c.client.posixRename(temp, finalPath));
+      return 'delivered';
+    }
     try {
-      // Plain SFTP rename refuses an existing target on OpenSSH, so it never clobbers a file.
+      // Plain SFTP rename refuses an existing target (OpenSSH links, then unlinks).
       await this.op(c, 'rename', () => c.client.rename(temp, finalPath));
       return 'delivered';
     } catch (err) {
       if (c.dead) throw err;
-      const exists = await this.op(c, 'exists', () => c.client.exists(finalPath));
-      if (exists) {
-        const existing = (await this.op(c, 'get', () => c.client.get(finalPath))) as Buffer;
-        await this.op(c, 'delete', () => c.client.delete(temp, true));
-        if (createHash('sha256').update(existing).digest('hex') === f.sha256) return 'already_present';
-        throw new PermanentDeliveryError(`a different file already exists at ${finalPath}`);
-      }
-      // A server whose rename failed for another reason: posix-rename where it is offered.
-      if (hasPosixRename(c.client)) {
-        await this.op(c, 'posixRename', () => c.client.posixRename(temp, finalPath));
-        return 'delivered';
-      }
+      const present = await this.presentAs(c, finalPath, temp, f.sha256);
+      if (present) return present;
       throw err;
     }
+  }
+
+  // If the final name exists: the same content is success (the temporary upload is removed), other
+  // content is a conflict. Null when the name is free.
+  private async presentAs(c: PooledConnection, finalPath: string, temp: string, sha256: string): Promise<DeliveryResult | null> {
+    const exists = await this.op(c, 'exists', () => c.client.exists(finalPath));
+    if (!exists) return null;
+    const existing = (await this.op(c, 'get', () => c.client.get(finalPath))) as Buffer;
+    await this.op(c, 'delete', () => c.client.delete(temp, true));
+    if (createHash('sha256').update(existing).digest('hex') === sha256) return 'already_present';
+    throw new PermanentDeliveryError(`a different file already exists at ${finalPath}`);
   }
 
   private async withConnection<T>(target: SftpTargetConfig, fn: (c: PooledConnection) => Promise<T>): Promise<T> {
@@ -160,7 +174,7 @@ export class SftpTransport {
   }
 
   private async connect(target: SftpTargetConfig): Promise<PooledConnection> {
-    const conn: PooledConnection = { client: undefined as unknown as SftpClient, dead: false, lastUsed: Date.now() };
+    const conn: PooledConnection = { client: undefined as unknown as SftpClient, dead: false, lastUsed: Date.now(), dirs: new Set() };
     const markDead = () => {
       conn.dead = true;
     };
