@@ -25,6 +25,7 @@ import { ExportTargetService } from './export/export-target.service';
 import { DeliveryTransport } from './export/transport';
 import { TransportRegistry } from './export/transport.registry';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './health/metrics.controller';
 import { RecordingService } from './recording/recording.service';
 import { TranscriptService } from './transcript/transcript.service';
 
@@ -34,7 +35,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ConfigModule.forRoot(config), DatabaseModule],
-      controllers: [FlowController, AdminController, HealthController],
+      controllers: [FlowController, AdminController, HealthController, MetricsController],
       providers: [
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         Clock,

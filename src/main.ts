@@ -3,6 +3,7 @@ import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import { RedisIoAdapter } from './chat/redis-io.adapter';
 import { buildOpenApiDocument } from './openapi';
 import { appValidationPipe } from './common/validation.pipe';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
@@ -30,6 +31,11 @@ async function bootstrap(): Promise<void> {
   app.useGlobalPipes(appValidationPipe());
   app.enableShutdownHooks();
   app.enableCors({ origin: true });
+  if (config.redisUrl) {
+    const adapter = new RedisIoAdapter(app, config.redisUrl);
+    await adapter.connect();
+    app.useWebSocketAdapter(adapter);
+  }
   if (config.jwt.isDevDefault) {
     logger.warn('No JWT_SECRET or JWT_PUBLIC_KEY: using the built-in development secret. Never run like this in production.');
   }

@@ -408,7 +408,8 @@ export class ChatService {
 
   // Chats whose clients never came back end by the company's idle timeout.
   async endIdleChats(limit = 200): Promise<number> {
-    const horizon = new Date(this.clock.now().getTime() - 60_000);
+    // No company's timeout is below 5 s (admin validation), so older activity is the candidate set.
+    const horizon = new Date(this.clock.now().getTime() - 5_000);
     const candidates = await this.db
       .getRepository(ChatEntity)
       .createQueryBuilder('c')

@@ -30,6 +30,7 @@ export class AppConfig {
   readonly sftpOperationTimeoutMs!: number;
   readonly idleSweepMs!: number;
   readonly instanceId!: string;
+  readonly redisUrl!: string | null;
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug';
 
   constructor(values: AppConfig) {
@@ -83,6 +84,12 @@ export function parseDatabaseUrl(raw: string, cwd: string): DatabaseConfig {
   throw new ConfigError('DATABASE_URL must start with mysql:// or sqlite:');
 }
 
+function redisUrl(raw: string | undefined): string | null {
+  if (!raw) return null;
+  if (!/^rediss?:\/\//.test(raw)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
   const nodeEnv = env.NODE_ENV ?? 'development';
   const database = parseDatabaseUrl(env.DATABASE_URL || 'sqlite:./data/webchat.sqlite', cwd);
@@ -130,9 +137,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     deliveryRetryBaseMs: int(env, 'DELIVERY_RETRY_BASE_MS', 2000, 1, 3_600_000),
     deliveryRetryMaxMs: int(env, 'DELIVERY_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000),
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 4, 1, 64),
-    deliveryLeaseMs: int(env, 'DELIVERY_LEASE_MS', 5 * 60_000, 1000, 86_400_000),
+    deliveryLeaseMs: int(env, 'DELIVERY_LEASE_MS', 60_000, 1000, 86_400_000),
     sftpOperationTimeoutMs: int(env, 'SFTP_OPERATION_TIMEOUT_MS', 30_000, 100, 600_000),
     idleSweepMs: int(env, 'IDLE_SWEEP_MS', 5000, 100, 3_600_000),
+    redisUrl: redisUrl(env.REDIS_URL),
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,
   });

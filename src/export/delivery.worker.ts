@@ -31,8 +31,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private again = false;
   private stopped = false;
   private active = 0;
-  delivered = 0;
-  failed = 0;
+  private readonly inFlight = new Set<string>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  readonly stats = { delivered: 0, failed: 0, retried: 0 };
 
   constructor(
     private readonly db: DataSource,
@@ -49,11 +50,30 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     this.schedule(50);
+    // Leases are short so that a crashed instance's jobs come back soon; live ones are renewed.
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(250, Math.floor(this.config.deliveryLeaseMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const until = new Date(this.clock.now().getTime() + this.config.deliveryLeaseMs);
+    try {
+      await this.db
+        .createQueryBuilder()
+        .update(DeliveryJobEntity)
+        .set({ leaseUntil: until })
+        .where('recording_id IN (:...ids) AND lease_owner = :me', { ids: [...this.inFlight], me: this.config.instanceId })
+        .execute();
+    } catch (err) {
+      this.logger.warn(`lease renewal failed: ${(err as Error).message}`);
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     const until = Date.now() + 10_000;
     while ((this.running || this.active > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
@@ -100,9 +120,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       while (i < ids.length && !this.stopped) {
         const id = ids[i++];
         this.active++;
+        this.inFlight.add(id);
         try {
           await fn(id);
         } finally {
+          this.inFlight.delete(id);
           this.active--;
         }
       }
@@ -200,12 +222,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private async succeed(rec: RecordingEntity, sha256: string, how: 'delivered' | 'already_present'): Promise<void> {
     const now = this.clock.now();
     await this.db.transaction(async (m) => {
-      await m
+      // Only the lease holder records the outcome; a worker whose lease lapsed leaves it alone.
+      const r = await m
         .getRepository(DeliveryJobEntity)
         .update(
-          { recordingId: rec.id },
+          { recordingId: rec.id, leaseOwner: this.config.instanceId },
           { state: 'done', attempts: () => 'attempts + 1', leaseOwner: null, leaseUntil: null, lastError: null, updatedAt: now },
         );
+      if (r.affected !== 1) return;
       await m
         .getRepository(RecordingEntity)
         .update({ id: rec.id }, { status: 'delivered', deliveredAt: now, fileSha256: sha256, attempts: rec.attempts + 1, lastError: null, updatedAt: now });
@@ -220,7 +244,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         m,
       );
     });
-    this.delivered++;
+    this.stats.delivered++;
   }
 
   private async fail(rec: RecordingEntity, job: DeliveryJobEntity, err: unknown): Promise<void> {
@@ -232,12 +256,13 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const nextAttemptAt = new Date(now.getTime() + backoffMs(attempts, this.config.deliveryRetryBaseMs, this.config.deliveryRetryMaxMs));
     this.logger.warn(`delivery of recording ${rec.id} failed (attempt ${attempts}${giveUp ? ', giving up' : ''}): ${message}`);
     await this.db.transaction(async (m) => {
-      await m
+      const r = await m
         .getRepository(DeliveryJobEntity)
         .update(
-          { recordingId: rec.id },
+          { recordingId: rec.id, leaseOwner: this.config.instanceId },
           { state: giveUp ? 'failed' : 'queued', attempts, nextAttemptAt, leaseOwner: null, leaseUntil: null, lastError: message, updatedAt: now },
         );
+      if (r.affected !== 1) return;
       await m.getRepository(RecordingEntity).update({ id: rec.id }, { status: giveUp ? 'failed' : 'pending', attempts, lastError: message, updatedAt: now });
       if (giveUp) {
         await this.audit.record(
@@ -252,7 +277,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
         );
       }
     });
-    if (giveUp) this.failed++;
+    if (giveUp) this.stats.failed++;
+    else this.stats.retried++;
   }
 }
 

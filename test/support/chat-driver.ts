@@ -4,6 +4,8 @@ import { AppHandle, connect, emit, http, next, token } from './app';
 // Drives one complete chat the way a flow, a widget and a portal would.
 export interface DrivenChat {
   chatId: string;
+  customerToken: string;
+  agentToken: string;
   customer: Socket;
   agent: Socket;
   close(): void;
@@ -24,12 +26,15 @@ export async function openChat(
   if (created.status !== 201) throw new Error(`create failed: ${JSON.stringify(created.body)}`);
   const { chatId, customerToken } = created.body;
   const customer = await connect(app, '/customer', customerToken);
-  const agent = await connect(app, '/agent', token({ sub: agentId, company, role: 'agent', name: opts.agentName ?? 'Agent One' }));
+  const agentToken = token({ sub: agentId, company, role: 'agent', name: opts.agentName ?? 'Agent One' });
+  const agent = await connect(app, '/agent', agentToken);
   await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId });
   const joined = await emit(agent, 'chat.join', { chatId });
   if (!joined.ok) throw new Error(`join failed: ${JSON.stringify(joined)}`);
   return {
     chatId,
+    customerToken,
+    agentToken,
     customer,
     agent,
     close: () => {

@@ -4,7 +4,7 @@ import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max,
 export class SettingsDto {
   @ApiPropertyOptional() @IsOptional() @IsBoolean() recordingEnabled?: boolean;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) timeZone?: string;
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(60) @Max(7 * 86_400) idleTimeoutSeconds?: number;
+  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(5) @Max(7 * 86_400) idleTimeoutSeconds?: number;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) @Max(3650) retentionDays?: number;
   // Addition to the contract (section 8): card-data masking per company.
   @ApiPropertyOptional() @IsOptional() @IsBoolean() redactCardData?: boolean;

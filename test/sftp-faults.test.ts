@@ -1,0 +1,297 @@
+// SftpTransport against faults a real OpenSSH server cannot be made to show: a scripted in-process
+// SFTP server (no posix-rename, overwriting RENAME, stalled WRITEs, lost rename replies) and a TCP
+// proxy that resets or freezes connections. No NestJS app: the transport class is used directly.
+import { createHash, randomBytes } from 'node:crypto';
+import { HostKeyMismatchError, SftpTimeoutError, SftpTransport } from '../src/export/sftp.transport';
+import { DeliveryFile, PermanentDeliveryError } from '../src/export/transport';
+import { SftpTargetConfig } from '../src/export/export-target.types';
+import { ScriptedFaults, ScriptedSftpServer, startScriptedSftpServer } from './support/scripted-sftp-server';
+import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
+
+const OP_TIMEOUT_MS = 1000;
+const REMOTE_DIR = '/upload';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function fileOf(relPath: string, content: Buffer | string, tempTag = 'rec1'): DeliveryFile {
+  const buf = Buffer.isBuffer(content) ? content : Buffer.from(content);
+  return { companyId: 'acme', relPath, content: buf, sha256: sha256(buf), tempTag };
+}
+
+const tempOf = (f: DeliveryFile) => `${REMOTE_DIR}/.${f.relPath}.${f.tempTag}.part`;
+const finalOf = (f: DeliveryFile) => `${REMOTE_DIR}/${f.relPath}`;
+
+describe('SftpTransport under faults (scripted SFTP server)', () => {
+  // Everything a test starts, closed in reverse order whatever the outcome.
+  let cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups = [];
+  });
+
+  async function server(opts: Partial<ScriptedFaults> = {}): Promise<ScriptedSftpServer> {
+    const s = await startScriptedSftpServer({ remoteDir: REMOTE_DIR, ...opts });
+    cleanups.push(() => s.close());
+    return s;
+  }
+  async function proxyTo(s: ScriptedSftpServer): Promise<TcpProxy> {
+    const p = await startTcpProxy(s.port);
+    cleanups.push(() => p.close());
+    return p;
+  }
+  function transport(): SftpTransport {
+    const t = new SftpTransport(OP_TIMEOUT_MS);
+    cleanups.push(() => t.close());
+    return t;
+  }
+  function targetOf(s: ScriptedSftpServer, over: Partial<SftpTargetConfig> = {}): SftpTargetConfig {
+    return {
+      type: 'sftp',
+      host: s.host,
+      port: s.port,
+      username: s.username,
+      password: s.password,
+      remoteDir: REMOTE_DIR,
+      hostKeySha256: s.hostKeySha256,
+      ...over,
+    };
+  }
+  const auths = (s: ScriptedSftpServer) => s.ops.filter((o) => o === 'AUTH ok').length;
+  const renamesTo = (s: ScriptedSftpServer, path: string) => s.ops.filter((o) => /^(POSIX-)?RENAME /.test(o) && o.endsWith(` -> ${path}`));
+
+  describe('rename path', () => {
+    it('without posix-rename: uploads to the temporary name, then plain RENAME', async () => {
+      const s = await server({ posixRename: false });
+      const f = fileOf('chat-1.html', '<p>hello</p>');
+
+      await expect(transport().deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.files.get(finalOf(f))?.toString()).toBe('<p>hello</p>');
+      expect(s.ops).toContain(`OPEN ${tempOf(f)} w`);
+      expect(s.ops).toContain(`RENAME ${tempOf(f)} -> ${finalOf(f)}`);
+      // The bytes only ever went to the temporary name.
+      expect(s.ops.filter((o) => o.startsWith('WRITE ')).every((o) => o.startsWith(`WRITE ${tempOf(f)} `))).toBe(true);
+      expect(s.ops.some((o) => o.includes('POSIX-RENAME') || o.startsWith('EXTENDED'))).toBe(false);
+    });
+
+    it('with posix-rename advertised: uses it', async () => {
+      const s = await server({ posixRename: true });
+      const f = fileOf('chat-2.html', '<p>posix</p>');
+
+      await expect(transport().deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.files.get(finalOf(f))?.toString()).toBe('<p>posix</p>');
+      expect(s.ops).toContain(`POSIX-RENAME ${tempOf(f)} -> ${finalOf(f)}`);
+      expect(s.ops.some((o) => o.startsWith('RENAME '))).toBe(false);
+      // posix-rename replaces silently, so the transport must have looked at the final name first.
+      expect(s.ops.indexOf(`LSTAT ${finalOf(f)}`)).toBeGreaterThan(-1);
+      expect(s.ops.indexOf(`LSTAT ${finalOf(f)}`)).toBeLessThan(s.ops.indexOf(`POSIX-RENAME ${tempOf(f)} -> ${finalOf(f)}`));
+    });
+
+    it('creates a missing sub-folder once and delivers into it', async () => {
+      const s = await server();
+      const t = transport();
+      const a = fileOf('2024/a.html', 'a', 'ta');
+      const b = fileOf('2024/b.html', 'b', 'tb');
+
+      await expect(t.deliver(targetOf(s), [a])).resolves.toEqual(['delivered']);
+      await expect(t.deliver(targetOf(s), [b])).resolves.toEqual(['delivered']);
+
+      expect(s.folders.has(`${REMOTE_DIR}/2024`)).toBe(true);
+      expect(s.list(REMOTE_DIR)).toEqual([`${REMOTE_DIR}/2024/a.html`, `${REMOTE_DIR}/2024/b.html`]);
+      expect(s.ops.filter((o) => o.startsWith('MKDIR '))).toEqual([`MKDIR ${REMOTE_DIR}/2024`]);
+    });
+  });
+
+  describe('the final name already exists', () => {
+    const kinds: [string, Partial<ScriptedFaults>][] = [
+      ['posix-rename server', { posixRename: true }],
+      ['plain-rename server (OpenSSH semantics)', { posixRename: false, renameOverwrites: false }],
+      ['plain-rename server whose RENAME overwrites', { posixRename: false, renameOverwrites: true }],
+    ];
+
+    it.each(kinds)('same content → already_present, temp removed, file untouched (%s)', async (_name, faults) => {
+      const s = await server(faults);
+      const f = fileOf('chat-3.html', 'same bytes');
+      s.files.set(finalOf(f), Buffer.from('same bytes'));
+
+      await expect(transport().deliver(targetOf(s), [f])).resolves.toEqual(['already_present']);
+
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.files.get(finalOf(f))?.toString()).toBe('same bytes');
+      expect(s.ops).toContain(`REMOVE ${tempOf(f)}`);
+    });
+
+    it.each(kinds)('other content → PermanentDeliveryError, never overwritten (%s)', async (_name, faults) => {
+      const s = await server(faults);
+      const f = fileOf('chat-4.html', 'new bytes');
+      s.files.set(finalOf(f), Buffer.from('someone else'));
+
+      await expect(transport().deliver(targetOf(s), [f])).rejects.toThrow(PermanentDeliveryError);
+
+      expect(s.files.get(finalOf(f))?.toString()).toBe('someone else');
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      // Nothing may have been renamed onto the existing name (a RENAME refused by the server is fine).
+      const renamed = renamesTo(s, finalOf(f));
+      if (faults.renameOverwrites || faults.posixRename) expect(renamed).toEqual([]);
+      else expect(renamed.length).toBeLessThanOrEqual(1);
+    });
+  });
+
+  describe('lost replies and transient failures', () => {
+    it.each([
+      ['posix-rename', true],
+      ['plain rename', false],
+    ])('a %s whose reply is lost: the retry reports already_present, one file', async (_name, posixRename) => {
+      const s = await server({ posixRename, dropAfterRenameOnce: true });
+      const t = transport();
+      const f = fileOf('chat-5.html', 'exactly once');
+
+      await expect(t.deliver(targetOf(s), [f])).rejects.toThrow();
+      expect(s.ops.some((o) => o.startsWith('DROP after'))).toBe(true);
+
+      await expect(t.deliver(targetOf(s), [f])).resolves.toEqual(['already_present']);
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.files.get(finalOf(f))?.toString()).toBe('exactly once');
+      expect(auths(s)).toBe(2); // the broken connection was not reused
+    });
+
+    it('a plain RENAME refused once (name still free): rejects as retryable, the retry delivers', async () => {
+      const s = await server({ posixRename: false, failRenameOnce: true });
+      const t = transport();
+      const f = fileOf('chat-6.html', 'second try');
+
+      const err = await t.deliver(targetOf(s), [f]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(PermanentDeliveryError);
+      expect(s.files.has(finalOf(f))).toBe(false);
+
+      await expect(t.deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.files.get(finalOf(f))?.toString()).toBe('second try');
+    });
+  });
+
+  describe('stalls and resets', () => {
+    it('a server that stops answering mid-write: SftpTimeoutError in bounded time, then a fresh connection delivers once', async () => {
+      const s = await server({ stallOnWrite: 64 * 1024 });
+      const t = transport();
+      const content = randomBytes(512 * 1024);
+      const f = fileOf('big-1.bin', content);
+
+      const started = Date.now();
+      await expect(t.deliver(targetOf(s), [f])).rejects.toThrow(SftpTimeoutError);
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(OP_TIMEOUT_MS - 50);
+      expect(took).toBeLessThan(OP_TIMEOUT_MS + 2000);
+      expect(s.ops.some((o) => o.startsWith(`WRITE-STALLED ${tempOf(f)}`))).toBe(true);
+      expect(s.files.has(finalOf(f))).toBe(false);
+
+      s.setFault({ stallOnWrite: false });
+      await expect(t.deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+
+      expect(auths(s)).toBe(2); // the stalled connection was discarded, not reused
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.files.get(finalOf(f))?.equals(content)).toBe(true);
+      expect(renamesTo(s, finalOf(f))).toHaveLength(1);
+    });
+
+    it('a network that freezes during the handshake: connect gives up in bounded time, then recovers', async () => {
+      const s = await server();
+      const p = await proxyTo(s);
+      const t = transport();
+      const f = fileOf('chat-7.html', 'after the freeze');
+      p.stall(true);
+
+      const started = Date.now();
+      await expect(t.deliver(targetOf(s, { port: p.port }), [f])).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(OP_TIMEOUT_MS + 2000);
+      expect(auths(s)).toBe(0);
+
+      p.stall(false);
+      await expect(t.deliver(targetOf(s, { port: p.port }), [f])).resolves.toEqual(['delivered']);
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+    });
+
+    it('a connection reset mid-upload: rejects, nothing final; the retry overwrites the temp and delivers once', async () => {
+      const s = await server({ posixRename: false });
+      const p = await proxyTo(s);
+      const t = transport();
+      const content = randomBytes(2 * 1024 * 1024);
+      const f = fileOf('big-2.bin', content);
+      const target = targetOf(s, { port: p.port });
+      p.resetAfterBytes(1024 * 1024);
+
+      await expect(t.deliver(target, [f])).rejects.toThrow();
+      expect(s.files.has(finalOf(f))).toBe(false);
+      // The cut came mid-upload: a partial temporary file is left behind.
+      const partial = s.files.get(tempOf(f));
+      expect(partial).toBeDefined();
+      expect(partial?.length ?? 0).toBeGreaterThan(0);
+      expect(partial?.length ?? 0).toBeLessThan(content.length);
+
+      p.resetAfterBytes(null);
+      await expect(t.deliver(target, [f])).resolves.toEqual(['delivered']);
+
+      expect(p.connections()).toBe(2);
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.files.get(finalOf(f))?.equals(content)).toBe(true);
+      expect(renamesTo(s, finalOf(f))).toHaveLength(1);
+      // The stable temp name was reopened with truncation, not appended to.
+      expect(s.ops.filter((o) => o === `OPEN ${tempOf(f)} w`)).toHaveLength(2);
+    });
+  });
+
+  describe('host key pinning', () => {
+    it('a wrong fingerprint: HostKeyMismatchError naming the server key, nothing written', async () => {
+      const s = await server();
+      const wrong = 'SHA256:' + Buffer.alloc(32).toString('base64').replace(/=+$/, '');
+      const f = fileOf('chat-8.html', 'secret');
+
+      const err = await transport()
+        .deliver(targetOf(s, { hostKeySha256: wrong }), [f])
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+
+      expect(err).toBeInstanceOf(HostKeyMismatchError);
+      expect((err as Error).message).toContain(s.hostKeySha256);
+      expect(s.files.size).toBe(0);
+      expect(auths(s)).toBe(0); // the password was never sent
+      expect(s.ops.some((o) => o.startsWith('OPEN '))).toBe(false);
+    });
+  });
+
+  describe('connection reuse', () => {
+    it('20 files in sequence use one connection', async () => {
+      const s = await server();
+      const t = transport();
+      const files = Array.from({ length: 20 }, (_, i) => fileOf(`seq-${i}.txt`, `file ${i}`, `t${i}`));
+
+      for (const f of files) await expect(t.deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+
+      expect(auths(s)).toBe(1);
+      expect(s.list(REMOTE_DIR)).toEqual(files.map(finalOf).sort());
+    });
+
+    it('10 concurrent deliveries use at most 2 connections', async () => {
+      const s = await server();
+      const t = transport();
+      const files = Array.from({ length: 10 }, (_, i) => fileOf(`par-${i}.txt`, `file ${i}`, `t${i}`));
+
+      const results = await Promise.all(files.map((f) => t.deliver(targetOf(s), [f])));
+
+      expect(results).toEqual(files.map(() => ['delivered']));
+      expect(auths(s)).toBeGreaterThanOrEqual(1);
+      expect(auths(s)).toBeLessThanOrEqual(2);
+      expect(s.list(REMOTE_DIR)).toEqual(files.map(finalOf).sort());
+      for (const f of files) expect(s.files.get(finalOf(f))?.equals(f.content)).toBe(true);
+    });
+  });
+});
