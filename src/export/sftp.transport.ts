@@ -82,16 +82,18 @@ export class SftpTransport {
       c.dirs.add(dir);
     }
     await this.op(c, 'put', () => c.client.put(f.content, temp));
+    // posix-rename replaces an existing file, and so does plain RENAME on some servers (the spec
+    // leaves it open), so look first: a name that exists is either this very file (an earlier
+    // attempt got through) or a conflict, never overwritten.
+    const present = await this.presentAs(c, finalPath, temp, f.sha256);
+    if (present) return present;
     if (hasPosixRename(c.client)) {
-      // posix-rename is atomic but replaces an existing file, so look first: a name that exists is
-      // either this very file (an earlier attempt got through) or a conflict, never overwritten.
-      const present = await this.presentAs(c, finalPath, temp, f.sha256);
-      if (present) return present;
       await this.op(c, 'posixRename', () => c.client.posixRename(temp, finalPath));
       return 'delivered';
     }
     try {
-      // Plain SFTP rename refuses an existing target (OpenSSH links, then unlinks).
+      // OpenSSH's plain rename refuses an existing target (it links, then unlinks): that covers a
+      // file that appeared since the look above.
       await this.op(c, 'rename', () => c.client.rename(temp, finalPath));
       return 'delivered';
     } catch (err) {
@@ -197,6 +199,9 @@ export class SftpTransport {
         return got === expected;
       },
     } as SftpClient.ConnectOptions);
+    // The socket exists now but is not yet connected: Node applies this on connect, so the key
+    // exchange also runs without Nagle (setting it after the handshake cost ~200 ms per connection).
+    (conn.client as unknown as { client: { setNoDelay(v: boolean): void } }).client.setNoDelay(true);
     try {
       await this.op(conn, 'connect', () => connecting);
     } catch (err) {
@@ -204,7 +209,6 @@ export class SftpTransport {
       if (mismatch) throw new HostKeyMismatchError(`host key mismatch: the server presented ${mismatch}, expected ${expected}`);
       throw err;
     }
-    (conn.client as unknown as { client: { setNoDelay(v: boolean): void } }).client.setNoDelay(true);
     return conn;
   }
 
