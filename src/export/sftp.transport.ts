@@ -81,7 +81,8 @@ export class SftpTransport {
       await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
       c.dirs.add(dir);
     }
-    await this.op(c, 'put', () => c.client.put(f.content, temp));
+    // A large file gets extra time at a floor rate of 1 MB/s; a stall still ends within the deadline.
+    await this.op(c, 'put', () => c.client.put(f.content, temp), this.opTimeoutMs + Math.ceil(f.content.length / 1000));
     // posix-rename replaces an existing file, and so does plain RENAME on some servers (the spec
     // leaves it open), so look first: a name that exists is either this very file (an earlier
     // attempt got through) or a conflict, never overwritten.
@@ -212,13 +213,13 @@ export class SftpTransport {
     return conn;
   }
 
-  private async op<T>(c: PooledConnection, name: string, fn: () => Promise<T>): Promise<T> {
+  private async op<T>(c: PooledConnection, name: string, fn: () => Promise<T>, limitMs = this.opTimeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         c.dead = true;
-        reject(new SftpTimeoutError(`sftp ${name} took longer than ${this.opTimeoutMs} ms`));
-      }, this.opTimeoutMs);
+        reject(new SftpTimeoutError(`sftp ${name} took longer than ${limitMs} ms`));
+      }, limitMs);
     });
     try {
       return await Promise.race([fn(), deadline]);
