@@ -1,1 +1,505 @@
-export {};
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { io, Socket } from 'socket.io-client';
+import { AppHandle, cleanupDir, freePort, http, migrate, ROOT, startApp, token } from '../test/support/app';
+import { createTestDatabase, TestDatabase } from '../test/support/database';
+import { SshdHandle, startSshd } from '../test/support/sshd';
+import { renderTranscript, TranscriptEntry } from '../src/transcript/transcript-renderer';
+import { percentile, RelayPair, runRelayLoad } from './relay-load';
+
+// npm run bench [-- --json out.json] [--quick]
+// Measures the service against ceilings of its own parts measured in the same run on the same
+// machine: a bare socket.io server, OpenSSH's `sftp -b`, and the bare socket.io server's memory.
+// Everything is on loopback; every loop is bounded in count and time.
+const args = process.argv.slice(2);
+const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
+const quick = args.includes('--quick');
+// --profile DIR: the service writes a V8 CPU profile there (node --cpu-prof), to see what bounds it.
+const profileDir = args.includes('--profile') ? args[args.indexOf('--profile') + 1] : null;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+
+interface Row {
+  bench: string;
+  service: string;
+  ceiling: string;
+  ratio: string;
+  target: string;
+  met: boolean;
+  note?: string;
+}
+const rows: Row[] = [];
+const results: Record<string, unknown> = {};
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+const BENCH_ENV = {
+  LOG_LEVEL: 'warn',
+  DELIVERY_POLL_MS: '500',
+
+  RATE_LIMIT_SOCKET_PER_SECOND: '100000',
+  RATE_LIMIT_TOKEN_PER_SECOND: '100000',
+};
+const NODE_ARGS = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+
+async function startBare(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'bare-server.js'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    const t = setTimeout(() => rej(new Error('bare server did not start')), 10_000);
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) {
+        clearTimeout(t);
+        res();
+      }
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
+    stop: () =>
+      new Promise<void>((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function rssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+}
+
+// --- relay -------------------------------------------------------------------------------------
+
+async function benchRelay(app: AppHandle, chats: number, seconds: number): Promise<void> {
+  const company = 'bench-relay';
+  const flow = token({ sub: 'flow', company, role: 'flow' });
+  const pairs: RelayPair[] = [];
+  for (let i = 0; i < chats; i++) {
+    const c = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'bench' });
+    await http(app, 'POST', `/v1/flow/chats/${c.body.chatId}/assign`, flow, { agentId: `agent-${i}` });
+    pairs.push({
+      chatId: c.body.chatId,
+      customerAuth: { token: c.body.customerToken },
+      agentAuth: { token: token({ sub: `agent-${i}`, company, role: 'agent', name: `Agent ${i}` }) },
+    });
+  }
+  log(`relay: ${chats} chats through the service for ${seconds}s`);
+  const before = await counters(app);
+  const svc = await runRelayLoad(app.url, pairs, {
+    seconds,
+    warmupSeconds: 2,
+    beforeSend: async (agent, pair) => {
+      const r = (await agent.timeout(10_000).emitWithAck('chat.join', { chatId: pair.chatId })) as { ok: boolean };
+      if (!r.ok) throw new Error('join failed');
+    },
+  });
+  const after = await counters(app);
+  const perCommit = (after.messages - before.messages) / Math.max(1, after.commits - before.commits);
+  log(`relay: ${fmt(perCommit)} messages per commit on average`);
+  const bare = await startBare();
+  log(`relay: the same load against a bare socket.io server`);
+  const barePairs = pairs.map((p) => ({ chatId: p.chatId, customerAuth: { chatId: p.chatId }, agentAuth: { chatId: p.chatId } }));
+  const base = await runRelayLoad(bare.url, barePairs, { seconds, warmupSeconds: 2 });
+  await bare.stop();
+  const ratio = svc.perSecond / base.perSecond;
+  results.relay = { chats, service: svc, bareSocketIo: base, ratio, messagesPerCommit: perCommit };
+  rows.push({
+    bench: `relay, ${chats} chats: acked msg/s`,
+    service: fmt(svc.perSecond, 0),
+    ceiling: `${fmt(base.perSecond, 0)} (bare socket.io)`,
+    ratio: fmt(ratio * 100, 0) + '%',
+    target: '>= 50%',
+    met: ratio >= 0.5,
+    note: ratio >= 0.5 ? undefined : `short by ${fmt((0.5 - ratio) * 100, 0)} points`,
+  });
+  rows.push({
+    bench: `relay, ${chats} chats: ack p50 / p99 ms`,
+    service: `${fmt(svc.p50)} / ${fmt(svc.p99)}`,
+    ceiling: `${fmt(base.p50)} / ${fmt(base.p99)}`,
+    ratio: '',
+    target: 'p99 < 50',
+    met: svc.p99 < 50,
+    note: svc.p99 < 50 ? undefined : `over by ${fmt(svc.p99 - 50)} ms`,
+  });
+}
+
+async function counters(app: AppHandle): Promise<{ messages: number; commits: number }> {
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { messages: read('webchat_messages_stored_total'), commits: read('webchat_message_commits_total') };
+}
+
+// --- delivery ----------------------------------------------------------------------------------
+
+async function prepareChats(app: AppHandle, company: string, n: number, texts: string[]): Promise<string[]> {
+  const flow = token({ sub: 'flow', company, role: 'flow' });
+  const ids: string[] = [];
+  const lanes = 8;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < n) {
+        next++;
+        const c = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'bench' });
+        const chatId = c.body.chatId;
+        await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'flat' });
+        for (const text of texts) await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text });
+        ids.push(chatId);
+      }
+    }),
+  );
+  return ids;
+}
+
+async function endAndWatch(
+  app: AppHandle,
+  sshd: SshdHandle,
+  company: string,
+  ids: string[],
+  perSecond: number | null,
+): Promise<{ latencies: number[]; seconds: number }> {
+  const flow = token({ sub: 'flow', company, role: 'flow' });
+  const endedAt = new Map<string, number>();
+  const arrived = new Map<string, number>();
+  let watching = true;
+  const watcher = (async () => {
+    const deadline = Date.now() + 120_000;
+    while (watching && Date.now() < deadline && arrived.size < ids.length) {
+      for (const [id, t] of endedAt) {
+        if (!arrived.has(id) && existsSync(join(sshd.localDir, `${id}.txt`))) arrived.set(id, performance.now() - t);
+      }
+      await sleep(2);
+    }
+  })();
+  const t0 = performance.now();
+  if (perSecond) {
+    for (const [i, id] of ids.entries()) {
+      const due = t0 + (i * 1000) / perSecond;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      endedAt.set(id, performance.now());
+      void http(app, 'POST', `/v1/flow/chats/${id}/end`, flow);
+    }
+  } else {
+    let k = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (k < ids.length) {
+          const id = ids[k++];
+          endedAt.set(id, performance.now());
+          await http(app, 'POST', `/v1/flow/chats/${id}/end`, flow);
+        }
+      }),
+    );
+    log(`delivery: ${ids.length} ends took ${fmt((performance.now() - t0) / 1000, 2)} s`);
+  }
+  const deadline = Date.now() + 120_000;
+  while (arrived.size < ids.length && Date.now() < deadline) await sleep(20);
+  watching = false;
+  await watcher;
+  const seconds = (Math.max(...[...arrived.values()].map((v, i) => v + (endedAt.get([...arrived.keys()][i]) as number))) - t0) / 1000;
+  if (arrived.size < ids.length) log(`delivery: only ${arrived.size} of ${ids.length} arrived in time`);
+  return { latencies: [...arrived.values()].sort((a, b) => a - b), seconds };
+}
+
+function sftpBatch(sshd: SshdHandle, keyFile: string, files: string[], remoteDir: string): number {
+  const batch = join(mkdtempSync(join(tmpdir(), 'sftpb-')), 'batch');
+  writeFileSync(batch, [`-mkdir ${remoteDir}`, `cd ${remoteDir}`, ...files.map((f) => `put ${f}`)].join('\n') + '\n');
+  const t0 = performance.now();
+  execFileSync(
+    'sftp',
+    [
+      '-b',
+      batch,
+      '-i',
+      keyFile,
+      '-P',
+      String(sshd.port),
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      `${sshd.username}@${sshd.host}`,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 300_000,
+    },
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+async function benchDelivery(app: AppHandle, sshd: SshdHandle, keyFile: string, paced: number, burst: number): Promise<void> {
+  const company = 'bench-delivery';
+  const admin = token({ sub: 'adm', company, role: 'admin' });
+  await http(app, 'PUT', '/v1/admin/export-target', admin, {
+    type: 'sftp',
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    privateKey: sshd.privateKey,
+    remoteDir: sshd.remoteDir,
+    hostKeySha256: sshd.hostKeySha256,
+  });
+  await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'flat', filenameTemplate: '{{chatId}}', format: 'text' });
+  const texts = [
+    'Hello, I would like to change my delivery address.',
+    'Of course, what is the new address?',
+    '12 Example Street, Springfield',
+    'Done: anything else?',
+  ];
+
+  log(`delivery: ${paced} chat ends at 50/s`);
+  const pacedIds = await prepareChats(app, company, paced, texts);
+  const pacedRun = await endAndWatch(app, sshd, company, pacedIds, 50);
+  log(`delivery: ${burst} chat ends as fast as possible`);
+  const burstIds = await prepareChats(app, company, burst, texts);
+  const burstRun = await endAndWatch(app, sshd, company, burstIds, null);
+  const filesPerSecond = burstRun.latencies.length / burstRun.seconds;
+
+  // The ceiling: OpenSSH's sftp uploading the same files over one connection.
+  const local = mkdtempSync(join(tmpdir(), 'bench-files-'));
+  const copies = burstIds.map((id) => {
+    const dst = join(local, `${id}.txt`);
+    copyFileSync(join(sshd.localDir, `${id}.txt`), dst);
+    return dst;
+  });
+  log(`delivery: sftp -b uploading the same ${copies.length} files`);
+  const sftpSeconds = sftpBatch(sshd, keyFile, copies, `${sshd.remoteDir}/sftp-b`);
+  const sftpRate = copies.length / sftpSeconds;
+  rmSync(local, { recursive: true, force: true });
+
+  const p50 = percentile(pacedRun.latencies, 50);
+  const p99 = percentile(pacedRun.latencies, 99);
+  results.delivery = {
+    paced: { chats: paced, perSecond: 50, p50, p99 },
+    burst: { chats: burst, filesPerSecond, seconds: burstRun.seconds },
+    sftpBatch: { files: copies.length, filesPerSecond: sftpRate },
+  };
+  rows.push({
+    bench: `delivery, ${burst} chat ends: files/s`,
+    service: fmt(filesPerSecond, 0),
+    ceiling: `${fmt(sftpRate, 0)} (sftp -b)`,
+    ratio: fmt((filesPerSecond / sftpRate) * 100, 0) + '%',
+    target: '>= 100%',
+    met: filesPerSecond >= sftpRate,
+    note: filesPerSecond >= sftpRate ? undefined : `short by ${fmt(sftpRate - filesPerSecond, 0)} files/s`,
+  });
+  rows.push({
+    bench: `delivery at 50 ends/s: end -> file p50 / p99 ms`,
+    service: `${fmt(p50, 0)} / ${fmt(p99, 0)}`,
+    ceiling: '',
+    ratio: '',
+    target: 'p99 < 1000',
+    met: p99 < 1000,
+    note: p99 < 1000 ? undefined : `over by ${fmt(p99 - 1000, 0)} ms`,
+  });
+}
+
+// --- a large transcript ------------------------------------------------------------------------
+
+async function benchLarge(app: AppHandle, sshd: SshdHandle, keyFile: string, megabytes: number): Promise<void> {
+  const company = 'bench-delivery';
+  const flow = token({ sub: 'flow', company, role: 'flow' });
+  // Render alone, in process.
+  const entries: TranscriptEntry[] = [];
+  const body = 'y'.repeat(9_950);
+  const count = Math.ceil((megabytes * 1_000_000) / 10_000);
+  for (let i = 0; i < count; i++)
+    entries.push({
+      type: 'message',
+      seq: i + 1,
+      at: new Date(1_800_000_000_000 + i * 1000),
+      role: i % 2 ? 'agent' : 'customer',
+      name: i % 2 ? 'Bob' : 'Alice',
+      text: body,
+    });
+  const input = {
+    chatId: 'bench',
+    externalId: null,
+    companyId: company,
+    service: 'bench',
+    timeZone: 'UTC',
+    recording: { id: 'r', name: 'flat', label: null, kind: 'flow' as const, startedAt: new Date(), endedAt: new Date() },
+    agents: [],
+    customer: { id: null, name: null },
+    chatStartedAt: new Date(),
+    chatEndedAt: new Date(),
+    entries,
+  };
+  const r0 = performance.now();
+  const rendered = renderTranscript('text', input);
+  const renderMBs = rendered.length / 1e6 / ((performance.now() - r0) / 1000);
+
+  // End to end: the chat's messages stored, the chat ended, the file on the server.
+  log(`large: a chat of ${count} messages of 10,000 characters (~${megabytes} MB)`);
+  const c = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'bench-large' });
+  const chatId = c.body.chatId;
+  await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'flat' });
+  let k = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (k < count) {
+        const i = k++;
+        await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `${i} ${body}` });
+      }
+    }),
+  );
+  const t0 = performance.now();
+  await http(app, 'POST', `/v1/flow/chats/${chatId}/end`, flow);
+  const file = join(sshd.localDir, `${chatId}.txt`);
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(file) && Date.now() < deadline) await sleep(5);
+  const seconds = (performance.now() - t0) / 1000;
+  const bytes = existsSync(file) ? statSync(file).size : 0;
+  const e2eMBs = bytes / 1e6 / seconds;
+
+  const local = mkdtempSync(join(tmpdir(), 'bench-large-'));
+  const copy = join(local, 'large.txt');
+  copyFileSync(file, copy);
+  const sftpSeconds = sftpBatch(sshd, keyFile, [copy], `${sshd.remoteDir}/sftp-large`);
+  rmSync(local, { recursive: true, force: true });
+  const sftpMBs = bytes / 1e6 / sftpSeconds;
+  results.large = { bytes, renderMBs, endToEndMBs: e2eMBs, endToEndSeconds: seconds, sftpBatchMBs: sftpMBs };
+  rows.push({
+    bench: `large transcript ${fmt(bytes / 1e6, 0)} MB: chat end -> file, MB/s`,
+    service: fmt(e2eMBs, 0),
+    ceiling: `${fmt(sftpMBs, 0)} (sftp -b put)`,
+    ratio: fmt((e2eMBs / sftpMBs) * 100, 0) + '%',
+    target: '>= 50 MB/s',
+    met: e2eMBs >= 50,
+    note: e2eMBs >= 50 ? `render alone ${fmt(renderMBs, 0)} MB/s` : `short by ${fmt(50 - e2eMBs, 0)} MB/s; render alone ${fmt(renderMBs, 0)} MB/s`,
+  });
+}
+
+// --- memory per idle socket --------------------------------------------------------------------
+
+async function connectMany(url: string, n: number, auth: (i: number) => Record<string, unknown>): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  const batch = 250;
+  for (let i = 0; i < n; i += batch) {
+    const part = await Promise.all(
+      Array.from({ length: Math.min(batch, n - i) }, (_, j) => {
+        const s = io(`${url}/agent`, { auth: auth(i + j), transports: ['websocket'], reconnection: false, forceNew: true });
+        return new Promise<Socket>((res, rej) => {
+          const t = setTimeout(() => rej(new Error('connect timed out')), 30_000);
+          s.once('connect', () => {
+            clearTimeout(t);
+            res(s);
+          });
+          s.once('connect_error', (e) => {
+            clearTimeout(t);
+            rej(e);
+          });
+        });
+      }),
+    );
+    sockets.push(...part);
+  }
+  return sockets;
+}
+
+async function perSocketKb(pid: number, url: string, n: number, auth: (i: number) => Record<string, unknown>): Promise<number> {
+  // Warm up the code paths so that what is measured is the sockets, not the first use.
+  const warm = await connectMany(url, 200, auth);
+  warm.forEach((s) => s.close());
+  await sleep(1500);
+  const before = rssKb(pid);
+  const sockets = await connectMany(url, n, (i) => auth(i + 1000));
+  await sleep(3000);
+  const after = rssKb(pid);
+  sockets.forEach((s) => s.close());
+  return (after - before) / n;
+}
+
+async function benchMemory(databaseUrl: string, n: number): Promise<void> {
+  log(`memory: ${n} idle sockets on a fresh service`);
+  const app = await startApp({ databaseUrl, env: BENCH_ENV });
+  const company = 'bench-memory';
+  const svc = await perSocketKb(app.pid(), app.url, n, (i) => ({ token: token({ sub: `idle-${i}`, company, role: 'agent' }) }));
+  await app.stop();
+  cleanupDir(app.workDir);
+  const bare = await startBare();
+  const base = await perSocketKb(bare.pid, bare.url, n, (i) => ({ chatId: `idle-${i}` }));
+  await bare.stop();
+  results.memory = { sockets: n, serviceKbPerSocket: svc, bareKbPerSocket: base };
+  rows.push({
+    bench: `memory: RSS per idle socket at ${n}, KB`,
+    service: fmt(svc, 1),
+    ceiling: `${fmt(base, 1)} (bare socket.io)`,
+    ratio: fmt((svc / base) * 100, 0) + '%',
+    target: '< 50 KB',
+    met: svc < 50,
+    note: svc < 50 ? undefined : `over by ${fmt(svc - 50, 1)} KB`,
+  });
+}
+
+// --- main --------------------------------------------------------------------------------------
+
+function printTable(): void {
+  const header: Row = { bench: 'bench', service: 'service', ceiling: 'ceiling (same run)', ratio: 'ratio', target: 'target', met: true, note: 'note' };
+  const all = [header, ...rows];
+  const w = (k: keyof Row) => Math.max(...all.map((r) => String(r[k] ?? '').length));
+  const cols: (keyof Row)[] = ['bench', 'service', 'ceiling', 'ratio', 'target'];
+  const line = (r: Row, isHeader = false) =>
+    '| ' + cols.map((c) => String(r[c]).padEnd(w(c))).join(' | ') + ` | ${isHeader ? 'met' : r.met ? 'yes' : 'NO '} | ${r.note ?? ''}`;
+  console.log(line(header, true));
+  console.log('|' + cols.map((c) => '-'.repeat(w(c) + 2)).join('|') + '|-----|------');
+  for (const r of rows) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  const chats = quick ? 50 : 200;
+  const seconds = quick ? 3 : 8;
+  let db: TestDatabase | null = null;
+  let sshd: SshdHandle | null = null;
+  let app: AppHandle | null = null;
+  const keyDir = mkdtempSync(join(tmpdir(), 'bench-key-'));
+  try {
+    db = await createTestDatabase('bench');
+    await migrate(db.url);
+    sshd = await startSshd();
+    const keyFile = join(keyDir, 'id');
+    writeFileSync(keyFile, sshd.privateKey, { mode: 0o600 });
+    mkdirSync(keyDir, { recursive: true });
+    app = await startApp({ databaseUrl: db.url, env: BENCH_ENV, nodeArgs: NODE_ARGS });
+    const want = (name: string) => !only || only.includes(name);
+    if (want('relay')) await benchRelay(app, chats, seconds);
+    if (want('delivery') || want('large')) await benchDelivery(app, sshd, keyFile, quick ? 50 : 200, quick ? 100 : 300);
+    if (want('large')) await benchLarge(app, sshd, keyFile, quick ? 10 : 30);
+    await app.stop();
+    cleanupDir(app.workDir);
+    app = null;
+    if (want('memory')) await benchMemory(db.url, quick ? 1000 : 5000);
+  } finally {
+    if (app) {
+      await app.stop();
+      cleanupDir(app.workDir);
+    }
+    await sshd?.destroy();
+    await db?.drop();
+    rmSync(keyDir, { recursive: true, force: true });
+  }
+  console.log(
+    `\nwebchat-recorder bench, ${new Date().toISOString()}, node ${process.version}, ${quick ? 'quick' : 'full'} run, MariaDB with every message durable before its ack\n`,
+  );
+  printTable();
+  if (jsonOut) {
+    writeFileSync(jsonOut, JSON.stringify({ at: new Date().toISOString(), quick, rows, results }, null, 2) + '\n');
+    console.log(`\nwrote ${jsonOut}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

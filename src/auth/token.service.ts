@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import jwt from 'jsonwebtoken';
 import { AppConfig } from '../config/app-config';
@@ -14,7 +15,15 @@ export class AuthError extends AppException {
 
 @Injectable()
 export class TokenService {
-  constructor(private readonly config: AppConfig) {}
+  // Keys parsed once: given a string, jsonwebtoken parses it on every call (and first tries it as
+  // a public key, which throws), a large share of the cost of each request.
+  private readonly platformKey: KeyObject;
+  private readonly customerKey: KeyObject;
+
+  constructor(private readonly config: AppConfig) {
+    this.platformKey = config.jwt.algorithm === 'RS256' ? createPublicKey(config.jwt.publicKey) : createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
+    this.customerKey = createSecretKey(Buffer.from(config.customerToken.secret, 'utf8'));
+  }
 
   // Verifies signature, expiry and claims, then the role against what the caller accepts.
   verify(token: unknown, accepted: readonly Role[]): Principal {
@@ -23,13 +32,8 @@ export class TokenService {
     const customerOnly = accepted.length === 1 && accepted[0] === 'customer';
     let payload: jwt.JwtPayload | string;
     try {
-      if (customerOnly) {
-        payload = jwt.verify(token, this.config.customerToken.secret, { algorithms: ['HS256'] });
-      } else if (this.config.jwt.algorithm === 'RS256') {
-        payload = jwt.verify(token, this.config.jwt.publicKey, { algorithms: ['RS256'] });
-      } else {
-        payload = jwt.verify(token, this.config.jwt.secret, { algorithms: ['HS256'] });
-      }
+      if (customerOnly) payload = jwt.verify(token, this.customerKey, { algorithms: ['HS256'] });
+      else payload = jwt.verify(token, this.platformKey, { algorithms: [this.config.jwt.algorithm] });
     } catch (e) {
       const reason = e instanceof jwt.TokenExpiredError ? 'token expired' : 'invalid token';
       throw new AuthError('unauthorized', reason);
@@ -44,7 +48,7 @@ export class TokenService {
   signCustomerToken(company: string, chatId: string, sub: string, name?: string | null): string {
     const claims: Record<string, unknown> = { sub, company, role: 'customer', chat: chatId };
     if (name) claims.name = name;
-    return jwt.sign(claims, this.config.customerToken.secret, {
+    return jwt.sign(claims, this.customerKey, {
       algorithm: 'HS256',
       expiresIn: this.config.customerToken.ttlSeconds,
     });

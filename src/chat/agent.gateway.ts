@@ -7,7 +7,7 @@ import { AppException, toAppException } from '../common/app.exception';
 import { AppConfig } from '../config/app-config';
 import { actorOf, ChatService } from './chat.service';
 import { checkText } from './customer.gateway';
-import { AgentMessageDto, ChatRefDto, FlagAbusiveDto, TransferDto } from './dto/socket-payloads.dto';
+import { AgentMessageDto, ChatRefDto, FlagAbusiveDto, parseAgentMessage, TransferDto } from './dto/socket-payloads.dto';
 import { ParticipantEntity } from './participant.entity';
 import { attachDispatcher, EventMap, on } from './socket-dispatch';
 import { connectError, handshakeToken, principalOf, SocketData } from './socket-auth';
@@ -32,12 +32,16 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
         await socket.join(chatRoom(dto.chatId));
         return result;
       }),
-      message: on(AgentMessageDto, async (socket, dto) => {
-        checkText(dto.text, this.config.maxMessageLength);
-        await this.requireJoined(socket, dto.chatId);
-        const stored = await this.chats.postMessage(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, socket.id);
-        return { seq: stored.seq, at: stored.at.toISOString() };
-      }),
+      message: on(
+        AgentMessageDto,
+        async (socket, dto) => {
+          checkText(dto.text, this.config.maxMessageLength);
+          await this.requireJoined(socket, dto.chatId);
+          const stored = await this.chats.postMessage(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, socket.id);
+          return { seq: stored.seq, at: stored.at.toISOString() };
+        },
+        parseAgentMessage,
+      ),
       'recording.pause': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.chats.setPaused(principalOf(socket), dto.chatId, true) })),
       'recording.resume': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.chats.setPaused(principalOf(socket), dto.chatId, false) })),
       'recording.delete': on(ChatRefDto, async (socket, dto) => {

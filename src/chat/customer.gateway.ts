@@ -5,7 +5,7 @@ import { TokenService } from '../auth/token.service';
 import { AppException, toAppException } from '../common/app.exception';
 import { AppConfig } from '../config/app-config';
 import { actorOf, ChatService } from './chat.service';
-import { ConsentAnswerDto, CustomerMessageDto, EmptyDto } from './dto/socket-payloads.dto';
+import { ConsentAnswerDto, CustomerMessageDto, EmptyDto, parseCustomerMessage } from './dto/socket-payloads.dto';
 import { attachDispatcher, EventMap, on } from './socket-dispatch';
 import { connectError, handshakeToken, principalOf, SocketData } from './socket-auth';
 import { chatRoom, SocketNotifier } from './socket-notifier';
@@ -23,12 +23,16 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly config: AppConfig,
   ) {
     this.events = {
-      message: on(CustomerMessageDto, async (socket, dto) => {
-        const p = principalOf(socket);
-        checkText(dto.text, this.config.maxMessageLength);
-        const stored = await this.chats.postMessage(p, p.chat as string, dto.clientMsgId, dto.text, socket.id);
-        return { seq: stored.seq, at: stored.at.toISOString() };
-      }),
+      message: on(
+        CustomerMessageDto,
+        async (socket, dto) => {
+          const p = principalOf(socket);
+          checkText(dto.text, this.config.maxMessageLength);
+          const stored = await this.chats.postMessage(p, p.chat as string, dto.clientMsgId, dto.text, socket.id);
+          return { seq: stored.seq, at: stored.at.toISOString() };
+        },
+        parseCustomerMessage,
+      ),
       'consent.answer': on(ConsentAnswerDto, async (socket, dto) => {
         const p = principalOf(socket);
         await this.chats.answerConsent(p, p.chat as string, dto.granted);

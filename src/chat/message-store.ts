@@ -1,11 +1,10 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { AppException, isDatabaseUnavailable } from '../common/app.exception';
 import { Clock } from '../common/clock';
-import { isMysql, sqlDate } from '../database/sql';
-import { ChatEntity } from './chat.entity';
-import { MessageEntity, SenderRole } from './message.entity';
+import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
+import { SenderRole } from './message.entity';
 
 export interface AppendRequest {
   chatId: string;
@@ -42,8 +41,9 @@ interface Pending {
 @Injectable()
 export class MessageStore implements OnModuleDestroy {
   private readonly logger = new Logger(MessageStore.name);
-  private queue: Pending[] = [];
-  private flushing = false;
+  // Lanes: a chat always writes through the same lane, so its messages keep their order; lanes
+  // lock disjoint chats, so their transactions run side by side without deadlocks.
+  private readonly lanes: { queue: Pending[]; flushing: boolean }[];
   private closed = false;
   // Observability: how many commits carried how many messages.
   readonly stats = { batches: 0, messages: 0 };
@@ -52,44 +52,51 @@ export class MessageStore implements OnModuleDestroy {
     private readonly db: DataSource,
     private readonly config: AppConfig,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    // SQLite has one writer: more lanes would only queue inside the driver.
+    const n = config.database.type === 'sqlite' ? 1 : config.messageWriteLanes;
+    this.lanes = Array.from({ length: n }, () => ({ queue: [], flushing: false }));
+  }
 
   append(req: AppendRequest): Promise<StoredMessage> {
     if (this.closed) return Promise.reject(AppException.unavailable('service is shutting down'));
+    const lane = this.lanes[laneOf(req.chatId, this.lanes.length)];
     return new Promise<StoredMessage>((resolve, reject) => {
-      this.queue.push({ req, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        setImmediate(() => void this.drain());
+      lane.queue.push({ req, resolve, reject });
+      if (!lane.flushing) {
+        lane.flushing = true;
+        setImmediate(() => void this.drain(lane));
       }
     });
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
-    while (this.flushing) await new Promise((r) => setTimeout(r, 10));
+    while (this.lanes.some((l) => l.flushing)) await new Promise((r) => setTimeout(r, 10));
   }
 
-  private async drain(): Promise<void> {
+  private async drain(lane: { queue: Pending[]; flushing: boolean }): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.config.messageBatchMax);
+      while (lane.queue.length > 0) {
+        const batch = lane.queue.splice(0, this.config.messageBatchMax);
         await this.commit(batch);
       }
     } finally {
-      this.flushing = false;
+      lane.flushing = false;
     }
   }
 
   private async commit(batch: Pending[]): Promise<void> {
     let results: (StoredMessage | AppException)[];
+    const reqs = batch.map((p) => p.req);
     try {
-      results = await this.db.transaction((m) =>
-        this.write(
-          m,
-          batch.map((p) => p.req),
-        ),
-      );
+      try {
+        results = await this.db.transaction((m) => this.write(m, reqs, false));
+      } catch (err) {
+        // A resend of a message stored by an earlier batch: do it again, looking for resends.
+        if (!isDuplicateKey(err)) throw err;
+        results = await this.db.transaction((m) => this.write(m, reqs, true));
+      }
     } catch (err) {
       if (batch.length > 1 && !isDatabaseUnavailable(err)) {
         // One bad row must not fail its neighbours: retry each alone.
@@ -112,82 +119,98 @@ export class MessageStore implements OnModuleDestroy {
     });
   }
 
-  private async write(m: EntityManager, reqs: AppendRequest[]): Promise<(StoredMessage | AppException)[]> {
+  // Raw SQL on purpose: this runs for every message, and the ORM's query building cost several
+  // times the database's own time per batch. The statements are plain enough for MySQL and SQLite.
+  private async write(m: EntityManager, reqs: AppendRequest[], lookForResends: boolean): Promise<(StoredMessage | AppException)[]> {
+    const mysql = isMysql(m);
     const chatIds = [...new Set(reqs.map((r) => r.chatId))].sort();
-    const qb = m
-      .getRepository(ChatEntity)
-      .createQueryBuilder('c')
-      .select(['c.id', 'c.companyId', 'c.status', 'c.nextSeq', 'c.paused'])
-      .where('c.id IN (:...ids)', { ids: chatIds });
-    if (isMysql(m)) qb.setLock('pessimistic_write');
-    const chats = new Map((await qb.getMany()).map((c) => [c.id, c]));
+    const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
+    const chatRows = (await m.query(
+      `SELECT id, company_id, status, next_seq, paused FROM chats WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
+      chatIds,
+    )) as { id: string; company_id: string; status: string; next_seq: number; paused: number | boolean }[];
+    const chats = new Map(chatRows.map((c) => [c.id, { companyId: c.company_id, status: c.status, nextSeq: Number(c.next_seq), paused: !!Number(c.paused) }]));
 
-    const withClientId = reqs.filter((r) => r.clientMsgId !== null);
-    const existing = new Map<string, MessageEntity>();
-    if (withClientId.length > 0) {
-      const rows = await m.getRepository(MessageEntity).find({
-        select: { chatId: true, seq: true, senderId: true, clientMsgId: true, senderRole: true, senderName: true, text: true, paused: true, at: true },
-        where: { chatId: In(chatIds), clientMsgId: In([...new Set(withClientId.map((r) => r.clientMsgId as string))]) },
-      });
-      for (const row of rows) existing.set(key(row.chatId, row.senderId, row.clientMsgId as string), row);
+    // Resends are found by the full unique key, one equality per message. The lookup is only made
+    // when the optimistic insert below met a duplicate: resends are rare, lookups cost.
+    const keyed = [...new Map(reqs.filter((r) => r.clientMsgId !== null).map((r) => [key(r.chatId, r.senderId, r.clientMsgId as string), r])).values()];
+    const existing = new Map<string, { seq: number; at: Date; senderRole: SenderRole; senderName: string | null; text: string | null; paused: boolean }>();
+    if (lookForResends && keyed.length > 0) {
+      const rows = (await m.query(
+        `SELECT chat_id, seq, sender_id, client_msg_id, sender_role, sender_name, text, paused, at FROM messages WHERE ${keyed.map(() => '(chat_id = ? AND sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
+        keyed.flatMap((r) => [r.chatId, r.senderId, r.clientMsgId]),
+      )) as {
+        chat_id: string;
+        seq: number;
+        sender_id: string;
+        client_msg_id: string;
+        sender_role: SenderRole;
+        sender_name: string | null;
+        text: string | null;
+        paused: number;
+        at: Date | string;
+      }[];
+      for (const row of rows) {
+        existing.set(key(row.chat_id, row.sender_id, row.client_msg_id), {
+          seq: Number(row.seq),
+          at: row.at instanceof Date ? row.at : new Date(`${row.at.replace(' ', 'T')}Z`),
+          senderRole: row.sender_role,
+          senderName: row.sender_name,
+          text: row.text,
+          paused: !!Number(row.paused),
+        });
+      }
     }
 
     const now = this.clock.now();
+    const nowSql = sqlDate(now);
     const next = new Map<string, number>();
-    const inserts: MessageEntity[] = [];
+    const values: unknown[] = [];
+    let inserted = 0;
     const results = reqs.map((r): StoredMessage | AppException => {
       const chat = chats.get(r.chatId);
       if (!chat || chat.companyId !== r.companyId) return AppException.notFound('chat not found');
       if (r.clientMsgId !== null) {
         const prior = existing.get(key(r.chatId, r.senderId, r.clientMsgId));
-        if (prior) {
-          return {
-            chatId: r.chatId,
-            seq: prior.seq,
-            at: prior.at,
-            senderRole: prior.senderRole,
-            senderName: prior.senderName,
-            text: prior.text,
-            paused: prior.paused,
-            duplicate: true,
-          };
-        }
+        if (prior) return { chatId: r.chatId, ...prior, duplicate: true };
       }
       if (chat.status !== 'open') return AppException.conflict('chat has ended');
       const seq = next.get(r.chatId) ?? chat.nextSeq;
       next.set(r.chatId, seq + 1);
       // While paused the body is relayed but never stored.
-      const row = Object.assign(new MessageEntity(), {
-        chatId: r.chatId,
-        seq,
-        clientMsgId: r.clientMsgId,
-        senderRole: r.senderRole,
-        senderId: r.senderId,
-        senderName: r.senderName,
-        text: chat.paused ? null : r.text,
-        paused: chat.paused,
-        at: now,
-      });
-      inserts.push(row);
-      if (r.clientMsgId !== null) existing.set(key(r.chatId, r.senderId, r.clientMsgId), row);
+      const text = chat.paused ? null : r.text;
+      values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, text, chat.paused ? 1 : 0, nowSql);
+      inserted++;
+      if (r.clientMsgId !== null) {
+        existing.set(key(r.chatId, r.senderId, r.clientMsgId), { seq, at: now, senderRole: r.senderRole, senderName: r.senderName, text, paused: chat.paused });
+      }
       return { chatId: r.chatId, seq, at: now, senderRole: r.senderRole, senderName: r.senderName, text: r.text, paused: chat.paused, duplicate: false };
     });
 
-    if (inserts.length > 0) {
-      await m.createQueryBuilder().insert().into(MessageEntity).values(inserts).updateEntity(false).execute();
+    if (inserted > 0) {
+      const row = '(?,?,?,?,?,?,?,?,?)';
+      await m.query(
+        `INSERT INTO messages (chat_id, seq, client_msg_id, sender_role, sender_id, sender_name, text, paused, at) VALUES ${Array.from({ length: inserted }, () => row).join(',')}`,
+        values,
+      );
       const ids = [...next.keys()];
-      const cases = ids.map(() => 'WHEN ? THEN ?').join(' ');
       const params: unknown[] = [];
       for (const id of ids) params.push(id, next.get(id));
-      params.push(sqlDate(now), ...ids);
-      const q = isMysql(m) ? '`' : '"';
+      params.push(nowSql, ...ids);
       await m.query(
-        `UPDATE ${q}chats${q} SET ${q}next_seq${q} = CASE ${q}id${q} ${cases} END, ${q}last_activity_at${q} = ? WHERE ${q}id${q} IN (${ids.map(() => '?').join(',')})`,
+        `UPDATE chats SET next_seq = CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END, last_activity_at = ? WHERE id IN (${marks(ids.length)})`,
         params,
       );
     }
     return results;
   }
+}
+
+function laneOf(chatId: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  let h = 0;
+  for (let i = 0; i < chatId.length; i++) h = (h * 31 + chatId.charCodeAt(i)) | 0;
+  return Math.abs(h) % lanes;
 }
 
 function key(chatId: string, senderId: string, clientMsgId: string): string {

@@ -21,11 +21,13 @@ export class AppConfig {
   readonly exportLocalDir!: string;
   readonly maxMessageLength!: number;
   readonly messageBatchMax!: number;
+  readonly messageWriteLanes!: number;
   readonly deliveryPollMs!: number;
   readonly deliveryMaxAttempts!: number;
   readonly deliveryRetryBaseMs!: number;
   readonly deliveryRetryMaxMs!: number;
   readonly deliveryConcurrency!: number;
+  readonly sftpConnectionsPerTarget!: number;
   readonly deliveryLeaseMs!: number;
   readonly sftpOperationTimeoutMs!: number;
   readonly idleSweepMs!: number;
@@ -132,11 +134,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // Bodies live in a TEXT column (64 KB): 16,000 characters of 4 bytes fit.
     maxMessageLength: int(env, 'MESSAGE_MAX_LENGTH', 10_000, 1, 16_000),
     messageBatchMax: int(env, 'MESSAGE_BATCH_MAX', 500, 1, 5000),
+    messageWriteLanes: int(env, 'MESSAGE_WRITE_LANES', 1, 1, 32),
     deliveryPollMs: int(env, 'DELIVERY_POLL_MS', 1000, 10, 600_000),
     deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
     deliveryRetryBaseMs: int(env, 'DELIVERY_RETRY_BASE_MS', 2000, 1, 3_600_000),
     deliveryRetryMaxMs: int(env, 'DELIVERY_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000),
-    deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 4, 1, 64),
+    deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 64),
+    sftpConnectionsPerTarget: int(env, 'SFTP_CONNECTIONS_PER_TARGET', 4, 1, 32),
     deliveryLeaseMs: int(env, 'DELIVERY_LEASE_MS', 60_000, 1000, 86_400_000),
     sftpOperationTimeoutMs: int(env, 'SFTP_OPERATION_TIMEOUT_MS', 30_000, 100, 600_000),
     idleSweepMs: int(env, 'IDLE_SWEEP_MS', 5000, 100, 3_600_000),

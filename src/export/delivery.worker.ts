@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { isDuplicateKey, sqlDate } from '../database/sql';
+import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { RecordingEntity } from '../recording/recording.entity';
 import { FilenameTemplateError, FORMAT_EXTENSIONS } from '../transcript/filename-template';
 import { TranscriptService } from '../transcript/transcript.service';
@@ -94,15 +94,17 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.timer.unref();
   }
 
+  // Lanes take claimed jobs from a local queue; when it runs short, one claim (a single
+  // transaction) refills it. Lanes never wait for each other, so a slow file holds up only itself.
   private async tick(): Promise<void> {
     if (this.running || this.stopped) return;
     this.running = true;
     try {
       do {
         this.again = false;
-        const claimed = await this.claim(this.config.deliveryConcurrency * 4);
-        if (claimed.length > 0) {
-          await this.runLimited(claimed, (id) => this.deliver(id));
+        await this.refill();
+        if (this.local.length > 0) {
+          await Promise.all(Array.from({ length: this.config.deliveryConcurrency }, () => this.lane()));
           this.again = true;
         }
       } while (this.again && !this.stopped);
@@ -114,47 +116,68 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async runLimited(ids: string[], fn: (id: string) => Promise<void>): Promise<void> {
-    let i = 0;
-    const lanes = Array.from({ length: Math.min(this.config.deliveryConcurrency, ids.length) }, async () => {
-      while (i < ids.length && !this.stopped) {
-        const id = ids[i++];
-        this.active++;
-        this.inFlight.add(id);
-        try {
-          await fn(id);
-        } finally {
-          this.inFlight.delete(id);
-          this.active--;
-        }
-      }
-    });
-    await Promise.all(lanes);
+  private local: string[] = [];
+  private refilling: Promise<void> | null = null;
+
+  private refill(): Promise<void> {
+    this.refilling ??= this.claim(this.config.deliveryConcurrency * 4)
+      .then((ids) => {
+        const known = new Set([...this.local, ...this.inFlight]);
+        for (const id of ids) if (!known.has(id)) this.local.push(id);
+      })
+      .finally(() => {
+        this.refilling = null;
+      });
+    return this.refilling;
   }
 
-  // Claims by conditional update: a job is ours only if our UPDATE changed it.
+  private async lane(): Promise<void> {
+    while (!this.stopped) {
+      if (this.local.length <= this.config.deliveryConcurrency) {
+        // Top up in the background while there is work; wait for it only when there is none.
+        const pending = this.refill();
+        if (this.local.length === 0) await pending;
+      }
+      const id = this.local.shift();
+      if (id === undefined) return;
+      this.active++;
+      this.inFlight.add(id);
+      try {
+        await this.deliver(id);
+      } finally {
+        this.inFlight.delete(id);
+        this.active--;
+      }
+    }
+  }
+
+  // One transaction claims a batch: rows locked by another instance's claim are skipped (SKIP
+  // LOCKED on MySQL/MariaDB; SQLite has a single writer), and the conditional update makes a job
+  // ours only if its lease was free.
   async claim(limit: number): Promise<string[]> {
     const now = this.clock.now();
-    const due = await this.db
-      .getRepository(DeliveryJobEntity)
-      .createQueryBuilder('j')
-      .select(['j.recordingId'])
-      .where("j.state = 'queued' AND j.next_attempt_at <= :now AND (j.lease_until IS NULL OR j.lease_until < :now)", { now: sqlDate(now) })
-      .orderBy('j.next_attempt_at', 'ASC')
-      .limit(limit)
-      .getMany();
-    const leaseUntil = new Date(now.getTime() + this.config.deliveryLeaseMs);
-    const mine: string[] = [];
-    for (const j of due) {
-      const r = await this.db
-        .createQueryBuilder()
-        .update(DeliveryJobEntity)
-        .set({ leaseOwner: this.config.instanceId, leaseUntil, updatedAt: now })
-        .where("recording_id = :id AND state = 'queued' AND (lease_until IS NULL OR lease_until < :now)", { id: j.recordingId, now: sqlDate(now) })
-        .execute();
-      if (r.affected === 1) mine.push(j.recordingId);
-    }
-    return mine;
+    const nowSql = sqlDate(now);
+    const leaseUntil = sqlDate(new Date(now.getTime() + this.config.deliveryLeaseMs));
+    const mysql = isMysql(this.db);
+    return this.db.transaction(async (m) => {
+      const due = (await m.query(
+        `SELECT recording_id FROM delivery_jobs WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ${Math.floor(limit)}${mysql ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+        [nowSql, nowSql],
+      )) as { recording_id: string }[];
+      if (due.length === 0) return [];
+      const ids = due.map((d) => d.recording_id);
+      const marks = ids.map(() => '?').join(',');
+      await m.query(
+        `UPDATE delivery_jobs SET lease_owner = ?, lease_until = ?, updated_at = ? WHERE recording_id IN (${marks}) AND state = 'queued' AND (lease_until IS NULL OR lease_until < ?)`,
+        [this.config.instanceId, leaseUntil, nowSql, ...ids, nowSql],
+      );
+      const mine = (await m.query(`SELECT recording_id FROM delivery_jobs WHERE recording_id IN (${marks}) AND lease_owner = ? AND lease_until = ?`, [
+        ...ids,
+        this.config.instanceId,
+        leaseUntil,
+      ])) as { recording_id: string }[];
+      return mine.map((r) => r.recording_id);
+    });
   }
 
   async deliver(recordingId: string): Promise<void> {
@@ -163,8 +186,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const rec = await this.db.getRepository(RecordingEntity).findOneBy({ id: recordingId });
     if (!rec) return;
     try {
-      const fileName = rec.fileName ?? (await this.reserveName(rec));
-      const rendered = await this.transcripts.render(rec, fileName);
+      const loaded = await this.transcripts.input(rec);
+      const fileName = rec.fileName ?? (await this.reserveName(rec, this.transcripts.nameOf(loaded)));
+      const rendered = this.transcripts.renderLoaded(loaded, fileName);
       const target = await this.targets.get(rec.companyId);
       const files: DeliveryFile[] = [
         { companyId: rec.companyId, relPath: fileName, content: rendered.content, sha256: rendered.sha256, tempTag: rec.id.slice(0, 8) },
@@ -189,8 +213,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   // The name is fixed once and stored before the first upload, so every retry uses the same one;
   // the unique key makes two recordings never share a file.
-  private async reserveName(rec: RecordingEntity): Promise<string> {
-    const fileName = await this.transcripts.fileName(rec);
+  private async reserveName(rec: RecordingEntity, fileName: string): Promise<string> {
     const candidates = [fileName];
     const dot = fileName.lastIndexOf('.');
     for (let i = 0; i < 3; i++) {

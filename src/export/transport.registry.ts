@@ -14,7 +14,7 @@ export class TransportRegistry extends DeliveryTransport implements OnModuleDest
   constructor(config: AppConfig) {
     super();
     this.local = new LocalFolderTransport(config.exportLocalDir);
-    this.sftp = new SftpTransport(config.sftpOperationTimeoutMs);
+    this.sftp = new SftpTransport(config.sftpOperationTimeoutMs, config.sftpConnectionsPerTarget);
   }
 
   async deliver(target: ExportTargetConfig, files: DeliveryFile[]): Promise<DeliveryResult[]> {

@@ -85,13 +85,20 @@ export function utcStamp(at: Date): string {
   return iso.slice(0, 19) + 'Z';
 }
 
+// Building an Intl formatter is costly; a zone's validity does not change while we run.
+const zoneValidity = new Map<string, boolean>();
 function validZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone }).format(0);
-    return true;
-  } catch {
-    return false;
+  let ok = zoneValidity.get(timeZone);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone }).format(0);
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    if (zoneValidity.size < 1000) zoneValidity.set(timeZone, ok);
   }
+  return ok;
 }
 
 /** `2026-03-01 23:30:00` in the zone, or null if the zone is unknown. */

@@ -21,6 +21,13 @@ export interface RenderedRecording {
   sidecar: Buffer | null;
 }
 
+export interface LoadedRecording {
+  input: TranscriptInput;
+  values: FilenameValues;
+  profile: ProfileEntity;
+  timeZone: string;
+}
+
 // Gathers what one recording captured (its seq range, minus paused bodies) and renders it.
 @Injectable()
 export class TranscriptService {
@@ -62,12 +69,7 @@ export class TranscriptService {
     return { chat, company, profile, agents, values, timeZone: company.timeZone };
   }
 
-  async fileName(rec: RecordingEntity): Promise<string> {
-    const { profile, values, timeZone } = await this.naming(rec);
-    return fileNameFor(profile, values, timeZone);
-  }
-
-  async input(rec: RecordingEntity): Promise<{ input: TranscriptInput; values: FilenameValues; profile: ProfileEntity; timeZone: string }> {
+  async input(rec: RecordingEntity): Promise<LoadedRecording> {
     const { chat, company, profile, agents, values, timeZone } = await this.naming(rec);
     const endSeq = rec.endSeq ?? chat.nextSeq;
     const messages = await this.db
@@ -107,8 +109,17 @@ export class TranscriptService {
   }
 
   async render(rec: RecordingEntity, fixedName: string | null): Promise<RenderedRecording> {
-    const { input, values, profile, timeZone } = await this.input(rec);
-    const fileName = fixedName ?? fileNameFor(profile, values, timeZone);
+    return this.renderLoaded(await this.input(rec), fixedName);
+  }
+
+  // The name a loaded recording renders to (before any de-duplication).
+  nameOf(loaded: LoadedRecording): string {
+    return fileNameFor(loaded.profile, loaded.values, loaded.timeZone);
+  }
+
+  renderLoaded(loaded: LoadedRecording, fixedName: string | null): RenderedRecording {
+    const { input, profile } = loaded;
+    const fileName = fixedName ?? this.nameOf(loaded);
     const content = renderTranscript(profile.format, input);
     const sha256 = createHash('sha256').update(content).digest('hex');
     const sidecar = profile.sidecar ? renderMetadataSidecar(input, { fileName, format: profile.format, sha256, bytes: content.length }) : null;

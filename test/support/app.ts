@@ -1,5 +1,5 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +9,17 @@ import { io, Socket } from 'socket.io-client';
 
 // Runs the built service (dist/) as a real child process, as production runs it: these tests see
 // only its HTTP and socket.io interface.
-export const ROOT = resolve(__dirname, '..', '..');
+// The project root, whether this file runs from test/support (jest) or dist/test/support (bench).
+function findRoot(dir: string): string {
+  let d = dir;
+  while (!existsSync(join(d, 'package.json'))) {
+    const up = resolve(d, '..');
+    if (up === d) throw new Error('package.json not found above ' + dir);
+    d = up;
+  }
+  return d;
+}
+export const ROOT = findRoot(__dirname);
 export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef';
 const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 const MIGRATE = join(ROOT, 'dist', 'src', 'cli', 'migrate.js');
@@ -31,6 +41,7 @@ export async function migrate(databaseUrl: string): Promise<void> {
 
 export interface AppHandle {
   url: string;
+  pid(): number;
   port: number;
   workDir: string;
   logs(): string;
@@ -39,7 +50,7 @@ export interface AppHandle {
   restart(): Promise<void>;
 }
 
-export async function startApp(opts: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<AppHandle> {
+export async function startApp(opts: { databaseUrl?: string; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<AppHandle> {
   const port = await freePort();
   const workDir = mkdtempSync(join(tmpdir(), 'wcr-app-'));
   let out = '';
@@ -60,7 +71,7 @@ export async function startApp(opts: { databaseUrl?: string; env?: Record<string
   const url = `http://127.0.0.1:${port}`;
 
   const launch = async () => {
-    const c = spawn(process.execPath, [MAIN], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -91,6 +102,7 @@ export async function startApp(opts: { databaseUrl?: string; env?: Record<string
     port,
     workDir,
     logs: () => out,
+    pid: () => (child as ChildProcess | null)?.pid ?? -1,
     async stop() {
       await exit('SIGTERM');
     },

@@ -1,4 +1,5 @@
 import { IsBoolean, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { AppException } from '../../common/app.exception';
 
 // Socket payloads (contract section 3). Text length is checked against the configured limit by the
 // handler, so that the refusal names the configured number.
@@ -29,3 +30,33 @@ export class TransferDto extends ChatRefDto {
 }
 
 export class EmptyDto {}
+
+// Hand-written equivalents of the message DTOs for the hot path: the same rules and messages as the
+// decorators above (class-validator costs several times more per call).
+function field(o: Record<string, unknown>, name: string, max: number, required = true): string {
+  const v = o[name];
+  if (typeof v !== 'string') throw AppException.badRequest(`${name} must be a string`);
+  if (required && v.length === 0) throw AppException.badRequest(`${name} should not be empty`);
+  if (v.length > max) throw AppException.badRequest(`${name} must be shorter than or equal to ${max} characters`);
+  return v;
+}
+
+function asObject(payload: unknown): Record<string, unknown> {
+  if (payload === undefined || payload === null) return {};
+  if (typeof payload !== 'object' || Array.isArray(payload)) throw AppException.badRequest('payload must be an object');
+  return payload as Record<string, unknown>;
+}
+
+export function parseCustomerMessage(payload: unknown): CustomerMessageDto {
+  const o = asObject(payload);
+  return Object.assign(new CustomerMessageDto(), { clientMsgId: field(o, 'clientMsgId', 128), text: field(o, 'text', Infinity, false) });
+}
+
+export function parseAgentMessage(payload: unknown): AgentMessageDto {
+  const o = asObject(payload);
+  return Object.assign(new AgentMessageDto(), {
+    chatId: field(o, 'chatId', 64),
+    clientMsgId: field(o, 'clientMsgId', 128),
+    text: field(o, 'text', Infinity, false),
+  });
+}
