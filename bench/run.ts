@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, Socket } from 'socket.io-client';
@@ -168,16 +168,16 @@ async function endAndWatch(
   const flow = token({ sub: 'flow', company, role: 'flow' });
   const endedAt = new Map<string, number>();
   const arrived = new Map<string, number>();
-  let watching = true;
-  const watcher = (async () => {
-    const deadline = Date.now() + 120_000;
-    while (watching && Date.now() < deadline && arrived.size < ids.length) {
-      for (const [id, t] of endedAt) {
-        if (!arrived.has(id) && existsSync(join(sshd.localDir, `${id}.txt`))) arrived.set(id, performance.now() - t);
-      }
-      await sleep(2);
-    }
-  })();
+  // inotify, not polling: a polling loop over hundreds of names costs a core and starves the
+  // service it is measuring.
+  const wanted = new Set(ids.map((id) => `${id}.txt`));
+  const seen = (name: string) => {
+    const id = name.slice(0, -4);
+    if (!arrived.has(id) && endedAt.has(id)) arrived.set(id, performance.now() - (endedAt.get(id) as number));
+  };
+  const watcher = watch(sshd.localDir, (_event, name) => {
+    if (name && wanted.has(name) && existsSync(join(sshd.localDir, name))) seen(name);
+  });
   const t0 = performance.now();
   if (perSecond) {
     for (const [i, id] of ids.entries()) {
@@ -202,8 +202,7 @@ async function endAndWatch(
   }
   const deadline = Date.now() + 120_000;
   while (arrived.size < ids.length && Date.now() < deadline) await sleep(20);
-  watching = false;
-  await watcher;
+  watcher.close();
   const seconds = (Math.max(...[...arrived.values()].map((v, i) => v + (endedAt.get([...arrived.keys()][i]) as number))) - t0) / 1000;
   if (arrived.size < ids.length) log(`delivery: only ${arrived.size} of ${ids.length} arrived in time`);
   return { latencies: [...arrived.values()].sort((a, b) => a - b), seconds };

@@ -16,6 +16,7 @@ export class AppConfig {
   readonly port!: number;
   readonly database!: DatabaseConfig;
   readonly migrateOnStart!: boolean;
+  readonly dbPoolSize!: number;
   readonly jwt!: { algorithm: 'HS256'; secret: string; isDevDefault: boolean } | { algorithm: 'RS256'; publicKey: string; isDevDefault: false };
   readonly customerToken!: { secret: string; ttlSeconds: number };
   readonly exportLocalDir!: string;
@@ -127,6 +128,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     nodeEnv,
     port: int(env, 'PORT', 3000, 0, 65535),
     database,
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 30, 2, 500),
     migrateOnStart: bool(env, 'DB_MIGRATE_ON_START', database.type === 'sqlite'),
     jwt,
     customerToken: { secret: customerSecret, ttlSeconds: int(env, 'CUSTOMER_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400) },

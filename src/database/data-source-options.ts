@@ -31,8 +31,8 @@ export function dataSourceOptions(config: AppConfig, flavor?: 'mysql' | 'mariadb
     url: config.database.url,
     timezone: 'Z',
     charset: 'utf8mb4_unicode_ci',
-    poolSize: 10,
+    poolSize: config.dbPoolSize,
     connectTimeout: 5000,
-    extra: { connectionLimit: 10, enableKeepAlive: true },
+    extra: { connectionLimit: config.dbPoolSize, enableKeepAlive: true },
   };
 }

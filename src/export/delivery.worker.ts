@@ -181,10 +181,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async deliver(recordingId: string): Promise<void> {
-    const job = await this.db.getRepository(DeliveryJobEntity).findOneBy({ recordingId });
-    if (!job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId) return;
-    const rec = await this.db.getRepository(RecordingEntity).findOneBy({ id: recordingId });
-    if (!rec) return;
+    const [job, rec] = await Promise.all([
+      this.db.getRepository(DeliveryJobEntity).findOneBy({ recordingId }),
+      this.db.getRepository(RecordingEntity).findOneBy({ id: recordingId }),
+    ]);
+    if (!job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId || !rec) return;
     try {
       const loaded = await this.transcripts.input(rec);
       const fileName = rec.fileName ?? (await this.reserveName(rec, this.transcripts.nameOf(loaded)));

@@ -66,7 +66,7 @@ export class RecordingService {
     rec.stoppedAt = now;
     rec.status = 'stopped';
     rec.updatedAt = now;
-    await m.getRepository(RecordingEntity).save(rec);
+    await m.getRepository(RecordingEntity).update({ id: rec.id }, { endSeq: rec.endSeq, stoppedAt: now, status: 'stopped', updatedAt: now });
   }
 
   async stopAgentRecording(m: EntityManager, chat: ChatEntity, agentId: string, now: Date): Promise<void> {
@@ -135,7 +135,18 @@ export class RecordingService {
         rec.status = 'suppressed';
         rec.purged = true;
       }
-      await repo.save(rec);
+      await repo.update(
+        { id: rec.id },
+        {
+          endSeq: rec.endSeq,
+          stoppedAt: rec.stoppedAt,
+          outcomeReason: rec.outcomeReason,
+          outcomeDetail: rec.outcomeDetail,
+          status: rec.status,
+          purged: rec.purged,
+          updatedAt: now,
+        },
+      );
     }
     if (pending.length > 0) {
       await m

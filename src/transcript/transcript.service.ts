@@ -6,7 +6,7 @@ import { ChatEntity } from '../chat/chat.entity';
 import { MessageEntity } from '../chat/message.entity';
 import { ParticipantEntity } from '../chat/participant.entity';
 import { AgentEntity } from '../company/agent.entity';
-import { CompanyEntity } from '../company/company.entity';
+import { CompanyService } from '../company/company.service';
 import { sqlDate } from '../database/sql';
 import { RecordingEntity } from '../recording/recording.entity';
 import { FilenameTemplateError, FilenameValues, renderFilename, TranscriptFormat } from './filename-template';
@@ -31,15 +31,21 @@ export interface LoadedRecording {
 // Gathers what one recording captured (its seq range, minus paused bodies) and renders it.
 @Injectable()
 export class TranscriptService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly companies: CompanyService,
+  ) {}
 
   // What naming a file needs: the chat, the company's time zone, the profile and the agent(s).
   private async naming(rec: RecordingEntity) {
-    const chat = await this.db.getRepository(ChatEntity).findOneByOrFail({ id: rec.chatId });
-    const company = await this.db.getRepository(CompanyEntity).findOneByOrFail({ id: rec.companyId });
-    const profile = await this.db.getRepository(ProfileEntity).findOneBy({ companyId: rec.companyId, name: rec.profileName });
+    // Independent reads run side by side: this runs once per delivered file.
+    const [chat, company, profile, participants] = await Promise.all([
+      this.db.getRepository(ChatEntity).findOneByOrFail({ id: rec.chatId }),
+      this.companies.get(rec.companyId),
+      this.db.getRepository(ProfileEntity).findOneBy({ companyId: rec.companyId, name: rec.profileName }),
+      this.db.getRepository(ParticipantEntity).find({ where: { chatId: rec.chatId }, order: { joinedAt: 'ASC' } }),
+    ]);
     if (!profile) throw new FilenameTemplateError(`profile "${rec.profileName}" no longer exists`);
-    const participants = await this.db.getRepository(ParticipantEntity).find({ where: { chatId: rec.chatId }, order: { joinedAt: 'ASC' } });
     const agentIds = rec.agentId ? [rec.agentId] : participants.map((p) => p.agentId);
     const settings = agentIds.length ? await this.db.getRepository(AgentEntity).findBy({ companyId: rec.companyId, agentId: In(agentIds) }) : [];
     const agents = agentIds.map((id) => {
@@ -72,26 +78,28 @@ export class TranscriptService {
   async input(rec: RecordingEntity): Promise<LoadedRecording> {
     const { chat, company, profile, agents, values, timeZone } = await this.naming(rec);
     const endSeq = rec.endSeq ?? chat.nextSeq;
-    const messages = await this.db
-      .getRepository(MessageEntity)
-      .createQueryBuilder('m')
-      .where('m.chat_id = :chatId AND m.seq >= :s AND m.seq < :e AND m.text IS NOT NULL', { chatId: rec.chatId, s: rec.startSeq, e: endSeq })
-      .orderBy('m.seq', 'ASC')
-      .getMany();
     const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
-    const events = await this.db
-      .getRepository(ChatEventEntity)
-      .createQueryBuilder('e')
-      .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', {
-        chatId: rec.chatId,
-        s: rec.startSeq - 1,
-        e: endSeq,
-        from: sqlDate(rec.startedAt),
-        to: sqlDate(stoppedAt),
-      })
-      .orderBy('e.after_seq', 'ASC')
-      .addOrderBy('e.at', 'ASC')
-      .getMany();
+    const [messages, events] = await Promise.all([
+      this.db
+        .getRepository(MessageEntity)
+        .createQueryBuilder('m')
+        .where('m.chat_id = :chatId AND m.seq >= :s AND m.seq < :e AND m.text IS NOT NULL', { chatId: rec.chatId, s: rec.startSeq, e: endSeq })
+        .orderBy('m.seq', 'ASC')
+        .getMany(),
+      this.db
+        .getRepository(ChatEventEntity)
+        .createQueryBuilder('e')
+        .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', {
+          chatId: rec.chatId,
+          s: rec.startSeq - 1,
+          e: endSeq,
+          from: sqlDate(rec.startedAt),
+          to: sqlDate(stoppedAt),
+        })
+        .orderBy('e.after_seq', 'ASC')
+        .addOrderBy('e.at', 'ASC')
+        .getMany(),
+    ]);
     const input: TranscriptInput = {
       chatId: chat.id,
       externalId: chat.externalId,
