@@ -1,4 +1,5 @@
 import { InitialSchema1795289551013 } from './1795289551013-initial-schema';
+import { Retention1795292000000 } from './1795292000000-retention';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
-export const MIGRATIONS = [InitialSchema1795289551013];
+export const MIGRATIONS = [InitialSchema1795289551013, Retention1795292000000];

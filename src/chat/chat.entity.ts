@@ -7,6 +7,7 @@ export type ConsentState = 'granted' | 'refused';
 @Entity('chats')
 @Index('uq_chats_company_external', ['companyId', 'externalId'], { unique: true })
 @Index('ix_chats_status_activity', ['status', 'lastActivityAt'])
+@Index('ix_chats_ended_purged', ['status', 'purgedAt', 'endedAt'])
 export class ChatEntity {
   @PrimaryColumn(idColumn('id'))
   id!: string;
@@ -68,4 +69,8 @@ export class ChatEntity {
 
   @Column(timestampColumn('last_activity_at'))
   lastActivityAt!: Date;
+
+  // Set when retention purged the bodies of this chat's delivered transcripts.
+  @Column(timestampColumn('purged_at', true))
+  purgedAt!: Date | null;
 }

@@ -93,6 +93,7 @@ export class ChatService {
       endedAt: null,
       endReason: null,
       lastActivityAt: now,
+      purgedAt: null,
     });
     try {
       await this.db.transaction(async (m) => {
