@@ -44,6 +44,7 @@ const BENCH_ENV = {
 
   RATE_LIMIT_SOCKET_PER_SECOND: '100000',
   RATE_LIMIT_TOKEN_PER_SECOND: '100000',
+  RATE_LIMIT_SERVER_TOKEN_PER_SECOND: '100000',
 };
 const NODE_ARGS = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 

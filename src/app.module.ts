@@ -2,7 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
+import { AccessAuditService } from './audit/access-audit.service';
 import { AuditService } from './audit/audit.service';
+import { RateLimiter } from './common/rate-limiter';
+import { SocketDispatcher } from './chat/socket-dispatch';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenService } from './auth/token.service';
 import { AgentGateway } from './chat/agent.gateway';
@@ -27,6 +30,8 @@ import { TransportRegistry } from './export/transport.registry';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './health/metrics.controller';
 import { RecordingService } from './recording/recording.service';
+import { RetentionService } from './retention/retention.service';
+import { CryptoService } from './security/crypto.service';
 import { TranscriptService } from './transcript/transcript.service';
 
 @Module({})
@@ -43,6 +48,7 @@ export class AppModule {
         AuthGuard,
         CompanyService,
         AuditService,
+        CryptoService,
         MessageStore,
         RecordingService,
         ChatService,
@@ -51,6 +57,10 @@ export class AppModule {
         CustomerGateway,
         AgentGateway,
         IdleSweeper,
+        RetentionService,
+        RateLimiter,
+        AccessAuditService,
+        SocketDispatcher,
         TranscriptService,
         ExportTargetService,
         DeliverySignal,

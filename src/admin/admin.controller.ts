@@ -68,6 +68,13 @@ export class AdminController {
     return this.admin.checkExportTarget(p);
   }
 
+  @Get('encryption-key') encryptionKey(@CurrentPrincipal() p: Principal) {
+    return this.admin.encryptionKey(p);
+  }
+  @Delete('encryption-key') @HttpCode(200) eraseEncryptionKey(@CurrentPrincipal() p: Principal) {
+    return this.admin.eraseEncryptionKey(p);
+  }
+
   @Get('recordings') recordings(@CurrentPrincipal() p: Principal, @Query() q: RecordingQueryDto) {
     return this.admin.recordings(p, q);
   }

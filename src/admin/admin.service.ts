@@ -18,6 +18,7 @@ import { ExportTargetService } from '../export/export-target.service';
 import { ExportTargetConfig, publicView } from '../export/export-target.types';
 import { DeliveryTransport } from '../export/transport';
 import { RecordingEntity } from '../recording/recording.entity';
+import { CryptoService } from '../security/crypto.service';
 import { checkFilenameTemplate, FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileEntity } from '../transcript/profile.entity';
 import { AgentSettingsDto, AuditQueryDto, CreateProfileDto, ExportTargetDto, ProfileBodyDto, RecordingQueryDto, SettingsDto } from './dto/admin.dto';
@@ -42,6 +43,7 @@ export class AdminService {
     private readonly targets: ExportTargetService,
     private readonly transport: DeliveryTransport,
     private readonly delivery: DeliverySignal,
+    private readonly crypto: CryptoService,
   ) {}
 
   async settings(p: Principal) {
@@ -214,6 +216,22 @@ export class AdminService {
     } catch (err) {
       return { ok: false, error: (err as Error).message };
     }
+  }
+
+  async encryptionKey(p: Principal) {
+    await this.companies.get(p.company);
+    return this.crypto.keyStatus(p.company);
+  }
+
+  // Crypto-shredding: the company's stored message bodies become unreadable for good.
+  async eraseEncryptionKey(p: Principal) {
+    await this.companies.get(p.company);
+    await this.db.transaction(async (m) => {
+      await this.crypto.eraseCompanyKey(p.company, m);
+      await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'encryption_key.erased' }, m);
+    });
+    this.crypto.forget(p.company);
+    return { erased: true };
   }
 
   async recordings(p: Principal, q: RecordingQueryDto) {

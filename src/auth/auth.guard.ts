@@ -1,6 +1,8 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { AppException } from '../common/app.exception';
+import { RateLimiter } from '../common/rate-limiter';
 import { Principal, Role } from './principal';
 import { TokenService } from './token.service';
 
@@ -15,6 +17,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
+    private readonly limiter: RateLimiter,
   ) {}
 
   canActivate(ctx: ExecutionContext): boolean {
@@ -24,6 +27,7 @@ export class AuthGuard implements CanActivate {
     const header = req.headers.authorization;
     const token = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
     req.principal = this.tokens.verify(token, roles);
+    if (!this.limiter.takeForPrincipal(req.principal)) throw new AppException('rate_limited', 'too many requests, slow down');
     return true;
   }
 }

@@ -9,7 +9,7 @@ import { actorOf, ChatService } from './chat.service';
 import { checkText } from './customer.gateway';
 import { AgentMessageDto, ChatRefDto, FlagAbusiveDto, parseAgentMessage, TransferDto } from './dto/socket-payloads.dto';
 import { ParticipantEntity } from './participant.entity';
-import { attachDispatcher, EventMap, on } from './socket-dispatch';
+import { EventMap, on, SocketDispatcher } from './socket-dispatch';
 import { connectError, handshakeToken, principalOf, SocketData } from './socket-auth';
 import { agentRoom, chatRoom, SocketNotifier } from './socket-notifier';
 
@@ -24,6 +24,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly chats: ChatService,
     private readonly notifier: SocketNotifier,
     private readonly config: AppConfig,
+    private readonly dispatcher: SocketDispatcher,
     private readonly db: DataSource,
   ) {
     this.events = {
@@ -84,7 +85,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
   async handleConnection(socket: Socket): Promise<void> {
     const p = principalOf(socket);
     if (!p) return;
-    attachDispatcher(socket, this.events, this.logger);
+    this.dispatcher.attach(socket, this.events, this.logger);
     await socket.join(agentRoom(p.company, p.sub));
     // A (re)connecting agent hears again about chats assigned to it.
     try {

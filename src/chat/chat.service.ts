@@ -12,6 +12,7 @@ import { forUpdate, isDuplicateKey, sqlDate } from '../database/sql';
 import { DeliverySignal } from '../export/delivery-signal';
 import { RecordingEntity } from '../recording/recording.entity';
 import { RecordingService } from '../recording/recording.service';
+import { CryptoService, EncryptionKeyErasedError, isSealed } from '../security/crypto.service';
 import { ChatEventEntity } from './chat-event.entity';
 import { ChatNotifier, RecordingState } from './chat-notifier';
 import { ChatEntity } from './chat.entity';
@@ -62,10 +63,18 @@ export class ChatService {
     private readonly audit: AuditService,
     private readonly notifier: ChatNotifier,
     private readonly delivery: DeliverySignal,
+    private readonly crypto: CryptoService,
   ) {}
 
-  async create(p: Principal, input: CreateChatInput): Promise<{ chatId: string; customerToken: string; created: boolean }> {
-    await this.companies.get(p.company);
+  async create(p: Principal, raw: CreateChatInput): Promise<{ chatId: string; customerToken: string; created: boolean }> {
+    const company = await this.companies.get(p.company);
+    // Free text from outside is scrubbed of card data before its first write, like messages.
+    const scrub = (t: string) => (company.redactCardData ? redactCardData(t) : t);
+    const input: CreateChatInput = {
+      ...raw,
+      customer: raw.customer ? { id: raw.customer.id, name: raw.customer.name === undefined ? undefined : scrub(raw.customer.name) } : undefined,
+      metadata: raw.metadata ? (scrubDeep(raw.metadata, scrub) as Record<string, unknown>) : undefined,
+    };
     const repo = this.db.getRepository(ChatEntity);
     if (input.externalId !== undefined) {
       const found = await repo.findOneBy({ companyId: p.company, externalId: input.externalId });
@@ -151,14 +160,22 @@ export class ChatService {
     return stored;
   }
 
-  async history(chatId: string): Promise<MessageView[]> {
-    const rows = await this.db
+  async history(companyId: string, chatId: string): Promise<MessageView[]> {
+    const sealed = await this.db
       .getRepository(MessageEntity)
       .createQueryBuilder('m')
       .where('m.chat_id = :chatId AND m.text IS NOT NULL', { chatId })
       .orderBy('m.seq', 'DESC')
       .limit(HISTORY_LIMIT)
       .getMany();
+    let rows: MessageEntity[];
+    try {
+      rows = await this.crypto.openBodies(companyId, sealed);
+    } catch (err) {
+      // Crypto-shredded bodies are gone for good: the chat can still be joined, without them.
+      if (!(err instanceof EncryptionKeyErasedError)) throw err;
+      rows = sealed.filter((r) => r.text !== null && !isSealed(r.text));
+    }
     return rows
       .reverse()
       .map((r) => ({ chatId: r.chatId, seq: r.seq, from: { role: r.senderRole, name: r.senderName }, text: r.text as string, at: r.at.toISOString() }));
@@ -211,7 +228,7 @@ export class ChatService {
       return this.recordings.state(m, chat, company);
     });
     this.notifier.toChat(chatId, 'recording.state', { chatId, state });
-    return { history: await this.history(chatId), recordingState: state };
+    return { history: await this.history(p.company, chatId), recordingState: state };
   }
 
   async leave(p: Principal, chatId: string): Promise<void> {
@@ -286,7 +303,8 @@ export class ChatService {
     return state;
   }
 
-  async startRecording(p: Principal, chatId: string, profile: string, label: string | null): Promise<string> {
+  async startRecording(p: Principal, chatId: string, profile: string, rawLabel: string | null): Promise<string> {
+    const label = rawLabel === null ? null : await this.scrub(p.company, rawLabel);
     const company = await this.companies.get(p.company);
     const { id, state } = await this.inChat(p.company, chatId, async (m, chat, now) => {
       this.requireOpen(chat);
@@ -319,7 +337,8 @@ export class ChatService {
     if (state) this.notifier.toChat(chatId, 'recording.state', { chatId, state });
   }
 
-  async flagAbusive(p: Principal, chatId: string, reason: string): Promise<void> {
+  async flagAbusive(p: Principal, chatId: string, rawReason: string): Promise<void> {
+    const reason = await this.scrub(p.company, rawReason);
     await this.inChat(p.company, chatId, async (m, chat, now) => {
       if (p.role === 'agent') await this.requireJoined(m, chatId, p.sub);
       if (chat.status !== 'open' && !chat.abusive) throw AppException.conflict('chat has ended: recording decisions are final');
@@ -355,7 +374,8 @@ export class ChatService {
     });
   }
 
-  async requestConsent(p: Principal, chatId: string, prompt: string): Promise<void> {
+  async requestConsent(p: Principal, chatId: string, rawPrompt: string): Promise<void> {
+    const prompt = await this.scrub(p.company, rawPrompt);
     await this.inChat(p.company, chatId, async (m, chat, now) => {
       this.requireOpen(chat);
       await this.marker(m, chat, 'consent', actorOf(p), `requested: ${prompt}`, now);
@@ -450,6 +470,13 @@ export class ChatService {
 
   // --- helpers ---------------------------------------------------------------------------------
 
+  // Card data masking (contract section 8) for free text other than messages: reasons, prompts,
+  // labels. Messages are masked in postMessage.
+  private async scrub(companyId: string, text: string): Promise<string> {
+    const company = await this.companies.get(companyId);
+    return company.redactCardData ? redactCardData(text) : text;
+  }
+
   private async inChat<T>(companyId: string, chatId: string, fn: (m: EntityManager, chat: ChatEntity, now: Date) => Promise<T>): Promise<T> {
     return this.db.transaction(async (m) => {
       const chat = await forUpdate(m.getRepository(ChatEntity).createQueryBuilder('c').where('c.id = :chatId', { chatId }), m).getOne();
@@ -484,6 +511,18 @@ export class ChatService {
       at: now,
     });
   }
+}
+
+// Masks every string (and number, which a card number could be sent as) inside a JSON value.
+function scrubDeep(v: unknown, scrub: (t: string) => string): unknown {
+  if (typeof v === 'string') return scrub(v);
+  if (typeof v === 'number' && Number.isInteger(v)) {
+    const masked = scrub(String(v));
+    return masked === String(v) ? v : masked;
+  }
+  if (Array.isArray(v)) return v.map((x) => scrubDeep(x, scrub));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrubDeep(x, scrub)]));
+  return v;
 }
 
 export function toView(s: StoredMessage): MessageView {

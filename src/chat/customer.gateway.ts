@@ -6,7 +6,7 @@ import { AppException, toAppException } from '../common/app.exception';
 import { AppConfig } from '../config/app-config';
 import { actorOf, ChatService } from './chat.service';
 import { ConsentAnswerDto, CustomerMessageDto, EmptyDto, parseCustomerMessage } from './dto/socket-payloads.dto';
-import { attachDispatcher, EventMap, on } from './socket-dispatch';
+import { EventMap, on, SocketDispatcher } from './socket-dispatch';
 import { connectError, handshakeToken, principalOf, SocketData } from './socket-auth';
 import { chatRoom, SocketNotifier } from './socket-notifier';
 
@@ -21,6 +21,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly chats: ChatService,
     private readonly notifier: SocketNotifier,
     private readonly config: AppConfig,
+    private readonly dispatcher: SocketDispatcher,
   ) {
     this.events = {
       message: on(
@@ -70,7 +71,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
   async handleConnection(socket: Socket): Promise<void> {
     const p = principalOf(socket);
     if (!p) return;
-    attachDispatcher(socket, this.events, this.logger);
+    this.dispatcher.attach(socket, this.events, this.logger);
     await socket.join(chatRoom(p.chat as string));
   }
 }

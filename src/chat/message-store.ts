@@ -1,9 +1,10 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { AppException, isDatabaseUnavailable } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
+import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
 import { SenderRole } from './message.entity';
 
 export interface AppendRequest {
@@ -27,6 +28,9 @@ export interface StoredMessage {
   paused: boolean;
   duplicate: boolean;
 }
+
+// Per company in a batch: its data key, or why its bodies cannot be stored (key erased).
+type BodyKeys = Map<string, Buffer | AppException>;
 
 interface Pending {
   req: AppendRequest;
@@ -52,6 +56,8 @@ export class MessageStore implements OnModuleDestroy {
     private readonly db: DataSource,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    // Absent where the store is built by hand (the storage test): bodies are stored as given.
+    @Optional() @Inject(CryptoService) private readonly crypto: CryptoService | null = null,
   ) {
     // SQLite has one writer: more lanes would only queue inside the driver.
     const n = config.database.type === 'sqlite' ? 1 : config.messageWriteLanes;
@@ -90,12 +96,13 @@ export class MessageStore implements OnModuleDestroy {
     let results: (StoredMessage | AppException)[];
     const reqs = batch.map((p) => p.req);
     try {
+      const keys = await this.bodyKeys(reqs);
       try {
-        results = await this.db.transaction((m) => this.write(m, reqs, false));
+        results = await this.db.transaction((m) => this.write(m, reqs, false, keys));
       } catch (err) {
         // A resend of a message stored by an earlier batch: do it again, looking for resends.
         if (!isDuplicateKey(err)) throw err;
-        results = await this.db.transaction((m) => this.write(m, reqs, true));
+        results = await this.db.transaction((m) => this.write(m, reqs, true, keys));
       }
     } catch (err) {
       if (batch.length > 1 && !isDatabaseUnavailable(err)) {
@@ -119,9 +126,26 @@ export class MessageStore implements OnModuleDestroy {
     });
   }
 
+  // With encryption on, each company's key is fetched once per batch (from memory once cached),
+  // outside the transaction: creating a company's first key is a write of its own.
+  private async bodyKeys(reqs: AppendRequest[]): Promise<BodyKeys | null> {
+    const crypto = this.crypto;
+    if (!crypto?.bodiesEncrypted) return null;
+    const keys: BodyKeys = new Map();
+    for (const companyId of new Set(reqs.map((r) => r.companyId))) {
+      try {
+        keys.set(companyId, await crypto.bodyKey(companyId));
+      } catch (err) {
+        if (!(err instanceof AppException)) throw err;
+        keys.set(companyId, err);
+      }
+    }
+    return keys;
+  }
+
   // Raw SQL on purpose: this runs for every message, and the ORM's query building cost several
   // times the database's own time per batch. The statements are plain enough for MySQL and SQLite.
-  private async write(m: EntityManager, reqs: AppendRequest[], lookForResends: boolean): Promise<(StoredMessage | AppException)[]> {
+  private async write(m: EntityManager, reqs: AppendRequest[], lookForResends: boolean, keys: BodyKeys | null): Promise<(StoredMessage | AppException)[]> {
     const mysql = isMysql(m);
     const chatIds = [...new Set(reqs.map((r) => r.chatId))].sort();
     const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
@@ -156,7 +180,7 @@ export class MessageStore implements OnModuleDestroy {
           at: row.at instanceof Date ? row.at : new Date(`${row.at.replace(' ', 'T')}Z`),
           senderRole: row.sender_role,
           senderName: row.sender_name,
-          text: row.text,
+          text: this.openResent(row.chat_id, Number(row.seq), row.text, chats, keys),
           paused: !!Number(row.paused),
         });
       }
@@ -175,11 +199,15 @@ export class MessageStore implements OnModuleDestroy {
         if (prior) return { chatId: r.chatId, ...prior, duplicate: true };
       }
       if (chat.status !== 'open') return AppException.conflict('chat has ended');
+      // A company whose key was erased stores no new bodies (they would be unreadable).
+      const bodyKey = keys?.get(r.companyId) ?? null;
+      if (bodyKey instanceof AppException && !chat.paused) return bodyKey;
       const seq = next.get(r.chatId) ?? chat.nextSeq;
       next.set(r.chatId, seq + 1);
       // While paused the body is relayed but never stored.
       const text = chat.paused ? null : r.text;
-      values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, text, chat.paused ? 1 : 0, nowSql);
+      const stored = text !== null && bodyKey instanceof Buffer && this.crypto ? this.crypto.sealBody(bodyKey, r.chatId, seq, text) : text;
+      values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, stored, chat.paused ? 1 : 0, nowSql);
       inserted++;
       if (r.clientMsgId !== null) {
         existing.set(key(r.chatId, r.senderId, r.clientMsgId), { seq, at: now, senderRole: r.senderRole, senderName: r.senderName, text, paused: chat.paused });
@@ -203,6 +231,21 @@ export class MessageStore implements OnModuleDestroy {
       );
     }
     return results;
+  }
+
+  // A resend answers with the stored original, opened if it was sealed. Its ack needs only the
+  // seq, so a body that cannot be opened (key erased) is reported as not stored rather than failing.
+  private openResent(chatId: string, seq: number, text: string | null, chats: Map<string, { companyId: string }>, keys: BodyKeys | null): string | null {
+    if (text === null || !isSealed(text)) return text;
+    const companyId = chats.get(chatId)?.companyId;
+    const k = companyId === undefined ? undefined : keys?.get(companyId);
+    if (!(k instanceof Buffer) || !this.crypto) return null;
+    try {
+      return this.crypto.openBody(k, chatId, seq, text);
+    } catch (err) {
+      if (err instanceof DecryptionError) return null;
+      throw err;
+    }
   }
 }
 

@@ -1,7 +1,10 @@
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import { AccessAuditService } from '../audit/access-audit.service';
 import { AppException, toAppException } from '../common/app.exception';
-import { validatePayload } from '../common/validate';
+import { RateLimiter, TokenBucket } from '../common/rate-limiter';
+import { assertPlainShape, validatePayload } from '../common/validate';
+import { principalOf } from './socket-auth';
 
 export type Ack = (reply: Record<string, unknown>) => void;
 
@@ -24,34 +27,67 @@ export function on<T extends object>(
 
 export type EventMap = Record<string, EventHandler<object>>;
 
-// One dispatcher for every client event: validates the payload, runs the handler and answers the
-// acknowledgement with {ok:true,...} or the contract's {ok:false,error:{code,message}}. Unknown
-// events and bad payloads get an error, never a crash.
-export function attachDispatcher(socket: Socket, events: EventMap, logger: Logger): void {
-  socket.onAny((event: unknown, ...args: unknown[]) => {
-    const last = args[args.length - 1];
-    const ack: Ack | null = typeof last === 'function' ? (last as Ack) : null;
-    const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
-    void dispatch(socket, String(event), payload, ack, events, logger);
-  });
-}
+const RATE_LIMITED = { ok: false, error: { code: 'rate_limited', message: 'too many events, slow down' } };
 
-async function dispatch(socket: Socket, event: string, payload: unknown, ack: Ack | null, events: EventMap, logger: Logger): Promise<void> {
-  try {
-    const handler = Object.prototype.hasOwnProperty.call(events, event) ? events[event] : undefined;
-    if (!handler) throw AppException.badRequest(`unknown event "${event.slice(0, 64)}"`);
-    const dto = handler.fast ? handler.fast(payload) : validatePayload(handler.dto, payload);
-    const result = await handler.run(socket, dto);
-    ack?.({ ok: true, ...(result ?? {}) });
-  } catch (err) {
-    const known = toAppException(err);
-    if (known) {
-      if (known.code === 'unavailable') logger.warn(`${socket.nsp.name} ${event.slice(0, 64)}: ${known.message}`);
-      else logger.debug(`${socket.nsp.name} ${event.slice(0, 64)} refused: ${known.code} ${known.message}`);
-      ack?.({ ok: false, error: { code: known.code, message: known.message } });
-    } else {
-      logger.error(`${socket.nsp.name} ${event.slice(0, 64)} failed: ${(err as Error)?.stack ?? String(err)}`);
-      ack?.({ ok: false, error: { code: 'unavailable', message: 'internal error, try again' } });
+// One dispatcher for every client event: rate limits, validates the payload, runs the handler and
+// answers the acknowledgement with {ok:true,...} or the contract's {ok:false,error:{code,message}}.
+// Unknown events and bad payloads get an error, never a crash; refused access is audited.
+@Injectable()
+export class SocketDispatcher {
+  constructor(
+    private readonly limiter: RateLimiter,
+    private readonly access: AccessAuditService,
+  ) {}
+
+  attach(socket: Socket, events: EventMap, logger: Logger): void {
+    const bucket: TokenBucket = this.limiter.newSocketBucket();
+    let limitedLogged = 0;
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const ack: Ack | null = typeof last === 'function' ? (last as Ack) : null;
+      const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
+      if (!bucket.take() || !this.limiter.takeForPrincipal(principalOf(socket))) {
+        // Logged at most once a minute per socket: a flood must not flood the logs too.
+        if (Date.now() - limitedLogged > 60_000) {
+          limitedLogged = Date.now();
+          logger.warn(`${socket.nsp.name} ${principalOf(socket).sub}: rate limited`);
+        }
+        ack?.(RATE_LIMITED);
+        return;
+      }
+      void this.dispatch(socket, String(event), payload, ack, events, logger);
+    });
+  }
+
+  private async dispatch(socket: Socket, event: string, payload: unknown, ack: Ack | null, events: EventMap, logger: Logger): Promise<void> {
+    const name = event.slice(0, 64);
+    try {
+      const handler = Object.prototype.hasOwnProperty.call(events, event) ? events[event] : undefined;
+      if (!handler) throw AppException.badRequest(`unknown event "${name}"`);
+      assertPlainShape(payload);
+      const dto = handler.fast ? handler.fast(payload) : validatePayload(handler.dto, payload);
+      const result = await handler.run(socket, dto);
+      ack?.({ ok: true, ...(result ?? {}) });
+    } catch (err) {
+      const known = toAppException(err);
+      if (known) {
+        if (known.code === 'unavailable') logger.warn(`${socket.nsp.name} ${name}: ${known.message}`);
+        else logger.debug(`${socket.nsp.name} ${name} refused: ${known.code} ${known.message}`);
+        if (known.code === 'forbidden' || known.code === 'not_found') {
+          const p = principalOf(socket);
+          const chatId = p.chat ?? chatIdOf(payload);
+          this.access.denied(p, `${socket.nsp.name} ${name}`, chatId, known.code, known.message);
+        }
+        ack?.({ ok: false, error: { code: known.code, message: known.message } });
+      } else {
+        logger.error(`${socket.nsp.name} ${name} failed: ${(err as Error)?.stack ?? String(err)}`);
+        ack?.({ ok: false, error: { code: 'unavailable', message: 'internal error, try again' } });
+      }
     }
   }
+}
+
+function chatIdOf(payload: unknown): string | null {
+  if (payload && typeof payload === 'object' && typeof (payload as { chatId?: unknown }).chatId === 'string') return (payload as { chatId: string }).chatId;
+  return null;
 }

@@ -1,5 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { AccessAuditService } from '../audit/access-audit.service';
+import type { Principal } from '../auth/principal';
 import { ErrorCode, httpStatusFor, toAppException } from './app.exception';
 
 function codeForStatus(status: number): ErrorCode | 'internal_error' {
@@ -32,12 +34,25 @@ function codeForStatus(status: number): ErrorCode | 'internal_error' {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
+  constructor(private readonly access: AccessAuditService) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    const req = host.switchToHttp().getRequest<Request & { principal?: Principal }>();
     const known = toAppException(exception);
     if (known) {
       const statusCode = httpStatusFor(known.code);
       if (known.code === 'unavailable') this.logger.warn(known.message);
+      if ((known.code === 'forbidden' || known.code === 'not_found') && req.principal) {
+        const chatId = typeof req.params?.chatId === 'string' ? req.params.chatId : typeof req.query?.chatId === 'string' ? req.query.chatId : null;
+        this.access.denied(
+          req.principal,
+          `${req.method} ${req.route ? String((req.route as { path?: string }).path) : req.path}`,
+          chatId,
+          known.code,
+          known.message,
+        );
+      }
       res.status(statusCode).json({ statusCode, code: known.code, message: known.message });
       return;
     }

@@ -14,10 +14,29 @@ export function describeValidationErrors(errors: ValidationError[], prefix = '')
   return parts.join('; ');
 }
 
+const MAX_DEPTH = 8;
+const MAX_NODES = 5000;
+
+// Payloads are small flat objects. A deep or huge structure is refused before anything walks it
+// recursively (class-transformer would, and a deep one overflows the stack).
+export function assertPlainShape(payload: unknown): void {
+  if (payload === null || typeof payload !== 'object') return;
+  const stack: [unknown, number][] = [[payload, 1]];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (++nodes > MAX_NODES) throw AppException.badRequest('payload has too many values');
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_DEPTH) throw AppException.badRequest(`payload is nested deeper than ${MAX_DEPTH} levels`);
+    for (const k of Object.keys(v)) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+  }
+}
+
 // Turns an untrusted payload into a validated DTO or a bad_request naming the field.
 export function validatePayload<T extends object>(cls: Ctor<T>, payload: unknown): T {
   if (payload === undefined || payload === null) payload = {};
   if (typeof payload !== 'object' || Array.isArray(payload)) throw AppException.badRequest('payload must be an object');
+  assertPlainShape(payload);
   const dto = plainToInstance(cls, payload, { excludeExtraneousValues: false, enableImplicitConversion: false });
   const errors = validateSync(dto as object, { whitelist: true, forbidUnknownValues: false, validationError: { target: false, value: false } });
   if (errors.length > 0) throw AppException.badRequest(describeValidationErrors(errors));

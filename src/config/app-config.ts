@@ -32,9 +32,13 @@ export class AppConfig {
   readonly deliveryLeaseMs!: number;
   readonly sftpOperationTimeoutMs!: number;
   readonly idleSweepMs!: number;
+  readonly rateLimit!: { socketPerSecond: number; tokenPerSecond: number; serverTokenPerSecond: number };
+  readonly retentionSweepMs!: number;
   readonly instanceId!: string;
   readonly redisUrl!: string | null;
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug';
+  // 32 bytes from ENCRYPTION_MASTER_KEY; when set, message bodies are encrypted at rest.
+  readonly encryptionMasterKey!: Buffer | null;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);
@@ -87,6 +91,20 @@ export function parseDatabaseUrl(raw: string, cwd: string): DatabaseConfig {
   throw new ConfigError('DATABASE_URL must start with mysql:// or sqlite:');
 }
 
+// 32 bytes as 64 hex characters or base64 (`openssl rand -base64 32`). The message never echoes
+// the value: it is a secret even when malformed.
+export function parseMasterKey(raw: string | undefined): Buffer | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const v = raw.trim();
+  let key: Buffer | null = null;
+  if (/^[0-9a-fA-F]{64}$/.test(v)) key = Buffer.from(v, 'hex');
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(v)) key = Buffer.from(v, v.includes('-') || v.includes('_') ? 'base64url' : 'base64');
+  if (!key || key.length !== 32) {
+    throw new ConfigError('ENCRYPTION_MASTER_KEY must be 32 bytes, given as 64 hex characters or as base64 (e.g. from `openssl rand -base64 32`)');
+  }
+  return key;
+}
+
 function redisUrl(raw: string | undefined): string | null {
   if (!raw) return null;
   if (!/^rediss?:\/\//.test(raw)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
@@ -133,8 +151,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     jwt,
     customerToken: { secret: customerSecret, ttlSeconds: int(env, 'CUSTOMER_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400) },
     exportLocalDir: resolve(cwd, env.EXPORT_LOCAL_DIR || './data/outbox'),
-    // Bodies live in a TEXT column (64 KB): 16,000 characters of 4 bytes fit.
-    maxMessageLength: int(env, 'MESSAGE_MAX_LENGTH', 10_000, 1, 16_000),
+    // Bodies live in a TEXT column (65,535 bytes) and may be stored encrypted. 4 bytes per
+    // character is a safe bound (a UTF-16 unit is at most 3 bytes of UTF-8; redaction markers at
+    // most double ASCII): 12,000 characters are 48,000 bytes; sealed, 12 + 16 + 48,000 = 48,028
+    // bytes become 4 * ceil(48,028 / 3) = 64,040 base64 characters, plus 7 for "enc:v1:" = 64,047,
+    // which fits. The former cap of 16,000 would need 85,379.
+    maxMessageLength: int(env, 'MESSAGE_MAX_LENGTH', 10_000, 1, 12_000),
     messageBatchMax: int(env, 'MESSAGE_BATCH_MAX', 500, 1, 5000),
     messageWriteLanes: int(env, 'MESSAGE_WRITE_LANES', 1, 1, 32),
     deliveryPollMs: int(env, 'DELIVERY_POLL_MS', 1000, 10, 600_000),
@@ -146,8 +168,18 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     deliveryLeaseMs: int(env, 'DELIVERY_LEASE_MS', 60_000, 1000, 86_400_000),
     sftpOperationTimeoutMs: int(env, 'SFTP_OPERATION_TIMEOUT_MS', 30_000, 100, 600_000),
     idleSweepMs: int(env, 'IDLE_SWEEP_MS', 5000, 100, 3_600_000),
+    // Events per second, with bursts of twice that: per socket, and per token across its sockets
+    // and REST calls. Far above what a person types; a script flooding the service meets it.
+    rateLimit: {
+      socketPerSecond: int(env, 'RATE_LIMIT_SOCKET_PER_SECOND', 20, 1, 1_000_000),
+      tokenPerSecond: int(env, 'RATE_LIMIT_TOKEN_PER_SECOND', 50, 1, 1_000_000),
+      // Flow and admin credentials serve a whole company.
+      serverTokenPerSecond: int(env, 'RATE_LIMIT_SERVER_TOKEN_PER_SECOND', 2000, 1, 1_000_000),
+    },
+    retentionSweepMs: int(env, 'RETENTION_SWEEP_MS', 60_000, 100, 86_400_000),
     redisUrl: redisUrl(env.REDIS_URL),
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,
+    encryptionMasterKey: parseMasterKey(env.ENCRYPTION_MASTER_KEY),
   });
 }

@@ -8,6 +8,7 @@ import { CompanyEntity } from '../company/company.entity';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { ExportTargetEntity } from '../export/export-target.entity';
 import { RecordingEntity } from '../recording/recording.entity';
+import { CompanyKeyEntity } from '../security/company-key.entity';
 import { ProfileEntity } from '../transcript/profile.entity';
 
 export const ENTITIES = [
@@ -22,4 +23,5 @@ export const ENTITIES = [
   RecordingEntity,
   DeliveryJobEntity,
   AuditEntity,
+  CompanyKeyEntity,
 ];

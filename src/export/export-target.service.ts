@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
+import { CryptoService, DecryptionError } from '../security/crypto.service';
 import { ExportTargetEntity } from './export-target.entity';
 import { ExportTargetConfig } from './export-target.types';
 
@@ -14,6 +16,7 @@ export class ExportTargetService {
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly crypto: CryptoService,
   ) {}
 
   // Companies without a configured target deliver to the local folder (the embedded default).
@@ -21,13 +24,37 @@ export class ExportTargetService {
     const hit = this.cache.get(companyId);
     if (hit && hit.until > Date.now()) return hit.target;
     const row = await this.db.getRepository(ExportTargetEntity).findOneBy({ companyId });
-    const target: ExportTargetConfig = row ? (JSON.parse(row.config) as ExportTargetConfig) : { type: 'local' };
+    const target: ExportTargetConfig = row ? this.open(JSON.parse(row.config) as ExportTargetConfig) : { type: 'local' };
     this.cache.set(companyId, { target, until: Date.now() + CACHE_MS });
     return target;
   }
 
+  // Secrets are stored sealed; the rest of the config stays readable for operators.
   async put(companyId: string, target: ExportTargetConfig): Promise<void> {
-    await this.db.getRepository(ExportTargetEntity).save({ companyId, type: target.type, config: JSON.stringify(target), updatedAt: this.clock.now() });
+    const stored: ExportTargetConfig =
+      target.type === 'sftp'
+        ? {
+            ...target,
+            ...(target.password ? { password: this.crypto.sealSecret(target.password) } : {}),
+            ...(target.privateKey ? { privateKey: this.crypto.sealSecret(target.privateKey) } : {}),
+          }
+        : target;
+    await this.db.getRepository(ExportTargetEntity).save({ companyId, type: target.type, config: JSON.stringify(stored), updatedAt: this.clock.now() });
     this.cache.delete(companyId);
+  }
+
+  // Rows written before secrets were sealed hold them in plain text; they still read.
+  private open(target: ExportTargetConfig): ExportTargetConfig {
+    if (target.type !== 'sftp') return target;
+    try {
+      return {
+        ...target,
+        ...(target.password ? { password: this.crypto.openSecret(target.password) } : {}),
+        ...(target.privateKey ? { privateKey: this.crypto.openSecret(target.privateKey) } : {}),
+      };
+    } catch (err) {
+      if (err instanceof DecryptionError) throw AppException.conflict(`export target: ${err.message}`);
+      throw err;
+    }
   }
 }

@@ -8,7 +8,9 @@ import { ParticipantEntity } from '../chat/participant.entity';
 import { AgentEntity } from '../company/agent.entity';
 import { CompanyService } from '../company/company.service';
 import { sqlDate } from '../database/sql';
+import { PermanentDeliveryError } from '../export/transport';
 import { RecordingEntity } from '../recording/recording.entity';
+import { CryptoService, EncryptionKeyErasedError } from '../security/crypto.service';
 import { FilenameTemplateError, FilenameValues, renderFilename, TranscriptFormat } from './filename-template';
 import { ProfileEntity } from './profile.entity';
 import { MarkerKind, renderMetadataSidecar, renderTranscript, SenderRole, TranscriptEntry, TranscriptInput } from './transcript-renderer';
@@ -34,6 +36,7 @@ export class TranscriptService {
   constructor(
     private readonly db: DataSource,
     private readonly companies: CompanyService,
+    private readonly crypto: CryptoService,
   ) {}
 
   // What naming a file needs: the chat, the company's time zone, the profile and the agent(s).
@@ -79,7 +82,7 @@ export class TranscriptService {
     const { chat, company, profile, agents, values, timeZone } = await this.naming(rec);
     const endSeq = rec.endSeq ?? chat.nextSeq;
     const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
-    const [messages, events] = await Promise.all([
+    const [sealed, events] = await Promise.all([
       this.db
         .getRepository(MessageEntity)
         .createQueryBuilder('m')
@@ -100,6 +103,7 @@ export class TranscriptService {
         .addOrderBy('e.at', 'ASC')
         .getMany(),
     ]);
+    const messages = await this.openBodies(rec.companyId, sealed);
     const input: TranscriptInput = {
       chatId: chat.id,
       externalId: chat.externalId,
@@ -114,6 +118,16 @@ export class TranscriptService {
       entries: merge(messages, events),
     };
     return { input, values, profile, timeZone };
+  }
+
+  // A transcript whose bodies were crypto-shredded can never be rendered: retrying cannot help.
+  private async openBodies(companyId: string, messages: MessageEntity[]): Promise<MessageEntity[]> {
+    try {
+      return await this.crypto.openBodies(companyId, messages);
+    } catch (err) {
+      if (err instanceof EncryptionKeyErasedError) throw new PermanentDeliveryError(`${err.message}: the transcript cannot be rendered`);
+      throw err;
+    }
   }
 
   async render(rec: RecordingEntity, fixedName: string | null): Promise<RenderedRecording> {

@@ -65,6 +65,10 @@ export async function startApp(opts: { databaseUrl?: string; env?: Record<string
     DELIVERY_RETRY_BASE_MS: '200',
     DELIVERY_RETRY_MAX_MS: '2000',
     SFTP_OPERATION_TIMEOUT_MS: '5000',
+    // Tests drive clients faster than people type; the rate-limit test sets its own limits.
+    RATE_LIMIT_SOCKET_PER_SECOND: '100000',
+    RATE_LIMIT_TOKEN_PER_SECOND: '100000',
+    RATE_LIMIT_SERVER_TOKEN_PER_SECOND: '100000',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };

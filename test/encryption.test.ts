@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppHandle, cleanupDir, emit, freePort, http, migrate, startApp, token, waitFor } from './support/app';
+import { endChat, exchange, openChat } from './support/chat-driver';
+import { createTestDatabase, TestDatabase } from './support/database';
+
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+interface RecordingView {
+  id: string;
+  status: string;
+  lastError: string | null;
+}
+
+interface KeyStatus {
+  enabled: boolean;
+  erased: boolean;
+  createdAt: string | null;
+}
+
+// With ENCRYPTION_MASTER_KEY set: bodies and export-target secrets are sealed in the database but
+// read back as plain text by the service; erasing a company's key makes its bodies unreadable.
+describe('encryption at rest', () => {
+  let db: TestDatabase;
+  let app: AppHandle;
+  const masterKey = randomBytes(32).toString('base64');
+
+  beforeAll(async () => {
+    db = await createTestDatabase('enc');
+    await migrate(db.url);
+    // Two attempts: the unreachable target below fails fast, so the recording can be retried.
+    app = await startApp({ databaseUrl: db.url, env: { ENCRYPTION_MASTER_KEY: masterKey, DELIVERY_MAX_ATTEMPTS: '2' } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+    await db?.drop();
+  });
+
+  const bodies = (chatId: string) => db.query<{ text: string | null }>('SELECT text FROM messages WHERE chat_id = ? ORDER BY seq', [chatId]);
+  const recordingsOf = async (company: string, chatId: string) =>
+    (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, token({ sub: 'adm', company, role: 'admin' }))).body;
+
+  it('stores message bodies sealed, yet history and the delivered transcript read as plain text', async () => {
+    const company = 'encco';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    const texts = ['the launch code is swordfish-42', 'noted, zebra-umbrella'];
+    const chat = await openChat(app, company);
+    try {
+      await exchange(chat, texts);
+      const raw = await bodies(chat.chatId);
+      expect(raw).toHaveLength(2);
+      for (const r of raw) {
+        expect(r.text).toMatch(/^enc:v1:[A-Za-z0-9+/]+=*$/);
+        expect(r.text).not.toContain('swordfish');
+        expect(r.text).not.toContain('zebra');
+      }
+      // Joining again answers with the history, opened.
+      const joined = await emit(chat.agent, 'chat.join', { chatId: chat.chatId });
+      expect(joined.ok).toBe(true);
+      expect((joined.history as { text: string }[]).map((m) => m.text)).toEqual(texts);
+      await endChat(chat);
+    } finally {
+      chat.close();
+    }
+    const outbox = join(app.workDir, 'data', 'outbox', company);
+    await waitFor('the transcript', () => walk(outbox).length === 1);
+    const file = readFileSync(walk(outbox)[0], 'utf8');
+    for (const t of texts) expect(file).toContain(t);
+    expect(file).not.toContain('enc:v1:');
+
+    const status = await http<KeyStatus>(app, 'GET', '/v1/admin/encryption-key', admin);
+    expect(status.status).toBe(200);
+    expect(status.body).toEqual({ enabled: true, erased: false, createdAt: expect.any(String) as unknown });
+    const key = await db.query<{ wrapped_key: string }>('SELECT wrapped_key FROM company_keys WHERE company_id = ?', [company]);
+    expect(key[0].wrapped_key).toMatch(/^enc:v1:/);
+  });
+
+  it('stores export-target secrets sealed, never returns or logs them, and still uses them', async () => {
+    const company = 'secretco';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    const password = 'Pl41n-Text-Passw0rd-Never-Stored';
+    const target = { type: 'sftp', host: '127.0.0.1', port: await freePort(), username: 'u', remoteDir: '/in', hostKeySha256: 'SHA256:' + 'A'.repeat(43) };
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { ...target, password })).status).toBe(200);
+    const rows = await db.query<{ config: string }>('SELECT config FROM export_targets WHERE company_id = ?', [company]);
+    expect(rows[0].config).not.toContain(password);
+    expect((JSON.parse(rows[0].config) as { password: string }).password).toMatch(/^enc:v1:/);
+    const got = await http(app, 'GET', '/v1/admin/export-target', admin);
+    expect(got.body).toMatchObject({ hasPassword: true, hasPrivateKey: false });
+    expect(JSON.stringify(got.body)).not.toContain(password);
+    // An update without a secret keeps the stored one, still sealed.
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { ...target, username: 'v' })).status).toBe(200);
+    const again = await db.query<{ config: string }>('SELECT config FROM export_targets WHERE company_id = ?', [company]);
+    expect(again[0].config).not.toContain(password);
+    expect((await http<{ hasPassword: boolean }>(app, 'GET', '/v1/admin/export-target', admin)).body.hasPassword).toBe(true);
+    // The check opens the secret and tries it (the port is closed: it fails, without the secret).
+    const check = await http<{ ok: boolean; error: string }>(app, 'POST', '/v1/admin/export-target/check', admin);
+    expect(check.body.ok).toBe(false);
+    expect(check.body.error).not.toContain(password);
+    expect(app.logs()).not.toContain(password);
+    expect(app.logs()).not.toContain(masterKey);
+  });
+
+  it('after the key is erased, earlier transcripts cannot be rendered and new bodies are refused', async () => {
+    const company = 'shredco';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    // Hold the delivery back: the target is unreachable until the key is gone.
+    const unreachable = {
+      type: 'sftp',
+      host: '127.0.0.1',
+      port: await freePort(),
+      username: 'u',
+      password: 'pw',
+      remoteDir: '/in',
+      hostKeySha256: 'SHA256:' + 'A'.repeat(43),
+    };
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, unreachable)).status).toBe(200);
+    const ended = await openChat(app, company, { agentId: 'ag-1' });
+    const open = await openChat(app, company, { agentId: 'ag-2' });
+    let rec: RecordingView;
+    try {
+      await exchange(ended, ['top secret merger details', 'understood']);
+      await exchange(open, ['first message']);
+      await endChat(ended);
+      rec = await waitFor('the delivery to fail', async () => {
+        const r = (await recordingsOf(company, ended.chatId))[0];
+        return r?.status === 'failed' ? r : null;
+      });
+      expect(rec.lastError).toMatch(/ECONNREFUSED|connect/i);
+
+      const erased = await http(app, 'DELETE', '/v1/admin/encryption-key', admin);
+      expect(erased.status).toBe(200);
+      expect(erased.body).toEqual({ erased: true });
+      expect((await http<KeyStatus>(app, 'GET', '/v1/admin/encryption-key', admin)).body).toMatchObject({ enabled: true, erased: true });
+
+      // New bodies of this company are refused; joining still works, without the shredded history.
+      const refused = await emit(open.customer, 'message', { clientMsgId: 'after', text: 'anyone there?' });
+      expect(refused).toMatchObject({ ok: false, error: { code: 'conflict', message: "the company's encryption key was erased" } });
+      const rejoined = await emit(open.agent, 'chat.join', { chatId: open.chatId });
+      expect(rejoined.ok).toBe(true);
+      expect(rejoined.history).toEqual([]);
+    } finally {
+      ended.close();
+      open.close();
+    }
+
+    // The bodies are still in the database, sealed, and the only copy of their key is gone.
+    const raw = await bodies(ended.chatId);
+    expect(raw.map((r) => r.text?.startsWith('enc:v1:'))).toEqual([true, true]);
+    const key = await db.query<{ wrapped_key: string; erased_at: Date | null }>('SELECT wrapped_key, erased_at FROM company_keys WHERE company_id = ?', [
+      company,
+    ]);
+    expect(key).toHaveLength(1);
+    expect(key[0].wrapped_key).toBe('');
+    expect(key[0].erased_at).not.toBeNull();
+
+    // With a working target, a retry meets bodies nobody can open: it fails for good, saying why.
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { type: 'local' })).status).toBe(200);
+    expect((await http(app, 'POST', `/v1/admin/recordings/${rec.id}/retry`, admin)).status).toBe(200);
+    const failed = await waitFor('the retry to fail', async () => {
+      const r = (await recordingsOf(company, ended.chatId))[0];
+      return r?.status === 'failed' && r.lastError?.includes('erased') ? r : null;
+    });
+    expect(failed.lastError).toContain("the company's encryption key was erased");
+    expect(walk(join(app.workDir, 'data', 'outbox', company))).toEqual([]);
+
+    const audit = await http<{ action: string }[]>(app, 'GET', '/v1/admin/audit', admin);
+    expect(audit.body.map((a) => a.action)).toContain('encryption_key.erased');
+    // Erasing again is harmless; other companies are untouched.
+    expect((await http(app, 'DELETE', '/v1/admin/encryption-key', admin)).status).toBe(200);
+    expect((await http<KeyStatus>(app, 'GET', '/v1/admin/encryption-key', token({ sub: 'adm', company: 'encco', role: 'admin' }))).body.erased).toBe(false);
+  });
+
+  it('is for admins only', async () => {
+    const agent = token({ sub: 'ag', company: 'encco', role: 'agent' });
+    expect((await http(app, 'DELETE', '/v1/admin/encryption-key', agent)).status).toBe(403);
+    expect((await http(app, 'GET', '/v1/admin/encryption-key', agent)).status).toBe(403);
+  });
+});
