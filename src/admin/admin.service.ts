@@ -54,7 +54,8 @@ export class AdminService {
   async putSettings(p: Principal, dto: SettingsDto) {
     if (dto.timeZone !== undefined && !isValidTimeZone(dto.timeZone)) throw AppException.badRequest(`timeZone "${dto.timeZone}" is not an IANA time zone`);
     await this.companies.get(p.company);
-    const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined));
+    // null means "not given", like a missing field: no setting can be null.
+    const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null));
     await this.db.transaction(async (m) => {
       await m.getRepository(CompanyEntity).update({ id: p.company }, { ...changes, updatedAt: this.clock.now() });
       await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'settings.updated', detail: changes }, m);
@@ -85,7 +86,7 @@ export class AdminService {
       const existing = await repo.findOneBy({ companyId: p.company, agentId });
       const merged = Object.assign(
         existing ?? { companyId: p.company, agentId, name: null, login: null, permitRecordings: true, samplingPercent: 100, createdAt: now },
-        Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)),
+        Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null)),
         { configured: true, updatedAt: now },
       );
       await repo.save(merged);

@@ -10,7 +10,7 @@ export class AccessAuditService {
 
   constructor(private readonly audit: AuditService) {}
 
-  denied(p: Principal, where: string, chatId: string | null, code: string, message: string): void {
+  denied(p: Principal, where: string, chatId: string | null, code: string, message: string, target: string | null = null): void {
     this.audit
       .record({
         companyId: p.company,
@@ -18,7 +18,13 @@ export class AccessAuditService {
         actorRole: p.role,
         actorId: p.sub,
         action: 'access.denied',
-        detail: { where: where.slice(0, 200), chatId: chatId?.slice(0, 64) ?? null, code, message: message.slice(0, 200) },
+        detail: {
+          where: where.slice(0, 200),
+          chatId: chatId?.slice(0, 64) ?? null,
+          target: target?.slice(0, 128) ?? null,
+          code,
+          message: message.slice(0, 200),
+        },
       })
       .catch((err: unknown) => this.logger.warn(`could not audit a refused access: ${(err as Error).message}`));
   }

@@ -8,7 +8,12 @@ import { Principal, Role, ROLES } from './principal';
 const COMPANY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class AuthError extends AppException {
-  constructor(code: 'unauthorized' | 'forbidden', message: string) {
+  constructor(
+    code: 'unauthorized' | 'forbidden',
+    message: string,
+    // Set when the token was genuine but its role is refused: the refusal can then be audited.
+    readonly principal?: Principal,
+  ) {
     super(code, message);
   }
 }
@@ -40,7 +45,7 @@ export class TokenService {
     }
     const principal = this.toPrincipal(payload);
     if (!accepted.includes(principal.role)) {
-      throw new AuthError('forbidden', `role ${principal.role} may not use this (needs ${accepted.join(' or ')})`);
+      throw new AuthError('forbidden', `role ${principal.role} may not use this (needs ${accepted.join(' or ')})`, principal);
     }
     return principal;
   }
@@ -58,7 +63,8 @@ export class TokenService {
     if (typeof payload !== 'object' || payload === null) throw new AuthError('unauthorized', 'invalid token claims');
     const { sub, company, role, chat, name, login, exp } = payload as Record<string, unknown>;
     if (typeof exp !== 'number') throw new AuthError('unauthorized', 'token has no exp');
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128) throw new AuthError('unauthorized', 'token sub is missing or invalid');
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || !sub.isWellFormed())
+      throw new AuthError('unauthorized', 'token sub is missing or invalid');
     if (typeof company !== 'string' || !COMPANY_RE.test(company)) throw new AuthError('unauthorized', 'token company is missing or invalid');
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new AuthError('unauthorized', 'token role is missing or invalid');
     const p: Principal = { sub, company, role: role as Role };

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { DataSource, IsNull } from 'typeorm';
-import { TokenService } from '../auth/token.service';
+import { AccessAuditService } from '../audit/access-audit.service';
+import { AuthError, TokenService } from '../auth/token.service';
 import { AppException, toAppException } from '../common/app.exception';
 import { AppConfig } from '../config/app-config';
 import { actorOf, ChatService } from './chat.service';
@@ -25,6 +26,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly notifier: SocketNotifier,
     private readonly config: AppConfig,
     private readonly dispatcher: SocketDispatcher,
+    private readonly access: AccessAuditService,
     private readonly db: DataSource,
   ) {
     this.events = {
@@ -76,6 +78,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
         next();
       } catch (err) {
         const known = toAppException(err);
+        if (err instanceof AuthError && err.principal) this.access.denied(err.principal, `connect ${ns.name}`, null, err.code, err.message);
         this.logger.debug(`agent connection refused: ${known?.message ?? (err as Error).message}`);
         next(connectError(known?.code ?? 'unavailable', known?.message ?? 'internal error'));
       }

@@ -70,9 +70,11 @@ export class ChatService {
     const company = await this.companies.get(p.company);
     // Free text from outside is scrubbed of card data before its first write, like messages.
     const scrub = (t: string) => (company.redactCardData ? redactCardData(t) : t);
+    // null in an optional field means "not given".
     const input: CreateChatInput = {
-      ...raw,
-      customer: raw.customer ? { id: raw.customer.id, name: raw.customer.name === undefined ? undefined : scrub(raw.customer.name) } : undefined,
+      service: raw.service,
+      externalId: raw.externalId ?? undefined,
+      customer: raw.customer ? { id: raw.customer.id ?? undefined, name: raw.customer.name == null ? undefined : scrub(raw.customer.name) } : undefined,
       metadata: raw.metadata ? (scrubDeep(raw.metadata, scrub) as Record<string, unknown>) : undefined,
     };
     const repo = this.db.getRepository(ChatEntity);
@@ -234,8 +236,9 @@ export class ChatService {
   async leave(p: Principal, chatId: string): Promise<void> {
     const company = await this.companies.get(p.company);
     const state = await this.inChat(p.company, chatId, async (m, chat, now) => {
-      const part = await m.getRepository(ParticipantEntity).findOneBy({ chatId, agentId: p.sub, leftAt: IsNull() });
-      if (!part) return null; // leaving twice is harmless
+      const part = await m.getRepository(ParticipantEntity).findOneBy({ chatId, agentId: p.sub });
+      if (!part) throw AppException.forbidden('you are not in this chat');
+      if (part.leftAt !== null) return null; // leaving twice is harmless
       await this.leaveIn(m, chat, p.sub, actorOf(p), now, null);
       return this.recordings.state(m, chat, company);
     });

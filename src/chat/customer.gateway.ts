@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import { TokenService } from '../auth/token.service';
+import { AccessAuditService } from '../audit/access-audit.service';
+import { AuthError, TokenService } from '../auth/token.service';
 import { AppException, toAppException } from '../common/app.exception';
 import { AppConfig } from '../config/app-config';
 import { actorOf, ChatService } from './chat.service';
@@ -22,6 +23,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly notifier: SocketNotifier,
     private readonly config: AppConfig,
     private readonly dispatcher: SocketDispatcher,
+    private readonly access: AccessAuditService,
   ) {
     this.events = {
       message: on(
@@ -61,6 +63,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
           next();
         } catch (err) {
           const known = toAppException(err);
+          if (err instanceof AuthError && err.principal) this.access.denied(err.principal, `connect ${ns.name}`, null, err.code, err.message);
           this.logger.debug(`customer connection refused: ${known?.message ?? (err as Error).message}`);
           next(connectError(known?.code ?? 'unavailable', known?.message ?? 'internal error'));
         }

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Request, Response } from 'express';
 import { AccessAuditService } from '../audit/access-audit.service';
 import type { Principal } from '../auth/principal';
+import { AuthError } from '../auth/token.service';
 import { ErrorCode, httpStatusFor, toAppException } from './app.exception';
 
 function codeForStatus(status: number): ErrorCode | 'internal_error' {
@@ -43,15 +44,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (known) {
       const statusCode = httpStatusFor(known.code);
       if (known.code === 'unavailable') this.logger.warn(known.message);
-      if ((known.code === 'forbidden' || known.code === 'not_found') && req.principal) {
-        const chatId = typeof req.params?.chatId === 'string' ? req.params.chatId : typeof req.query?.chatId === 'string' ? req.query.chatId : null;
-        this.access.denied(
-          req.principal,
-          `${req.method} ${req.route ? String((req.route as { path?: string }).path) : req.path}`,
-          chatId,
-          known.code,
-          known.message,
-        );
+      const principal = req.principal ?? (known instanceof AuthError ? known.principal : undefined);
+      if ((known.code === 'forbidden' || known.code === 'not_found') && principal) {
+        const params = (req.params ?? {}) as Record<string, string | undefined>;
+        const chatId = params.chatId ?? (typeof req.query?.chatId === 'string' ? req.query.chatId : null);
+        const target = params.recordingId ?? params.id ?? params.name ?? params.agentId ?? null;
+        const where = `${req.method} ${req.route ? String((req.route as { path?: string }).path) : req.path}`;
+        this.access.denied(principal, where, chatId, known.code, known.message, target);
       }
       res.status(statusCode).json({ statusCode, code: known.code, message: known.message });
       return;

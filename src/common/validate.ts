@@ -16,6 +16,7 @@ export function describeValidationErrors(errors: ValidationError[], prefix = '')
 
 const MAX_DEPTH = 8;
 const MAX_NODES = 5000;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 // Payloads are small flat objects. A deep or huge structure is refused before anything walks it
 // recursively (class-transformer would, and a deep one overflows the stack).
@@ -28,7 +29,11 @@ export function assertPlainShape(payload: unknown): void {
     if (++nodes > MAX_NODES) throw AppException.badRequest('payload has too many values');
     if (v === null || typeof v !== 'object') continue;
     if (depth > MAX_DEPTH) throw AppException.badRequest(`payload is nested deeper than ${MAX_DEPTH} levels`);
-    for (const k of Object.keys(v)) stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+    for (const k of Object.keys(v)) {
+      // Own keys like these reach object internals in the libraries that walk payloads.
+      if (FORBIDDEN_KEYS.has(k)) throw AppException.badRequest(`payload has a forbidden key "${k}"`);
+      stack.push([(v as Record<string, unknown>)[k], depth + 1]);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { IsWellFormed, MaxJsonLength } from '../../common/validators';
 import { IsBoolean, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 
 export class CustomerInfoDto {
@@ -8,16 +9,16 @@ export class CustomerInfoDto {
 }
 
 export class CreateChatDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) externalId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) @IsWellFormed() externalId?: string;
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(255) service!: string;
   @ApiPropertyOptional({ type: () => CustomerInfoDto }) @IsOptional() @ValidateNested() @Type(() => CustomerInfoDto) customer?: CustomerInfoDto;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() metadata?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() @MaxJsonLength(16_000) metadata?: Record<string, unknown>;
 }
 
 export class FlowMessageDto {
   @ApiProperty() @IsString() text!: string;
   // Additions to the contract: an idempotency key for retries, and the bot's display name.
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128) clientMsgId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() clientMsgId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) name?: string;
 }
 
@@ -38,11 +39,11 @@ export class StartRecordingDto {
 }
 
 export class AssignDto {
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) agentId!: string;
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() agentId!: string;
 }
 
 export class TransferChatDto {
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) toAgentId!: string;
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() toAgentId!: string;
 }
 
 export class AbusiveDto {

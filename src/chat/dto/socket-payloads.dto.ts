@@ -1,19 +1,20 @@
 import { IsBoolean, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { AppException } from '../../common/app.exception';
+import { isWellFormed, IsWellFormed } from '../../common/validators';
 
 // Socket payloads (contract section 3). Text length is checked against the configured limit by the
 // handler, so that the refusal names the configured number.
 export class CustomerMessageDto {
-  @IsString() @IsNotEmpty() @MaxLength(128) clientMsgId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() clientMsgId!: string;
   @IsString() text!: string;
 }
 
 export class ChatRefDto {
-  @IsString() @IsNotEmpty() @MaxLength(64) chatId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(64) @IsWellFormed() chatId!: string;
 }
 
 export class AgentMessageDto extends ChatRefDto {
-  @IsString() @IsNotEmpty() @MaxLength(128) clientMsgId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() clientMsgId!: string;
   @IsString() text!: string;
 }
 
@@ -26,7 +27,7 @@ export class FlagAbusiveDto extends ChatRefDto {
 }
 
 export class TransferDto extends ChatRefDto {
-  @IsString() @IsNotEmpty() @MaxLength(128) toAgentId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() toAgentId!: string;
 }
 
 export class EmptyDto {}
@@ -38,6 +39,7 @@ function field(o: Record<string, unknown>, name: string, max: number, required =
   if (typeof v !== 'string') throw AppException.badRequest(`${name} must be a string`);
   if (required && v.length === 0) throw AppException.badRequest(`${name} should not be empty`);
   if (v.length > max) throw AppException.badRequest(`${name} must be shorter than or equal to ${max} characters`);
+  if (max !== Infinity && !isWellFormed(v)) throw AppException.badRequest(`${name} must be well-formed text (no lone surrogates)`);
   return v;
 }
 
