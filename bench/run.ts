@@ -205,7 +205,10 @@ async function endAndWatch(
     const deadline2 = Date.now() + 120_000;
     while (arrived.size < ids.length && Date.now() < deadline2) await sleep(5);
     const drain = (performance.now() - endsDone) / 1000;
-    if (ids.length > deliveredByThen) log(`delivery: the remaining ${ids.length - deliveredByThen} files took ${fmt(drain, 2)} s more (${fmt((ids.length - deliveredByThen) / drain, 0)} files/s with no chat ends competing)`);
+    if (ids.length > deliveredByThen)
+      log(
+        `delivery: the remaining ${ids.length - deliveredByThen} files took ${fmt(drain, 2)} s more (${fmt((ids.length - deliveredByThen) / drain, 0)} files/s with no chat ends competing)`,
+      );
   }
   const deadline = Date.now() + 120_000;
   while (arrived.size < ids.length && Date.now() < deadline) await sleep(20);

@@ -1,6 +1,19 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-const TABLES = ['companies', 'agents', 'profiles', 'export_targets', 'chats', 'messages', 'chat_events', 'participants', 'recordings', 'delivery_jobs', 'audit_log', 'company_keys'];
+const TABLES = [
+  'companies',
+  'agents',
+  'profiles',
+  'export_targets',
+  'chats',
+  'messages',
+  'chat_events',
+  'participants',
+  'recordings',
+  'delivery_jobs',
+  'audit_log',
+  'company_keys',
+];
 
 // Identifiers (company, agent and client message ids) are compared exactly: "ACME" is not "acme"
 // and "a-1 " is not "a-1". MySQL/MariaDB's default collations ignore case (and trailing spaces),
