@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, Socket } from 'socket.io-client';
@@ -314,6 +314,74 @@ async function benchDelivery(app: AppHandle, sshd: SshdHandle, keyFile: string, 
   });
 }
 
+// The outbox alone: chats are ended on an instance whose worker is off, then a worker instance
+// starts and drains them, with nothing else running in the service.
+async function benchDrain(databaseUrl: string, sshd: SshdHandle, keyFile: string, n: number): Promise<void> {
+  const company = 'bench-drain';
+  const admin = token({ sub: 'adm', company, role: 'admin' });
+  const api = await startApp({ databaseUrl, env: { ...BENCH_ENV, DELIVERY_WORKER: 'false' } });
+  let worker: AppHandle | null = null;
+  try {
+    await http(api, 'PUT', '/v1/admin/export-target', admin, {
+      type: 'sftp',
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      privateKey: sshd.privateKey,
+      remoteDir: `${sshd.remoteDir}`,
+      hostKeySha256: sshd.hostKeySha256,
+    });
+    await http(api, 'POST', '/v1/admin/profiles', admin, { name: 'flat', filenameTemplate: 'drain/{{chatId}}', format: 'text' });
+    log(`drain: ${n} chats ended with no worker running`);
+    const ids = await prepareChats(api, company, n, [
+      'Hello, I would like to change my delivery address.',
+      'Of course, what is the new address?',
+      '12 Example Street',
+      'Done',
+    ]);
+    const flow = token({ sub: 'flow', company, role: 'flow' });
+    let k = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (k < ids.length) await http(api, 'POST', `/v1/flow/chats/${ids[k++]}/end`, flow);
+      }),
+    );
+    const dir = join(sshd.localDir, 'drain');
+    const t0 = performance.now();
+    worker = await startApp({ databaseUrl, env: BENCH_ENV, nodeArgs: NODE_ARGS });
+    const deadline = Date.now() + 120_000;
+    const count = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.txt')).length : 0);
+    while (count() < n && Date.now() < deadline) await sleep(20);
+    const seconds = (performance.now() - t0) / 1000;
+    const local = mkdtempSync(join(tmpdir(), 'bench-drain-'));
+    const copies = readdirSync(dir)
+      .filter((f) => f.endsWith('.txt'))
+      .map((f) => {
+        copyFileSync(join(dir, f), join(local, f));
+        return join(local, f);
+      });
+    const sftpRate = copies.length / sftpBatch(sshd, keyFile, copies, `${sshd.remoteDir}/sftp-drain`);
+    rmSync(local, { recursive: true, force: true });
+    const rate = count() / seconds;
+    results.drain = { files: count(), seconds, filesPerSecond: rate, sftpBatchFilesPerSecond: sftpRate, includesWorkerStartup: true };
+    rows.push({
+      bench: `delivery, outbox of ${n} drained by one instance: files/s`,
+      service: fmt(rate, 0),
+      ceiling: `${fmt(sftpRate, 0)} (sftp -b)`,
+      ratio: fmt((rate / sftpRate) * 100, 0) + '%',
+      target: '>= 100%',
+      met: rate >= sftpRate,
+      note: `includes the worker's start; ${rate >= sftpRate ? '' : `short by ${fmt(sftpRate - rate, 0)} files/s`}`,
+    });
+  } finally {
+    for (const x of [api, worker]) {
+      if (!x) continue;
+      await x.stop();
+      cleanupDir(x.workDir);
+    }
+  }
+}
+
 // --- a large transcript ------------------------------------------------------------------------
 
 async function benchLarge(app: AppHandle, sshd: SshdHandle, keyFile: string, megabytes: number): Promise<void> {
@@ -485,6 +553,7 @@ async function main(): Promise<void> {
     if (want('relay')) await benchRelay(app, chats, seconds);
     if (want('delivery') || want('large')) await benchDelivery(app, sshd, keyFile, quick ? 50 : 200, quick ? 100 : 300);
     if (want('large')) await benchLarge(app, sshd, keyFile, quick ? 10 : 30);
+    if (want('drain')) await benchDrain(db.url, sshd, keyFile, quick ? 200 : 500);
     await app.stop();
     cleanupDir(app.workDir);
     app = null;

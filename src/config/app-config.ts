@@ -27,6 +27,7 @@ export class AppConfig {
   readonly deliveryMaxAttempts!: number;
   readonly deliveryRetryBaseMs!: number;
   readonly deliveryRetryMaxMs!: number;
+  readonly deliveryWorker!: boolean;
   readonly deliveryConcurrency!: number;
   readonly sftpConnectionsPerTarget!: number;
   readonly deliveryLeaseMs!: number;
@@ -163,6 +164,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
     deliveryRetryBaseMs: int(env, 'DELIVERY_RETRY_BASE_MS', 2000, 1, 3_600_000),
     deliveryRetryMaxMs: int(env, 'DELIVERY_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000),
+    // Off: this instance serves clients only and leaves the outbox to instances that have it on.
+    deliveryWorker: bool(env, 'DELIVERY_WORKER', true),
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 64),
     sftpConnectionsPerTarget: int(env, 'SFTP_CONNECTIONS_PER_TARGET', 4, 1, 32),
     deliveryLeaseMs: int(env, 'DELIVERY_LEASE_MS', 60_000, 1000, 86_400_000),

@@ -49,6 +49,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
+    if (!this.config.deliveryWorker) {
+      this.stopped = true;
+      this.logger.log('delivery worker is off on this instance (DELIVERY_WORKER=false)');
+      return;
+    }
     this.schedule(50);
     // Leases are short so that a crashed instance's jobs come back soon; live ones are renewed.
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(250, Math.floor(this.config.deliveryLeaseMs / 3)));

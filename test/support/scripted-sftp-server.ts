@@ -60,9 +60,16 @@ interface OpenDir {
 export async function startScriptedSftpServer(opts: Partial<ScriptedFaults> & { remoteDir?: string } = {}): Promise<ScriptedSftpServer> {
   const username = 'scripted';
   const password = randomBytes(12).toString('hex');
-  const keys = utils.generateKeyPairSync('ed25519');
-  const parsed = utils.parseKey(keys.public);
+  // ssh2 now and then generates an ed25519 key it cannot parse back ("Malformed OpenSSH public
+  // key"): draw again, a bounded number of times.
+  let keys = utils.generateKeyPairSync('ed25519');
+  let parsed = utils.parseKey(keys.public);
+  for (let i = 0; i < 20 && (parsed instanceof Error || Array.isArray(parsed)); i++) {
+    keys = utils.generateKeyPairSync('ed25519');
+    parsed = utils.parseKey(keys.public);
+  }
   if (parsed instanceof Error) throw parsed;
+  if (Array.isArray(parsed)) throw new Error('unexpected key list');
   // What the client's hostVerifier gets is the raw public key blob; hash exactly that.
   const hostKeySha256 = 'SHA256:' + createHash('sha256').update(parsed.getPublicSSH()).digest('base64').replace(/=+$/, '');
 
