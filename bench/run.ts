@@ -353,6 +353,7 @@ async function benchDrain(databaseUrl: string, sshd: SshdHandle, keyFile: string
     const count = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.txt')).length : 0);
     while (count() < n && Date.now() < deadline) await sleep(20);
     const seconds = (performance.now() - t0) / 1000;
+    if (count() < n) log(`drain: only ${count()} of ${n} arrived; the worker said:\n${worker.logs().split('\n').slice(-15).join('\n')}`);
     const local = mkdtempSync(join(tmpdir(), 'bench-drain-'));
     const copies = readdirSync(dir)
       .filter((f) => f.endsWith('.txt'))
