@@ -73,7 +73,14 @@ describe('admin REST', () => {
   it('profiles: the built-in agent profile, validation with the reason, preview in the company time zone', async () => {
     const list = await http<{ name: string; filenameTemplate: string }[]>(app, 'GET', '/v1/admin/profiles', admin);
     expect(list.body).toEqual([
-      { name: 'agent', filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}', format: 'text', sidecar: false, builtin: true },
+      {
+        name: 'agent',
+        filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}',
+        format: 'text',
+        sidecar: false,
+        metadataSidecar: false,
+        builtin: true,
+      },
     ]);
 
     const refusals: [string, RegExp][] = [

@@ -61,9 +61,10 @@ describe('delivery to the SFTP server', () => {
     const admin = token({ sub: 'adm', company, role: 'admin' });
     const wrong = { ...sftpTargetBody(sshd), hostKeySha256: 'SHA256:' + 'A'.repeat(43) };
     expect((await http(app, 'PUT', '/v1/admin/export-target', admin, wrong)).status).toBe(200);
-    const check = await http<{ ok: boolean; error: string }>(app, 'POST', '/v1/admin/export-target/check', admin);
+    const check = await http<{ ok: boolean; error: { code: string; message: string } }>(app, 'POST', '/v1/admin/export-target/check', admin);
     expect(check.body.ok).toBe(false);
-    expect(check.body.error).toContain('host key mismatch');
+    expect(check.body.error.code).toBe('unavailable');
+    expect(check.body.error.message).toContain('host key mismatch');
     const chat = await openChat(app, company);
     try {
       await exchange(chat, ['hello']);

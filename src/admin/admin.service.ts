@@ -125,7 +125,7 @@ export class AdminService {
         name: dto.name,
         filenameTemplate: dto.filenameTemplate,
         format: dto.format,
-        sidecar: dto.sidecar ?? false,
+        sidecar: dto.sidecar ?? dto.metadataSidecar ?? false,
         createdAt: now,
         updatedAt: now,
       });
@@ -147,7 +147,7 @@ export class AdminService {
         name,
         filenameTemplate: dto.filenameTemplate,
         format: dto.format,
-        sidecar: dto.sidecar ?? false,
+        sidecar: dto.sidecar ?? dto.metadataSidecar ?? false,
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });
@@ -215,7 +215,8 @@ export class AdminService {
       await this.transport.check(target, p.company);
       return { ok: true };
     } catch (err) {
-      return { ok: false, error: (err as Error).message };
+      // The same shape as a refused socket event: a failed check is an answer, not an HTTP error.
+      return { ok: false, error: { code: 'unavailable', message: (err as Error).message } };
     }
   }
 
@@ -354,7 +355,7 @@ function agentView(a: AgentEntity) {
 }
 
 function profileView(r: ProfileEntity) {
-  return { name: r.name, filenameTemplate: r.filenameTemplate, format: r.format, sidecar: r.sidecar, builtin: r.name === 'agent' };
+  return { name: r.name, filenameTemplate: r.filenameTemplate, format: r.format, sidecar: r.sidecar, metadataSidecar: r.sidecar, builtin: r.name === 'agent' };
 }
 
 export function recordingView(r: RecordingEntity) {

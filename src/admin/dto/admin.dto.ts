@@ -22,7 +22,9 @@ export const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export class ProfileBodyDto {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(1024) filenameTemplate!: string;
   @ApiProperty({ enum: ['text', 'json', 'html'] }) @IsIn(['text', 'json', 'html']) format!: 'text' | 'json' | 'html';
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() sidecar?: boolean;
+  @ApiPropertyOptional({ description: 'whether a .json metadata sidecar goes with the file' }) @IsOptional() @IsBoolean() sidecar?: boolean;
+  // Accepted as another name for `sidecar`.
+  @ApiPropertyOptional({ description: 'alias of sidecar' }) @IsOptional() @IsBoolean() metadataSidecar?: boolean;
 }
 
 export class CreateProfileDto extends ProfileBodyDto {
