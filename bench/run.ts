@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { AppHandle, cleanupDir, freePort, http, migrate, ROOT, startApp, token } from '../test/support/app';
+import { sftpTargetBody } from '../test/support/chat-driver';
 import { createTestDatabase, TestDatabase } from '../test/support/database';
 import { SshdHandle, startSshd } from '../test/support/sshd';
 import { renderTranscript, TranscriptEntry } from '../src/transcript/transcript-renderer';
@@ -250,15 +251,7 @@ function sftpBatch(sshd: SshdHandle, keyFile: string, files: string[], remoteDir
 async function benchDelivery(app: AppHandle, sshd: SshdHandle, keyFile: string, paced: number, burst: number): Promise<void> {
   const company = 'bench-delivery';
   const admin = token({ sub: 'adm', company, role: 'admin' });
-  await http(app, 'PUT', '/v1/admin/export-target', admin, {
-    type: 'sftp',
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.username,
-    privateKey: sshd.privateKey,
-    remoteDir: sshd.remoteDir,
-    hostKeySha256: sshd.hostKeySha256,
-  });
+  await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd));
   await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'flat', filenameTemplate: '{{chatId}}', format: 'text' });
   const texts = [
     'Hello, I would like to change my delivery address.',
@@ -322,15 +315,7 @@ async function benchDrain(databaseUrl: string, sshd: SshdHandle, keyFile: string
   const api = await startApp({ databaseUrl, env: { ...BENCH_ENV, DELIVERY_WORKER: 'false' } });
   let worker: AppHandle | null = null;
   try {
-    await http(api, 'PUT', '/v1/admin/export-target', admin, {
-      type: 'sftp',
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      privateKey: sshd.privateKey,
-      remoteDir: `${sshd.remoteDir}`,
-      hostKeySha256: sshd.hostKeySha256,
-    });
+    await http(api, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd));
     await http(api, 'POST', '/v1/admin/profiles', admin, { name: 'flat', filenameTemplate: 'drain/{{chatId}}', format: 'text' });
     log(`drain: ${n} chats ended with no worker running`);
     const ids = await prepareChats(api, company, n, [

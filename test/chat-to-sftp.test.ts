@@ -1,5 +1,6 @@
 import type { Socket } from 'socket.io-client';
 import { AppHandle, cleanupDir, connect, emit, http, migrate, next, startApp, token, waitFor } from './support/app';
+import { sftpTargetBody } from './support/chat-driver';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { SshdHandle, startSshd } from './support/sshd';
 
@@ -31,15 +32,7 @@ describe('a chat recorded end to end onto a real SFTP server', () => {
   });
 
   it('relays, stores once, ends, and delivers the transcript under the agent profile name', async () => {
-    const target = await http(app, 'PUT', '/v1/admin/export-target', admin, {
-      type: 'sftp',
-      host: sshd.host,
-      port: sshd.port,
-      username: sshd.username,
-      privateKey: sshd.privateKey,
-      remoteDir: sshd.remoteDir,
-      hostKeySha256: sshd.hostKeySha256,
-    });
+    const target = await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd));
     expect(target.status).toBe(200);
     expect(target.body).not.toHaveProperty('privateKey');
     expect(target.body).toMatchObject({ type: 'sftp', hasPrivateKey: true });
