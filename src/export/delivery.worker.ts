@@ -1,6 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
@@ -248,32 +248,68 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     throw new PermanentDeliveryError('could not find a free file name');
   }
 
-  private async succeed(rec: RecordingEntity, sha256: string, how: 'delivered' | 'already_present'): Promise<void> {
-    const now = this.clock.now();
-    await this.db.transaction(async (m) => {
-      // Only the lease holder records the outcome; a worker whose lease lapsed leaves it alone.
-      const r = await m
-        .getRepository(DeliveryJobEntity)
-        .update(
-          { recordingId: rec.id, leaseOwner: this.config.instanceId },
-          { state: 'done', attempts: () => 'attempts + 1', leaseOwner: null, leaseUntil: null, lastError: null, updatedAt: now },
-        );
-      if (r.affected !== 1) return;
-      await m
-        .getRepository(RecordingEntity)
-        .update({ id: rec.id }, { status: 'delivered', deliveredAt: now, fileSha256: sha256, attempts: rec.attempts + 1, lastError: null, updatedAt: now });
-      await this.audit.record(
-        {
-          companyId: rec.companyId,
-          chatId: rec.chatId,
-          actorRole: 'system',
-          action: 'recording.delivered',
-          detail: { recordingId: rec.id, fileName: rec.fileName, sha256, how },
-        },
-        m,
-      );
+  // Outcomes of delivered files are recorded in batches: files finishing together share one
+  // transaction (and one commit) instead of one each.
+  private outcomes: { rec: RecordingEntity; sha256: string; how: 'delivered' | 'already_present'; done: (err?: unknown) => void }[] = [];
+  private recordingOutcomes = false;
+
+  private succeed(rec: RecordingEntity, sha256: string, how: 'delivered' | 'already_present'): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.outcomes.push({ rec, sha256, how, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) });
+      if (!this.recordingOutcomes) {
+        this.recordingOutcomes = true;
+        setImmediate(() => void this.recordOutcomes());
+      }
     });
-    this.stats.delivered++;
+  }
+
+  private async recordOutcomes(): Promise<void> {
+    try {
+      while (this.outcomes.length > 0) {
+        const batch = this.outcomes.splice(0, 100);
+        try {
+          await this.db.transaction((m) => this.recordBatch(m, batch));
+          batch.forEach((b) => b.done());
+        } catch (err) {
+          batch.forEach((b) => b.done(err));
+        }
+      }
+    } finally {
+      this.recordingOutcomes = false;
+    }
+  }
+
+  private async recordBatch(m: EntityManager, batch: { rec: RecordingEntity; sha256: string; how: 'delivered' | 'already_present' }[]): Promise<void> {
+    const now = sqlDate(this.clock.now());
+    const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
+    // Only the lease holder records the outcome; a worker whose lease lapsed leaves it alone.
+    const owned = (await m.query(
+      `SELECT recording_id FROM delivery_jobs WHERE recording_id IN (${marks(batch.length)}) AND lease_owner = ?${isMysql(m) ? ' FOR UPDATE' : ''}`,
+      [...batch.map((b) => b.rec.id), this.config.instanceId],
+    )) as { recording_id: string }[];
+    const mine = new Set(owned.map((o) => o.recording_id));
+    const ok = batch.filter((b) => mine.has(b.rec.id));
+    if (ok.length === 0) return;
+    const ids = ok.map((b) => b.rec.id);
+    await m.query(
+      `UPDATE delivery_jobs SET state = 'done', attempts = attempts + 1, lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = ? WHERE recording_id IN (${marks(ids.length)})`,
+      [now, ...ids],
+    );
+    await m.query(
+      `UPDATE recordings SET status = 'delivered', delivered_at = ?, updated_at = ?, last_error = NULL, attempts = attempts + 1, file_sha256 = CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${marks(ids.length)})`,
+      [now, now, ...ok.flatMap((b) => [b.rec.id, b.sha256]), ...ids],
+    );
+    await this.audit.record(
+      ok.map((b) => ({
+        companyId: b.rec.companyId,
+        chatId: b.rec.chatId,
+        actorRole: 'system',
+        action: 'recording.delivered',
+        detail: { recordingId: b.rec.id, fileName: b.rec.fileName, sha256: b.sha256, how: b.how },
+      })),
+      m,
+    );
+    this.stats.delivered += ok.length;
   }
 
   private async fail(rec: RecordingEntity, job: DeliveryJobEntity, err: unknown): Promise<void> {
