@@ -85,14 +85,18 @@ export class MessageStore implements OnModuleDestroy {
     try {
       while (lane.queue.length > 0) {
         const batch = lane.queue.splice(0, this.config.messageBatchMax);
-        await this.commit(batch);
+        const answer = await this.commit(batch);
+        // The acknowledgements and relays of this batch run while the next batch's transaction is
+        // already on its way to the database, so CPU and database time overlap.
+        setImmediate(answer);
       }
     } finally {
       lane.flushing = false;
     }
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
+  // Stores a batch; answers a function that settles its callers' promises (called by the caller).
+  private async commit(batch: Pending[]): Promise<() => void> {
     let results: (StoredMessage | AppException)[];
     const reqs = batch.map((p) => p.req);
     try {
@@ -107,23 +111,23 @@ export class MessageStore implements OnModuleDestroy {
     } catch (err) {
       if (batch.length > 1 && !isDatabaseUnavailable(err)) {
         // One bad row must not fail its neighbours: retry each alone.
-        for (const p of batch) await this.commit([p]);
-        return;
+        for (const p of batch) (await this.commit([p]))();
+        return () => undefined;
       }
       const unavailable = isDatabaseUnavailable(err);
       if (!unavailable) this.logger.error(`message batch failed: ${(err as Error).message}`);
       else this.logger.warn(`message batch not stored, storage unavailable: ${(err as Error).message}`);
       const e = AppException.unavailable('message not stored, try again');
-      for (const p of batch) p.reject(e);
-      return;
+      return () => batch.forEach((p) => p.reject(e));
     }
     this.stats.batches++;
     this.stats.messages += batch.length;
-    batch.forEach((p, i) => {
-      const r = results[i];
-      if (r instanceof AppException) p.reject(r);
-      else p.resolve(r);
-    });
+    return () =>
+      batch.forEach((p, i) => {
+        const r = results[i];
+        if (r instanceof AppException) p.reject(r);
+        else p.resolve(r);
+      });
   }
 
   // With encryption on, each company's key is fetched once per batch (from memory once cached),
