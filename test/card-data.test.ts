@@ -1,15 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, emit, http, migrate, next, startApp, token, waitFor } from './support/app';
 import { endChat, openChat } from './support/chat-driver';
+import { filesUnder } from './support/files';
 import { createTestDatabase, TestDatabase } from './support/database';
-
-function walk(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
-}
 
 const PAN = '4111 1111 1111 1111';
 const PAN_DIGITS = '4111111111111111';
@@ -61,8 +55,8 @@ describe('card data', () => {
       chat.close();
     }
     const outbox = join(app.workDir, 'data', 'outbox', company);
-    await waitFor('the transcript', () => walk(outbox).length === 1);
-    const file = readFileSync(walk(outbox)[0], 'utf8');
+    await waitFor('the transcript', () => filesUnder(outbox).length === 1);
+    const file = readFileSync(filesUnder(outbox)[0], 'utf8');
     expect(file).toContain('411111******1111');
     expect(file).toContain('378282*****0005');
 

@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { AppHandle, cleanupDir, connect, emit, http, migrate, sleep, startApp, token, waitFor } from './support/app';
 import { openChat } from './support/chat-driver';
+import { filesUnder } from './support/files';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 interface Sender {
@@ -13,13 +14,6 @@ interface Sender {
   n: number; // next message number
   acked: Map<string, number>; // clientMsgId -> seq
   unacked: string[]; // sent without an answer, in order
-}
-
-function walk(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
 }
 
 // kill -9 of the service at random points while chats are busy, repeated in a bounded loop.
@@ -115,9 +109,9 @@ describe('process death', () => {
       expect((await emit(s.socket, 'chat.end', { chatId: c.chatId })).ok).toBe(true);
     }
     const outbox = join(app.workDir, 'data', 'outbox', company);
-    await waitFor('three transcripts', () => walk(outbox).filter((f) => f.endsWith('.txt')).length === 3, 30_000);
+    await waitFor('three transcripts', () => filesUnder(outbox).filter((f) => f.endsWith('.txt')).length === 3, 30_000);
     for (const s of senders) {
-      const file = walk(outbox).find((f) => f.includes(s.chatId)) as string;
+      const file = filesUnder(outbox).find((f) => f.includes(s.chatId)) as string;
       const content = readFileSync(file, 'utf8');
       for (const id of s.acked.keys()) {
         // the agent's file runs from its join, which precedes every message here

@@ -1,20 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { relativeFilesUnder } from './support/files';
 import { AppHandle, cleanupDir, connect, emit, http, next, startApp, token, waitFor } from './support/app';
-
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(relative(dir, p).split('\\').join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 // With no configuration at all the service runs on a SQLite file and delivers to a local folder.
 describe('the embedded default (SQLite + local folder)', () => {
@@ -57,8 +44,8 @@ describe('the embedded default (SQLite + local folder)', () => {
     const outbox = join(app.workDir, 'data', 'outbox', company);
     const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
     const expected = `${day}/billing_ann.s_${chatId}.txt`;
-    await waitFor('the local transcript', () => filesUnder(outbox).includes(expected));
-    expect(filesUnder(outbox)).toEqual([expected]);
+    await waitFor('the local transcript', () => relativeFilesUnder(outbox).includes(expected));
+    expect(relativeFilesUnder(outbox)).toEqual([expected]);
     const text = readFileSync(join(outbox, expected), 'utf8');
     expect(text).toContain('411111******1111');
     expect(text).not.toContain('4111 1111 1111 1111');

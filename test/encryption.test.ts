@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, emit, freePort, http, migrate, startApp, token, waitFor } from './support/app';
 import { endChat, exchange, openChat } from './support/chat-driver';
+import { filesUnder } from './support/files';
 import { createTestDatabase, TestDatabase } from './support/database';
-
-function walk(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name));
-}
 
 interface RecordingView {
   id: string;
@@ -70,8 +64,8 @@ describe('encryption at rest', () => {
       chat.close();
     }
     const outbox = join(app.workDir, 'data', 'outbox', company);
-    await waitFor('the transcript', () => walk(outbox).length === 1);
-    const file = readFileSync(walk(outbox)[0], 'utf8');
+    await waitFor('the transcript', () => filesUnder(outbox).length === 1);
+    const file = readFileSync(filesUnder(outbox)[0], 'utf8');
     for (const t of texts) expect(file).toContain(t);
     expect(file).not.toContain('enc:v1:');
 
@@ -168,7 +162,7 @@ describe('encryption at rest', () => {
       return r?.status === 'failed' && r.lastError?.includes('erased') ? r : null;
     });
     expect(failed.lastError).toContain("the company's encryption key was erased");
-    expect(walk(join(app.workDir, 'data', 'outbox', company))).toEqual([]);
+    expect(filesUnder(join(app.workDir, 'data', 'outbox', company))).toEqual([]);
 
     const audit = await http<{ action: string }[]>(app, 'GET', '/v1/admin/audit', admin);
     expect(audit.body.map((a) => a.action)).toContain('encryption_key.erased');

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { io, Socket } from 'socket.io-client';
 import { Ack, AppHandle, cleanupDir, emit, http, migrate, sleep, startApp, token } from './support/app';
+import { AGENT_EVENTS, CUSTOMER_EVENTS } from './support/contract';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 // Hostile input: fast-check sends thousands of malformed socket.io payloads (both namespaces,
@@ -20,18 +21,6 @@ const flow = token({ sub: 'fz-flow', company: CO, role: 'flow' });
 const admin = token({ sub: 'fz-admin', company: ADMIN_CO, role: 'admin' });
 const otherFlow = token({ sub: 'fz-flow', company: OTHER_CO, role: 'flow' });
 
-const CUSTOMER_EVENTS = ['message', 'consent.answer', 'recording.deleteRequest', 'chat.end'] as const;
-const AGENT_EVENTS = [
-  'chat.join',
-  'message',
-  'recording.pause',
-  'recording.resume',
-  'recording.delete',
-  'chat.flagAbusive',
-  'chat.transfer',
-  'chat.leave',
-  'chat.end',
-] as const;
 // Events that end or hand over the chat go to sacrificial chats, so that the others stay open and
 // well-formed messages keep being stored.
 const DESTRUCTIVE = new Set(['chat.end', 'chat.transfer', 'chat.leave']);

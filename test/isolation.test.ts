@@ -1,5 +1,6 @@
 import { io, Socket } from 'socket.io-client';
 import { Ack, AppHandle, cleanupDir, connectError, emit, http, migrate, sleep, startApp, token, waitFor } from './support/app';
+import { AGENT_EVENTS, AgentEvent } from './support/contract';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 // Isolation: a customer reaches only its own chat; an agent only the chats assigned to it; a
@@ -37,19 +38,6 @@ interface Heard {
   payload: unknown;
 }
 
-type AgentEvent =
-  'chat.join' | 'message' | 'recording.pause' | 'recording.resume' | 'recording.delete' | 'chat.flagAbusive' | 'chat.transfer' | 'chat.leave' | 'chat.end';
-const AGENT_EVENTS: AgentEvent[] = [
-  'chat.join',
-  'message',
-  'recording.pause',
-  'recording.resume',
-  'recording.delete',
-  'chat.flagAbusive',
-  'chat.transfer',
-  'chat.leave',
-  'chat.end',
-];
 // Events of /agent that /customer does not have (`message` and `chat.end` exist in both).
 const AGENT_ONLY_EVENTS = AGENT_EVENTS.filter((e) => e !== 'message' && e !== 'chat.end');
 let payloadSeq = 0;

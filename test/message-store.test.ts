@@ -6,6 +6,7 @@ import { Clock } from '../src/common/clock';
 import { AppException } from '../src/common/app.exception';
 import { loadConfig } from '../src/config/app-config';
 import { resolveDataSourceOptions } from '../src/database/resolve-options';
+import { chatRow } from './factories/chat.factory';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 // The storage path under concurrency, on the real database: many chats at once, each message
@@ -32,29 +33,7 @@ describe('MessageStore on MariaDB', () => {
   });
 
   async function newChat(id: string, status: 'open' | 'ended' = 'open'): Promise<void> {
-    const now = new Date();
-    await ds.getRepository(ChatEntity).insert({
-      id,
-      companyId: company,
-      externalId: null,
-      service: 's',
-      customerId: null,
-      customerName: null,
-      metadata: null,
-      status,
-      assignedAgentId: null,
-      nextSeq: 1,
-      paused: false,
-      consent: null,
-      discarded: false,
-      abusive: false,
-      deletionRequested: false,
-      deletionConfirmed: false,
-      startedAt: now,
-      endedAt: null,
-      endReason: null,
-      lastActivityAt: now,
-    });
+    await ds.getRepository(ChatEntity).insert(chatRow({ id, companyId: company, status }));
   }
 
   it('stores 50 chats x 20 messages sent at once, plus resends, exactly once each', async () => {
