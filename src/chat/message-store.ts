@@ -161,12 +161,12 @@ export class MessageStore implements OnModuleDestroy {
 
     // Resends are found by the full unique key, one equality per message. The lookup is only made
     // when the optimistic insert below met a duplicate: resends are rare, lookups cost.
-    const keyed = [...new Map(reqs.filter((r) => r.clientMsgId !== null).map((r) => [key(r.chatId, r.senderId, r.clientMsgId as string), r])).values()];
+    const keyed = [...new Map(reqs.filter((r) => r.clientMsgId !== null).map((r) => [resendKey(r), r])).values()];
     const existing = new Map<string, { seq: number; at: Date; senderRole: SenderRole; senderName: string | null; text: string | null; paused: boolean }>();
     if (lookForResends && keyed.length > 0) {
       const rows = (await m.query(
-        `SELECT chat_id, seq, sender_id, client_msg_id, sender_role, sender_name, text, paused, at FROM messages WHERE ${keyed.map(() => '(chat_id = ? AND sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
-        keyed.flatMap((r) => [r.chatId, r.senderId, r.clientMsgId]),
+        `SELECT chat_id, seq, sender_id, client_msg_id, sender_role, sender_name, text, paused, at FROM messages WHERE ${keyed.map(() => '(chat_id = ? AND sender_role = ? AND sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
+        keyed.flatMap((r) => [r.chatId, r.senderRole, r.senderId, r.clientMsgId]),
       )) as {
         chat_id: string;
         seq: number;
@@ -179,7 +179,7 @@ export class MessageStore implements OnModuleDestroy {
         at: Date | string;
       }[];
       for (const row of rows) {
-        existing.set(key(row.chat_id, row.sender_id, row.client_msg_id), {
+        existing.set(key(row.chat_id, row.sender_role, row.sender_id, row.client_msg_id), {
           seq: Number(row.seq),
           at: row.at instanceof Date ? row.at : new Date(`${row.at.replace(' ', 'T')}Z`),
           senderRole: row.sender_role,
@@ -199,7 +199,7 @@ export class MessageStore implements OnModuleDestroy {
       const chat = chats.get(r.chatId);
       if (!chat || chat.companyId !== r.companyId) return AppException.notFound('chat not found');
       if (r.clientMsgId !== null) {
-        const prior = existing.get(key(r.chatId, r.senderId, r.clientMsgId));
+        const prior = existing.get(resendKey(r));
         if (prior) return { chatId: r.chatId, ...prior, duplicate: true };
       }
       if (chat.status !== 'open') return AppException.conflict('chat has ended');
@@ -214,7 +214,7 @@ export class MessageStore implements OnModuleDestroy {
       values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, stored, chat.paused ? 1 : 0, nowSql);
       inserted++;
       if (r.clientMsgId !== null) {
-        existing.set(key(r.chatId, r.senderId, r.clientMsgId), { seq, at: now, senderRole: r.senderRole, senderName: r.senderName, text, paused: chat.paused });
+        existing.set(resendKey(r), { seq, at: now, senderRole: r.senderRole, senderName: r.senderName, text, paused: chat.paused });
       }
       return { chatId: r.chatId, seq, at: now, senderRole: r.senderRole, senderName: r.senderName, text: r.text, paused: chat.paused, duplicate: false };
     });
@@ -260,6 +260,11 @@ function laneOf(chatId: string, lanes: number): number {
   return Math.abs(h) % lanes;
 }
 
-function key(chatId: string, senderId: string, clientMsgId: string): string {
-  return `${chatId}\u0000${senderId}\u0000${clientMsgId}`;
+// A resend is the same sender, role and id, with the same clientMsgId (the unique index).
+function key(chatId: string, senderRole: SenderRole, senderId: string, clientMsgId: string): string {
+  return `${chatId}\u0000${senderRole}\u0000${senderId}\u0000${clientMsgId}`;
+}
+
+function resendKey(r: AppendRequest): string {
+  return key(r.chatId, r.senderRole, r.senderId, r.clientMsgId ?? '');
 }

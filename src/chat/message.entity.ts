@@ -4,9 +4,10 @@ import { boolColumn, idColumn, timestampColumn } from '../database/columns';
 export type SenderRole = 'customer' | 'agent' | 'supervisor' | 'flow';
 
 // Messages are keyed by (chat, seq): seq is contiguous per chat. The unique client key makes a
-// resend with the same clientMsgId land on the row that is already there.
+// resend (the same sender, role and id, with the same clientMsgId) land on the row already there.
+// The role is part of it: a customer's id is whatever the flow supplied, and may equal an agent's.
 @Entity('messages')
-@Index('uq_messages_client', ['chatId', 'senderId', 'clientMsgId'], { unique: true })
+@Index('uq_messages_sender_client', ['chatId', 'senderRole', 'senderId', 'clientMsgId'], { unique: true })
 export class MessageEntity {
   @PrimaryColumn(idColumn('chat_id'))
   chatId!: string;

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Socket } from 'socket.io-client';
+import { AppHandle, cleanupDir, connect, emit, http, migrate, startApp, token, waitFor } from './support/app';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { filesUnder } from './support/files';
+
+// A resend is the same sender (role and id) with the same clientMsgId. The customer's id is whatever
+// the flow supplies, so it can equal an agent's or the flow's own sub: their messages numbered "1",
+// "2" each are different messages, all stored, relayed and filed.
+describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s', (kind) => {
+  let db: TestDatabase | null = null;
+  let app: AppHandle;
+  const company = `resendco-${kind}`;
+  const sameId = 'ann';
+
+  beforeAll(async () => {
+    if (kind === 'mariadb') {
+      db = await createTestDatabase('resend');
+      await migrate(db.url);
+    }
+    app = await startApp({ env: { DATABASE_URL: db?.url ?? '', EXPORT_LOCAL_DIR: '' } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+    await db?.drop();
+  });
+
+  it('stores, relays and files every message of a customer, an agent and a flow sharing one id; a true resend gets the same seq', async () => {
+    const flow = token({ sub: sameId, company, role: 'flow' });
+    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, {
+      service: 'sales',
+      customer: { id: sameId, name: 'Carol' },
+    });
+    expect(created.status).toBe(201);
+    const { chatId, customerToken } = created.body;
+    const customer = await connect(app, '/customer', customerToken);
+    const agent = await connect(app, '/agent', token({ sub: sameId, company, role: 'agent', name: 'Ann', login: 'ann.a' }));
+    const seen = (s: Socket) => {
+      const texts: string[] = [];
+      s.on('message', (m: { text: string }) => texts.push(m.text));
+      return texts;
+    };
+    const atCustomer = seen(customer);
+    const atAgent = seen(agent);
+    try {
+      expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId: sameId })).status).toBe(200);
+      expect((await emit(agent, 'chat.join', { chatId })).ok).toBe(true);
+
+      const fromCustomer = (id: string, text: string) => emit(customer, 'message', { clientMsgId: id, text });
+      const fromAgent = (id: string, text: string) => emit(agent, 'message', { chatId, clientMsgId: id, text });
+      const fromFlow = async (id: string, text: string) => {
+        const r = await http<{ seq: number }>(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { clientMsgId: id, text });
+        expect(r.status).toBe(201);
+        return { ok: true, seq: r.body.seq };
+      };
+
+      const seqs: Record<string, number> = {};
+      const send = async (label: string, p: Promise<{ ok: boolean; seq?: unknown }>) => {
+        const ack = await p;
+        expect(ack.ok).toBe(true);
+        seqs[label] = ack.seq as number;
+      };
+      await send('c1', fromCustomer('1', 'customer one'));
+      await send('a1', fromAgent('1', 'agent one'));
+      await send('f1', fromFlow('1', 'flow one'));
+      await send('c2', fromCustomer('2', 'customer two'));
+      await send('a2', fromAgent('2', 'agent two'));
+      await send('f2', fromFlow('2', 'flow two'));
+      // true resends: the same sender with the same clientMsgId
+      await send('c1 again', fromCustomer('1', 'customer one'));
+      await send('a2 again', fromAgent('2', 'agent two'));
+      await send('f1 again', fromFlow('1', 'flow one'));
+
+      expect([seqs.c1, seqs.a1, seqs.f1, seqs.c2, seqs.a2, seqs.f2]).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(seqs['c1 again']).toBe(seqs.c1);
+      expect(seqs['a2 again']).toBe(seqs.a2);
+      expect(seqs['f1 again']).toBe(seqs.f1);
+
+      // relayed once each to the other side (a sender does not get its own message back)
+      await waitFor('the relays', () => atCustomer.length >= 4 && atAgent.length >= 4);
+      expect(atCustomer).toEqual(['agent one', 'flow one', 'agent two', 'flow two']);
+      expect(atAgent).toEqual(['customer one', 'flow one', 'customer two', 'flow two']);
+
+      expect((await emit(agent, 'chat.end', { chatId })).ok).toBe(true);
+    } finally {
+      customer.close();
+      agent.close();
+    }
+    const outbox = join(app.workDir, 'data', 'outbox', company);
+    const file = await waitFor('the delivered transcript', () => filesUnder(outbox).find((f) => f.includes(chatId)));
+    const transcript = readFileSync(file, 'utf8');
+    const order = ['customer one', 'agent one', 'flow one', 'customer two', 'agent two', 'flow two'];
+    for (const t of order) expect(transcript.split(t).length - 1).toBe(1);
+    const at = order.map((t) => transcript.indexOf(t));
+    expect([...at].sort((x, y) => x - y)).toEqual(at);
+  });
+});
