@@ -3,6 +3,7 @@ import { Retention1795292000000 } from './1795292000000-retention';
 import { CompanyKeys1795292141257 } from './1795292141257-company-keys';
 import { BinaryIdentifiers1795293600000 } from './1795293600000-binary-identifiers';
 import { ResendSenderRole1795320000000 } from './1795320000000-resend-sender-role';
+import { RetentionByCompany1795320000001 } from './1795320000001-retention-by-company';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CompanyKeys1795292141257,
   BinaryIdentifiers1795293600000,
   ResendSenderRole1795320000000,
+  RetentionByCompany1795320000001,
 ];

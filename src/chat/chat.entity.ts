@@ -8,6 +8,7 @@ export type ConsentState = 'granted' | 'refused';
 @Index('uq_chats_company_external', ['companyId', 'externalId'], { unique: true })
 @Index('ix_chats_status_activity', ['status', 'lastActivityAt'])
 @Index('ix_chats_ended_purged', ['status', 'purgedAt', 'endedAt'])
+@Index('ix_chats_company_retention', ['companyId', 'status', 'purgedAt', 'endedAt'])
 export class ChatEntity {
   @PrimaryColumn(idColumn('id'))
   id!: string;

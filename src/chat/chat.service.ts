@@ -8,7 +8,7 @@ import { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { redactCardData } from '../common/redact-card-data';
 import { CompanyService } from '../company/company.service';
-import { forUpdate, isDuplicateKey, sqlDate } from '../database/sql';
+import { atLeastBefore, forUpdate, isDuplicateKey, sqlDate } from '../database/sql';
 import { DeliverySignal } from '../export/delivery-signal';
 import { RecordingEntity } from '../recording/recording.entity';
 import { RecordingService } from '../recording/recording.service';
@@ -407,10 +407,18 @@ export class ChatService {
 
   // --- the end ---------------------------------------------------------------------------------
 
-  async end(companyId: string, chatId: string, actor: Actor, reason: string): Promise<void> {
+  // Answers whether this call ended the chat. `onlyIf` is checked under the chat's lock.
+  async end(
+    companyId: string,
+    chatId: string,
+    actor: Actor,
+    reason: string,
+    onlyIf?: (m: EntityManager, chat: ChatEntity, now: Date) => Promise<boolean>,
+  ): Promise<boolean> {
     const company = await this.companies.get(companyId);
     const ended = await this.inChat(companyId, chatId, async (m, chat, now) => {
       if (chat.status !== 'open') return false; // ending twice is harmless
+      if (onlyIf && !(await onlyIf(m, chat, now))) return false;
       const open = await m.getRepository(ParticipantEntity).findBy({ chatId, leftAt: IsNull() });
       for (const part of open) await m.getRepository(ParticipantEntity).update({ chatId, agentId: part.agentId }, { leftAt: now });
       await this.marker(m, chat, 'chat_end', actor, reason, now);
@@ -424,31 +432,34 @@ export class ChatService {
       );
       return true;
     });
-    if (!ended) return;
+    if (!ended) return false;
     this.notifier.toChat(chatId, 'recording.state', { chatId, state: 'off' });
     this.notifier.toChat(chatId, 'chat.ended', { chatId });
     this.delivery.wake();
+    return true;
   }
 
-  // Chats whose clients never came back end by the company's idle timeout.
+  // Chats whose clients never came back end by the company's idle timeout. Only chats idle by their
+  // own company's timeout are read, so one company's many younger chats never crowd out another's
+  // idle ones; each is judged again under its lock, as a message may have arrived since.
   async endIdleChats(limit = 200): Promise<number> {
-    // No company's timeout is below 5 s (admin validation), so older activity is the candidate set.
-    const horizon = new Date(this.clock.now().getTime() - 5_000);
+    const now = this.clock.now();
     const candidates = await this.db
       .getRepository(ChatEntity)
       .createQueryBuilder('c')
-      .select(['c.id', 'c.companyId', 'c.lastActivityAt'])
-      .where('c.status = :s AND c.last_activity_at < :h', { s: 'open', h: sqlDate(horizon) })
+      .innerJoin('companies', 'co', 'co.id = c.company_id')
+      .select(['c.id', 'c.companyId'])
+      // No company's timeout is below 5 s (admin validation): the index narrows to older activity.
+      .where('c.status = :s AND c.last_activity_at < :h', { s: 'open', h: sqlDate(new Date(now.getTime() - 5_000)) })
+      .andWhere(atLeastBefore(this.db, 'c.last_activity_at', 'co.idle_timeout_seconds', 'second', ':now'), { now: sqlDate(now) })
       .orderBy('c.last_activity_at', 'ASC')
       .limit(limit)
       .getMany();
+    const actor: Actor = { role: 'system', id: null, name: 'idle timeout' };
     let ended = 0;
     for (const c of candidates) {
-      const company = await this.companies.get(c.companyId);
-      if (this.clock.now().getTime() - c.lastActivityAt.getTime() < company.idleTimeoutSeconds * 1000) continue;
       try {
-        await this.end(c.companyId, c.id, { role: 'system', id: null, name: 'idle timeout' }, 'idle_timeout');
-        ended++;
+        if (await this.end(c.companyId, c.id, actor, 'idle_timeout', (m, chat, at) => this.isIdle(m, chat, at))) ended++;
       } catch (err) {
         this.logger.warn(`idle end of chat ${c.id} failed: ${(err as Error).message}`);
       }
@@ -472,6 +483,13 @@ export class ChatService {
   }
 
   // --- helpers ---------------------------------------------------------------------------------
+
+  // Under the chat's lock: its activity as the message store last wrote it, against the company's
+  // timeout as committed now (not the settings cache).
+  private async isIdle(m: EntityManager, chat: ChatEntity, now: Date): Promise<boolean> {
+    const company = await this.companies.current(m, chat.companyId);
+    return company !== null && now.getTime() - chat.lastActivityAt.getTime() >= company.idleTimeoutSeconds * 1000;
+  }
 
   // Card data masking (contract section 8) for free text other than messages: reasons, prompts,
   // labels. Messages are masked in postMessage.

@@ -39,6 +39,12 @@ export class CompanyService {
     this.cache.delete(companyId);
   }
 
+  // The settings as committed, read in the caller's transaction without the cache: for decisions
+  // taken under a lock (ending an idle chat), which must not act on a value up to 2 s old.
+  async current(m: EntityManager, companyId: string): Promise<CompanyEntity | null> {
+    return m.getRepository(CompanyEntity).findOneBy({ id: companyId });
+  }
+
   private async create(companyId: string): Promise<CompanyEntity> {
     const now = this.clock.now();
     await this.db.transaction(async (m) => {

@@ -25,3 +25,14 @@ export function isDuplicateKey(err: unknown): boolean {
     /UNIQUE constraint failed|Duplicate entry/.test(e?.message ?? '')
   );
 }
+
+// A condition true when the datetime `column` lies at least `amount` units before the time in the
+// parameter `now` (a placeholder, bound to sqlDate(...)). `amount` is SQL too, typically another
+// table's column, so each row is judged by its own setting. Both dialects hold UTC: MySQL/MariaDB in
+// DATETIME(3), SQLite as 'YYYY-MM-DD HH:MM:SS.SSS' text (src/database/columns.ts), which compares
+// in time order and is what strftime's %f writes.
+export function atLeastBefore(db: DataSource | EntityManager, column: string, amount: string, unit: 'second' | 'day', now: string): string {
+  return isMysql(db)
+    ? `${column} <= DATE_SUB(CAST(${now} AS DATETIME(3)), INTERVAL (${amount}) ${unit.toUpperCase()})`
+    : `${column} <= strftime('%Y-%m-%d %H:%M:%f', ${now}, '-' || (${amount}) || ' ${unit}s')`;
+}

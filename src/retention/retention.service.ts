@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ChatEventEntity } from '../chat/chat-event.entity';
 import { ChatEntity } from '../chat/chat.entity';
@@ -7,11 +7,13 @@ import { MessageEntity } from '../chat/message.entity';
 import { Clock } from '../common/clock';
 import { CompanyService } from '../company/company.service';
 import { AppConfig } from '../config/app-config';
-import { sqlDate } from '../database/sql';
+import { atLeastBefore, sqlDate } from '../database/sql';
 import { RecordingEntity } from '../recording/recording.entity';
 
 const DAY_MS = 86_400_000;
 const FINAL = ['delivered', 'suppressed'];
+// Produced recordings whose delivery still needs the bodies.
+const OWED = ['recording', 'paused', 'stopped', 'pending', 'failed'];
 
 // Retention (contract section 6, retentionDays): once every produced recording of a chat has been
 // delivered and the company's retention has passed since the chat ended, the chat's message bodies
@@ -53,24 +55,26 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
+  // Only chats that are due are read: past their own company's retention, with no produced
+  // recording still to be delivered (pending or failed: those bodies stay). Chats that are not due
+  // would otherwise fill the batch, sweep after sweep, and keep due ones from ever being purged.
   private async purgeDue(limit: number): Promise<number> {
     const now = this.clock.now();
-    // No company keeps less than a day (admin validation): older chats are the candidates.
     const candidates = await this.db
       .getRepository(ChatEntity)
       .createQueryBuilder('c')
+      .innerJoin('companies', 'co', 'co.id = c.company_id')
       .select(['c.id', 'c.companyId', 'c.endedAt'])
+      // No company keeps less than a day (admin validation): the index narrows to older chats.
       .where("c.status = 'ended' AND c.purged_at IS NULL AND c.ended_at < :h", { h: sqlDate(new Date(now.getTime() - DAY_MS)) })
+      .andWhere(atLeastBefore(this.db, 'c.ended_at', 'co.retention_days', 'day', ':now'), { now: sqlDate(now) })
+      .andWhere('NOT EXISTS (SELECT 1 FROM recordings r WHERE r.chat_id = c.id AND r.status IN (:...owed))', { owed: OWED })
       .orderBy('c.ended_at', 'ASC')
       .limit(limit)
       .getMany();
     let purged = 0;
     for (const c of candidates) {
       const company = await this.companies.get(c.companyId);
-      if (!c.endedAt || now.getTime() - c.endedAt.getTime() < company.retentionDays * DAY_MS) continue;
-      // Bodies stay while any produced recording still has to be delivered (pending or failed).
-      const open = await this.db.getRepository(RecordingEntity).countBy({ chatId: c.id, status: In(['recording', 'paused', 'stopped', 'pending', 'failed']) });
-      if (open > 0) continue;
       if (await this.purgeChat(c, company.retentionDays, now)) purged++;
     }
     if (purged > 0) this.logger.log(`retention purged ${purged} chat(s)`);

@@ -1,0 +1,177 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Connection, createConnection } from 'mysql2/promise';
+import { DataSource, In } from 'typeorm';
+import { ChatEntity } from '../src/chat/chat.entity';
+import { MessageEntity } from '../src/chat/message.entity';
+import { loadConfig } from '../src/config/app-config';
+import { resolveDataSourceOptions } from '../src/database/resolve-options';
+import { RecordingEntity } from '../src/recording/recording.entity';
+import { chatRow } from './factories/chat.factory';
+import { AppHandle, cleanupDir, connect, emit, http, migrate, sleep, startApp, token, waitFor } from './support/app';
+import { createTestDatabase, TestDatabase } from './support/database';
+
+const DAY_MS = 86_400_000;
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+async function openDataSource(databaseUrl: string): Promise<DataSource> {
+  const ds = new DataSource(await resolveDataSourceOptions(loadConfig({ DATABASE_URL: databaseUrl, NODE_ENV: 'test' })));
+  await ds.initialize();
+  return ds;
+}
+
+// The idle and retention sweeps pick only the chats that are due by their own company's setting, so
+// many not-yet-due chats of one company (or chats whose recordings are still owed to Horizon) never
+// keep another company's due chats from being ended or purged.
+describe.each(['mariadb', 'sqlite'] as const)('sweeps on %s', (kind) => {
+  let db: TestDatabase | null = null;
+  let app: AppHandle;
+  let ds: DataSource;
+  const settings = (company: string, body: Record<string, number>) =>
+    http(app, 'PUT', '/v1/admin/settings', token({ sub: 'adm', company, role: 'admin' }), body).then((r) => expect(r.status).toBe(200));
+  const chats = (company: string, n: number, fields: Partial<ChatEntity>) =>
+    Array.from({ length: n }, () => chatRow({ id: randomUUID(), companyId: company, ...fields }));
+
+  beforeAll(async () => {
+    if (kind === 'mariadb') {
+      db = await createTestDatabase('sweeps');
+      await migrate(db.url);
+    }
+    app = await startApp({ env: { DATABASE_URL: db?.url ?? '', EXPORT_LOCAL_DIR: '', IDLE_SWEEP_MS: '300', RETENTION_SWEEP_MS: '300' } });
+    ds = await openDataSource(db?.url ?? `sqlite:${join(app.workDir, 'data', 'webchat.sqlite')}`);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+    await db?.drop();
+  });
+
+  it("ends another company's idle chats in one sweep behind 205 not-yet-idle ones", async () => {
+    await settings(`idle-a-${kind}`, { idleTimeoutSeconds: 3600 });
+    await settings(`idle-b-${kind}`, { idleTimeoutSeconds: 5 });
+    // A's chats are older, so they come first by last activity; none is due by A's timeout.
+    const a = chats(`idle-a-${kind}`, 205, { lastActivityAt: ago(120_000) });
+    const b = chats(`idle-b-${kind}`, 3, { lastActivityAt: ago(60_000) });
+    await ds.getRepository(ChatEntity).insert(a);
+    await ds.getRepository(ChatEntity).insert(b);
+
+    const status = async (ids: string[]) => (await ds.getRepository(ChatEntity).findBy({ id: In(ids) })).map((c) => c.status);
+    await waitFor("B's idle chats ended", async () => (await status(b.map((c) => c.id))).every((s) => s === 'ended'), 15_000);
+    expect(app.logs()).toContain('ended 3 idle chat(s)');
+    const ended = await ds.getRepository(ChatEntity).findBy({ id: In(b.map((c) => c.id)) });
+    expect(ended.map((c) => c.endReason)).toEqual(['idle_timeout', 'idle_timeout', 'idle_timeout']);
+    expect(new Set(await status(a.map((c) => c.id)))).toEqual(new Set(['open']));
+  });
+
+  it("purges another company's due chats in one sweep behind 205 not-yet-due ones and 205 still owed to Horizon", async () => {
+    await settings(`keep-a-${kind}`, { retentionDays: 30 });
+    await settings(`keep-b-${kind}`, { retentionDays: 2 });
+    await settings(`keep-c-${kind}`, { retentionDays: 2 });
+    const ended = (days: number): Partial<ChatEntity> => ({
+      status: 'ended',
+      endedAt: ago(days * DAY_MS),
+      endReason: 'customer',
+      lastActivityAt: ago(days * DAY_MS),
+    });
+    // Oldest first: A's are not due by A's 30 days; C's are due, but each has a failed recording.
+    const a = chats(`keep-a-${kind}`, 205, ended(10));
+    const c = chats(`keep-c-${kind}`, 205, ended(5));
+    const b = chats(`keep-b-${kind}`, 3, ended(3));
+    const now = new Date();
+    await ds.getRepository(RecordingEntity).insert(
+      c.map((x) =>
+        Object.assign(new RecordingEntity(), {
+          id: randomUUID(),
+          chatId: x.id,
+          companyId: x.companyId,
+          kind: 'agent',
+          profileName: 'agent',
+          status: 'failed',
+          startSeq: 1,
+          startedAt: x.startedAt,
+          createdAt: now,
+          updatedAt: now,
+        }),
+      ),
+    );
+    const message = (chatId: string) =>
+      Object.assign(new MessageEntity(), {
+        chatId,
+        seq: 1,
+        clientMsgId: null,
+        senderRole: 'customer',
+        senderId: 'x',
+        senderName: null,
+        text: 'old words',
+        paused: false,
+        at: now,
+      });
+    await ds.getRepository(MessageEntity).insert([...a, ...c, ...b].map((x) => message(x.id)));
+    // The chats last, so that no sweep sees one without its recording and message.
+    for (const batch of [a, c, b]) await ds.getRepository(ChatEntity).insert(batch);
+
+    const purged = async (ids: string[]) => (await ds.getRepository(ChatEntity).findBy({ id: In(ids) })).map((x) => x.purgedAt !== null);
+    await waitFor("B's chats purged", async () => (await purged(b.map((x) => x.id))).every(Boolean), 15_000);
+    expect(app.logs()).toContain('retention purged 3 chat(s)');
+    const texts = async (ids: string[]) => (await ds.getRepository(MessageEntity).findBy({ chatId: In(ids) })).map((m) => m.text);
+    expect(await texts(b.map((x) => x.id))).toEqual([null, null, null]);
+    expect(new Set(await purged([...a, ...c].map((x) => x.id)))).toEqual(new Set([false]));
+    expect(new Set(await texts([...a, ...c].map((x) => x.id)))).toEqual(new Set(['old words']));
+  });
+});
+
+// A message stored between the idle sweep's choice of a chat and its end must keep the chat open:
+// the end re-reads the activity (and the company's timeout) under the chat's row lock. The test
+// holds that lock itself, lets the sweep queue behind it, then stores fresh activity and releases.
+describe('the idle end re-checks activity under the chat lock (MariaDB)', () => {
+  let db: TestDatabase;
+  let app: AppHandle;
+  let holder: Connection;
+  const company = 'idlerace';
+  const admin = token({ sub: 'adm', company, role: 'admin' });
+  const flow = token({ sub: 'flow', company, role: 'flow' });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('idlerace');
+    await migrate(db.url);
+    app = await startApp({ databaseUrl: db.url, env: { IDLE_SWEEP_MS: '100' } });
+    holder = await createConnection({ uri: db.url, timezone: 'Z' });
+  });
+  afterAll(async () => {
+    await holder?.end().catch(() => undefined);
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+    await db?.drop();
+  });
+
+  const lockWaits = async () =>
+    (await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%chats%'"))[0].n;
+
+  it('does not end a chat whose activity arrived while the sweep waited for its lock', async () => {
+    expect((await http(app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 3600 })).status).toBe(200);
+    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 's', customer: { id: 'c' } });
+    const { chatId, customerToken } = created.body;
+    const customer = await connect(app, '/customer', customerToken);
+    try {
+      // Quiet for a minute, then the timeout drops to its minimum: the chat is due.
+      await db.query('UPDATE chats SET last_activity_at = DATE_SUB(UTC_TIMESTAMP(3), INTERVAL 60 SECOND) WHERE id = ?', [chatId]);
+      await holder.query('START TRANSACTION');
+      await holder.query('SELECT id FROM chats WHERE id = ? FOR UPDATE', [chatId]);
+      expect((await http(app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 5 })).status).toBe(200);
+      await waitFor('the sweep to wait for the chat lock', async () => (await lockWaits()) > 0, 15_000);
+      // What the message store does in its batch: activity under the chat lock, then commit.
+      await holder.query('UPDATE chats SET last_activity_at = UTC_TIMESTAMP(3) WHERE id = ?', [chatId]);
+      await holder.query('COMMIT');
+      await waitFor('the sweep to get the lock', async () => (await lockWaits()) === 0);
+      await sleep(500); // later sweeps see the fresh activity too
+      const rows = await db.query<{ status: string }>('SELECT status FROM chats WHERE id = ?', [chatId]);
+      expect(rows[0].status).toBe('open');
+      expect((await emit(customer, 'message', { clientMsgId: 'still-here', text: 'still here' })).ok).toBe(true);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      customer.close();
+    }
+  });
+});
