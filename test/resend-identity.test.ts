@@ -1,6 +1,10 @@
+import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../src/config/app-config';
+import { resolveDataSourceOptions } from '../src/database/resolve-options';
 import { AppHandle, cleanupDir, connect, emit, http, migrate, startApp, token, waitFor } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { filesUnder } from './support/files';
@@ -13,6 +17,7 @@ describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s'
   let app: AppHandle;
   const company = `resendco-${kind}`;
   const sameId = 'ann';
+  let chatId = '';
 
   beforeAll(async () => {
     if (kind === 'mariadb') {
@@ -34,7 +39,8 @@ describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s'
       customer: { id: sameId, name: 'Carol' },
     });
     expect(created.status).toBe(201);
-    const { chatId, customerToken } = created.body;
+    chatId = created.body.chatId;
+    const customerToken = created.body.customerToken;
     const customer = await connect(app, '/customer', customerToken);
     const agent = await connect(app, '/agent', token({ sub: sameId, company, role: 'agent', name: 'Ann', login: 'ann.a' }));
     const seen = (s: Socket) => {
@@ -95,5 +101,34 @@ describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s'
     for (const t of order) expect(transcript.split(t).length - 1).toBe(1);
     const at = order.map((t) => transcript.indexOf(t));
     expect([...at].sort((x, y) => x - y)).toEqual(at);
+  });
+
+  it('migrates back to the former key keeping every message (the later of clashing ids lose their clientMsgId), and forward again', async () => {
+    await app.stop();
+    const ds = new DataSource(
+      await resolveDataSourceOptions(loadConfig({ DATABASE_URL: db?.url ?? `sqlite:${join(app.workDir, 'data', 'webchat.sqlite')}`, NODE_ENV: 'test' })),
+    );
+    await ds.initialize();
+    try {
+      const applied = async () => ((await ds.query('SELECT name FROM schema_migrations')) as { name: string }[]).map((r) => r.name);
+      for (let i = 0; i < 10 && (await applied()).includes('ResendSenderRole1795320000000'); i++) await ds.undoLastMigration();
+      expect(await applied()).not.toContain('ResendSenderRole1795320000000');
+      const rows = (await ds.query('SELECT seq, client_msg_id FROM messages WHERE chat_id = ? ORDER BY seq', [chatId])) as {
+        seq: number;
+        client_msg_id: string | null;
+      }[];
+      expect(rows.map((r) => [Number(r.seq), r.client_msg_id])).toEqual([
+        [1, '1'],
+        [2, null],
+        [3, null],
+        [4, '2'],
+        [5, null],
+        [6, null],
+      ]);
+      await ds.runMigrations();
+      expect(await applied()).toContain('ResendSenderRole1795320000000');
+    } finally {
+      await ds.destroy();
+    }
   });
 });
