@@ -120,4 +120,38 @@ describe('MessageStore on MariaDB', () => {
     const rows = await db.query<{ text: string | null; paused: number }>('SELECT text, paused FROM messages WHERE chat_id = ?', ['paused-1']);
     expect(rows).toEqual([{ text: null, paused: 1 }]);
   });
+
+  it('keeps senders of different roles with one id apart within one batch and across batches', async () => {
+    await newChat('same-id-1');
+    const mk = (senderRole: 'customer' | 'agent' | 'flow', clientMsgId: string) => ({
+      chatId: 'same-id-1',
+      companyId: company,
+      senderRole,
+      senderId: 'ann',
+      senderName: null,
+      clientMsgId,
+      text: `${senderRole} ${clientMsgId}`,
+    });
+    // sent at once: one batch, holding resends of its own messages too
+    const first = await Promise.all(
+      [mk('customer', '1'), mk('agent', '1'), mk('flow', '1'), mk('agent', '1'), mk('customer', '1')].map((r) => store.append(r)),
+    );
+    expect(first.map((r) => [r.seq, r.duplicate])).toEqual([
+      [1, false],
+      [2, false],
+      [3, false],
+      [2, true],
+      [1, true],
+    ]);
+    // a later batch: new numbers of each, and resends that meet the stored rows
+    const second = await Promise.all([mk('agent', '2'), mk('flow', '1'), mk('customer', '2'), mk('agent', '1')].map((r) => store.append(r)));
+    expect(second.map((r) => [r.seq, r.duplicate])).toEqual([
+      [4, false],
+      [3, true],
+      [5, false],
+      [2, true],
+    ]);
+    const rows = await db.query<{ seq: number; text: string }>('SELECT seq, text FROM messages WHERE chat_id = ? ORDER BY seq', ['same-id-1']);
+    expect(rows.map((r) => r.text)).toEqual(['customer 1', 'agent 1', 'flow 1', 'agent 2', 'customer 2']);
+  });
 });
