@@ -439,21 +439,30 @@ export class ChatService {
     actor: Actor,
     now: Date,
   ): Promise<{ chatId: string; state: RecordingState }[]> {
-    const chats = await forUpdate(
-      m
-        .getRepository(ChatEntity)
-        .createQueryBuilder('c')
-        .where('c.company_id = :companyId AND c.status = :open', { companyId, open: 'open' })
-        .orderBy('c.id', 'ASC'),
-      m,
-    ).getMany();
+    // The candidates are read without locks, then locked by primary key in id order (the order the
+    // message store locks chats in), so the two never deadlock. No chat of the company can be
+    // created meanwhile: creation reads the company row, which the caller holds, under a shared lock.
+    const candidates = await m
+      .getRepository(ChatEntity)
+      .createQueryBuilder('c')
+      .select('c.id')
+      .where('c.company_id = :companyId AND c.status = :open', { companyId, open: 'open' })
+      .orderBy('c.id', 'ASC')
+      .getMany();
     const states: { chatId: string; state: RecordingState }[] = [];
-    for (const chat of chats) {
-      if (chat.recordingOff === !enabled) continue;
-      chat.recordingOff = !enabled;
-      await m.getRepository(ChatEntity).update({ id: chat.id }, { recordingOff: chat.recordingOff });
-      await this.marker(m, chat, enabled ? 'recording_on' : 'recording_off', actor, 'company switch', now);
-      states.push({ chatId: chat.id, state: await this.recordings.state(m, chat) });
+    for (let i = 0; i < candidates.length; i += 500) {
+      const ids = candidates.slice(i, i + 500).map((c) => c.id);
+      const chats = await forUpdate(
+        m.getRepository(ChatEntity).createQueryBuilder('c').where('c.id IN (:...ids)', { ids }).orderBy('c.id', 'ASC'),
+        m,
+      ).getMany();
+      for (const chat of chats) {
+        if (chat.status !== 'open' || chat.recordingOff === !enabled) continue;
+        chat.recordingOff = !enabled;
+        await m.getRepository(ChatEntity).update({ id: chat.id }, { recordingOff: chat.recordingOff });
+        await this.marker(m, chat, enabled ? 'recording_on' : 'recording_off', actor, 'company switch', now);
+        states.push({ chatId: chat.id, state: await this.recordings.state(m, chat) });
+      }
     }
     return states;
   }
