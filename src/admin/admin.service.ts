@@ -297,6 +297,7 @@ export class AdminService {
       messageCount: chat.nextSeq - 1,
       flags: {
         paused: chat.paused,
+        recordingOff: chat.recordingOff,
         consent: chat.consent,
         discarded: chat.discarded,
         abusive: chat.abusive,
