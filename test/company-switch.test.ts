@@ -140,4 +140,33 @@ describe('the company recording switch across instances', () => {
     expect(text).toContain('now recorded');
     expect(text).not.toContain('born while off');
   });
+
+  it('a switch racing chat ends and messages on the other instance: every chat is consistent, nothing deadlocks', async () => {
+    const CHATS = 8;
+    const chats: { chatId: string; customer: Socket }[] = [];
+    for (let i = 0; i < CHATS; i++) {
+      const c = await http<{ chatId: string; customerToken: string }>(b, 'POST', '/v1/flow/chats', flow, { service: 'race' });
+      const customer = await connect(b, '/customer', c.body.customerToken);
+      sockets.push(customer);
+      expect((await http(b, 'POST', `/v1/flow/chats/${c.body.chatId}/recordings`, flow, { profile: 'agent' })).status).toBe(201);
+      chats.push({ chatId: c.body.chatId, customer });
+    }
+    const results = await Promise.all([
+      http(a, 'PUT', '/v1/admin/settings', admin, { recordingEnabled: false }),
+      ...chats.map(async ({ chatId, customer }, i) => {
+        const ack = await emit(customer, 'message', { clientMsgId: `r${i}`, text: `race ${i}` });
+        const end = await http(b, 'POST', `/v1/flow/chats/${chatId}/end`, flow);
+        return { status: ack.ok && end.status === 200 ? 200 : 500 };
+      }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: CHATS + 1 }, () => 200));
+    for (const { chatId } of chats) {
+      const [rec] = await settle(chatId);
+      const marked = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM chat_events WHERE chat_id = ? AND kind = 'recording_off'", [chatId]);
+      // Either the chat ended before the switch (recorded, no marker) or after it (marker, off).
+      if (Number(marked[0].n) === 1) expect(rec.outcome?.reason).toBe('company_recording_off');
+      else expect(rec).toMatchObject({ status: 'delivered', outcome: { reason: 'recorded' } });
+    }
+    await setSwitch(a, true);
+  });
 });
