@@ -427,6 +427,46 @@ export class ChatService {
     this.delivery.wake();
   }
 
+  // Chats whose clients never came back end by the company's idle timeout.
+  async endIdleChats(limit = 200): Promise<number> {
+    // No company's timeout is below 5 s (admin validation), so older activity is the candidate set.
+    const horizon = new Date(this.clock.now().getTime() - 5_000);
+    const candidates = await this.db
+      .getRepository(ChatEntity)
+      .createQueryBuilder('c')
+      .select(['c.id', 'c.companyId', 'c.lastActivityAt'])
+      .where('c.status = :s AND c.last_activity_at < :h', { s: 'open', h: sqlDate(horizon) })
+      .orderBy('c.last_activity_at', 'ASC')
+      .limit(limit)
+      .getMany();
+    let ended = 0;
+    for (const c of candidates) {
+      const company = await this.companies.get(c.companyId);
+      if (this.clock.now().getTime() - c.lastActivityAt.getTime() < company.idleTimeoutSeconds * 1000) continue;
+      try {
+        await this.end(c.companyId, c.id, { role: 'system', id: null, name: 'idle timeout' }, 'idle_timeout');
+        ended++;
+      } catch (err) {
+        this.logger.warn(`idle end of chat ${c.id} failed: ${(err as Error).message}`);
+      }
+    }
+    return ended;
+  }
+
+  // Chats assigned to an agent that it has not joined yet, for an agent that (re)connects.
+  async pendingAssignments(
+    companyId: string,
+    agentId: string,
+  ): Promise<{ chatId: string; service: string; customer: { id: string | null; name: string | null } }[]> {
+    const chats = await this.db.getRepository(ChatEntity).find({ where: { companyId, assignedAgentId: agentId, status: 'open' }, take: 100 });
+    return chats.map((c) => ({ chatId: c.id, service: c.service, customer: { id: c.customerId, name: c.customerName } }));
+  }
+
+  async recordingState(companyId: string, chatId: string): Promise<RecordingState> {
+    const chat = await this.find(companyId, chatId);
+    return this.recordings.state(this.db.manager, chat);
+  }
+
   // --- the company switch ----------------------------------------------------------------------
 
   // Runs inside the admin's transaction that flips the company's recordingEnabled (which has
@@ -478,46 +518,6 @@ export class ChatService {
       recording_enabled: number | boolean;
     }[];
     return rows.length === 0 || !!Number(rows[0].recording_enabled);
-  }
-
-  // Chats whose clients never came back end by the company's idle timeout.
-  async endIdleChats(limit = 200): Promise<number> {
-    // No company's timeout is below 5 s (admin validation), so older activity is the candidate set.
-    const horizon = new Date(this.clock.now().getTime() - 5_000);
-    const candidates = await this.db
-      .getRepository(ChatEntity)
-      .createQueryBuilder('c')
-      .select(['c.id', 'c.companyId', 'c.lastActivityAt'])
-      .where('c.status = :s AND c.last_activity_at < :h', { s: 'open', h: sqlDate(horizon) })
-      .orderBy('c.last_activity_at', 'ASC')
-      .limit(limit)
-      .getMany();
-    let ended = 0;
-    for (const c of candidates) {
-      const company = await this.companies.get(c.companyId);
-      if (this.clock.now().getTime() - c.lastActivityAt.getTime() < company.idleTimeoutSeconds * 1000) continue;
-      try {
-        await this.end(c.companyId, c.id, { role: 'system', id: null, name: 'idle timeout' }, 'idle_timeout');
-        ended++;
-      } catch (err) {
-        this.logger.warn(`idle end of chat ${c.id} failed: ${(err as Error).message}`);
-      }
-    }
-    return ended;
-  }
-
-  // Chats assigned to an agent that it has not joined yet, for an agent that (re)connects.
-  async pendingAssignments(
-    companyId: string,
-    agentId: string,
-  ): Promise<{ chatId: string; service: string; customer: { id: string | null; name: string | null } }[]> {
-    const chats = await this.db.getRepository(ChatEntity).find({ where: { companyId, assignedAgentId: agentId, status: 'open' }, take: 100 });
-    return chats.map((c) => ({ chatId: c.id, service: c.service, customer: { id: c.customerId, name: c.customerName } }));
-  }
-
-  async recordingState(companyId: string, chatId: string): Promise<RecordingState> {
-    const chat = await this.find(companyId, chatId);
-    return this.recordings.state(this.db.manager, chat);
   }
 
   // --- helpers ---------------------------------------------------------------------------------
