@@ -4,6 +4,7 @@ import { CompanyKeys1795292141257 } from './1795292141257-company-keys';
 import { BinaryIdentifiers1795293600000 } from './1795293600000-binary-identifiers';
 import { ResendSenderRole1795320000000 } from './1795320000000-resend-sender-role';
 import { RetentionByCompany1795320000001 } from './1795320000001-retention-by-company';
+import { SegmentsSwitchSnapshot1795330000000 } from './1795330000000-segments-switch-snapshot';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   BinaryIdentifiers1795293600000,
   ResendSenderRole1795320000000,
   RetentionByCompany1795320000001,
+  SegmentsSwitchSnapshot1795330000000,
 ];

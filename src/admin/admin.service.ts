@@ -5,13 +5,14 @@ import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
 import { ChatEventEntity } from '../chat/chat-event.entity';
 import { ChatEntity } from '../chat/chat.entity';
+import { ChatService } from '../chat/chat.service';
 import { ParticipantEntity } from '../chat/participant.entity';
 import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
 import { CompanyService } from '../company/company.service';
-import { sqlDate } from '../database/sql';
+import { forUpdate, sqlDate } from '../database/sql';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { DeliverySignal } from '../export/delivery-signal';
 import { ExportTargetService } from '../export/export-target.service';
@@ -44,6 +45,7 @@ export class AdminService {
     private readonly transport: DeliveryTransport,
     private readonly delivery: DeliverySignal,
     private readonly crypto: CryptoService,
+    private readonly chats: ChatService,
   ) {}
 
   async settings(p: Principal) {
@@ -56,11 +58,18 @@ export class AdminService {
     await this.companies.get(p.company);
     // null means "not given", like a missing field: no setting can be null.
     const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null));
-    await this.db.transaction(async (m) => {
-      await m.getRepository(CompanyEntity).update({ id: p.company }, { ...changes, updatedAt: this.clock.now() });
+    const switched = await this.db.transaction(async (m) => {
+      // The company row first, then (for a flip of the switch) every open chat in id order: the one
+      // lock order every writer of both keeps.
+      const before = await forUpdate(m.getRepository(CompanyEntity).createQueryBuilder('c').where('c.id = :id', { id: p.company }), m).getOneOrFail();
+      const now = this.clock.now();
+      await m.getRepository(CompanyEntity).update({ id: p.company }, { ...changes, updatedAt: now });
       await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'settings.updated', detail: changes }, m);
+      if (typeof dto.recordingEnabled !== 'boolean' || dto.recordingEnabled === before.recordingEnabled) return [];
+      return this.chats.applyCompanySwitch(m, p.company, dto.recordingEnabled, { role: 'system', id: p.sub, name: `admin ${p.name ?? p.sub}` }, now);
     });
     this.companies.invalidate(p.company);
+    this.chats.announceRecordingStates(switched);
     return this.settings(p);
   }
 
@@ -288,6 +297,7 @@ export class AdminService {
       messageCount: chat.nextSeq - 1,
       flags: {
         paused: chat.paused,
+        recordingOff: chat.recordingOff,
         consent: chat.consent,
         discarded: chat.discarded,
         abusive: chat.abusive,

@@ -44,6 +44,12 @@ export class ChatEntity {
   @Column(boolColumn('paused', false))
   paused!: boolean;
 
+  // The company's recording switch as this chat saw it: set for every open chat in the admin's
+  // transaction that switches recording off (and at creation while it is off). Like a pause,
+  // nothing is captured while it is set.
+  @Column(boolColumn('recording_off', false))
+  recordingOff!: boolean;
+
   @Column({ type: 'varchar', length: 8, nullable: true })
   consent!: ConsentState | null;
 

@@ -8,7 +8,7 @@ import { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { redactCardData } from '../common/redact-card-data';
 import { CompanyService } from '../company/company.service';
-import { atLeastBefore, forUpdate, isDuplicateKey, sqlDate } from '../database/sql';
+import { atLeastBefore, forUpdate, isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { DeliverySignal } from '../export/delivery-signal';
 import { RecordingEntity } from '../recording/recording.entity';
 import { RecordingService } from '../recording/recording.service';
@@ -95,6 +95,7 @@ export class ChatService {
       assignedAgentId: null,
       nextSeq: 1,
       paused: false,
+      recordingOff: false,
       consent: null,
       discarded: false,
       abusive: false,
@@ -108,6 +109,9 @@ export class ChatService {
     });
     try {
       await this.db.transaction(async (m) => {
+        // The switch is read under a shared lock in this transaction: an admin's switch either
+        // committed before (and is seen here) or waits and then finds this chat among the open ones.
+        chat.recordingOff = !(await this.companySwitchForCreate(m, p.company));
         await m.getRepository(ChatEntity).insert(chat);
         await this.audit.record(
           {
@@ -202,13 +206,12 @@ export class ChatService {
   }
 
   async join(p: Principal, chatId: string): Promise<{ history: MessageView[]; recordingState: RecordingState }> {
-    const company = await this.companies.get(p.company);
     const state = await this.inChat(p.company, chatId, async (m, chat, now) => {
       this.requireOpen(chat);
       if (p.role === 'agent' && chat.assignedAgentId !== p.sub) throw AppException.forbidden('chat is not assigned to you');
       const parts = m.getRepository(ParticipantEntity);
       const existing = await parts.findOneBy({ chatId, agentId: p.sub });
-      if (existing && existing.leftAt === null) return this.recordings.state(m, chat, company);
+      if (existing && existing.leftAt === null) return this.recordings.state(m, chat);
       const settings = await this.companies.agentSettings(m, p.company, p.sub, { name: p.name, login: p.login });
       const role = p.role as 'agent' | 'supervisor';
       if (existing) {
@@ -227,20 +230,19 @@ export class ChatService {
       await this.marker(m, chat, 'join', actorOf(p), null, now);
       await this.recordings.startAgentRecording(m, chat, settings, now);
       await this.touch(m, chat.id, now);
-      return this.recordings.state(m, chat, company);
+      return this.recordings.state(m, chat);
     });
     this.notifier.toChat(chatId, 'recording.state', { chatId, state });
     return { history: await this.history(p.company, chatId), recordingState: state };
   }
 
   async leave(p: Principal, chatId: string): Promise<void> {
-    const company = await this.companies.get(p.company);
     const state = await this.inChat(p.company, chatId, async (m, chat, now) => {
       const part = await m.getRepository(ParticipantEntity).findOneBy({ chatId, agentId: p.sub });
       if (!part) throw AppException.forbidden('you are not in this chat');
       if (part.leftAt !== null) return null; // leaving twice is harmless
       await this.leaveIn(m, chat, p.sub, actorOf(p), now, null);
-      return this.recordings.state(m, chat, company);
+      return this.recordings.state(m, chat);
     });
     this.notifier.detachAgent(p.company, p.sub, chatId);
     if (state) this.notifier.toChat(chatId, 'recording.state', { chatId, state });
@@ -253,7 +255,6 @@ export class ChatService {
   }
 
   async transfer(p: Principal, chatId: string, toAgentId: string): Promise<void> {
-    const company = await this.companies.get(p.company);
     const { chat, from, state } = await this.inChat(p.company, chatId, async (m, chat, now) => {
       this.requireOpen(chat);
       if (p.role === 'agent') await this.requireJoined(m, chatId, p.sub);
@@ -272,7 +273,7 @@ export class ChatService {
         { companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'chat.transferred', detail: { from, to: toAgentId } },
         m,
       );
-      return { chat, from: leaving, state: await this.recordings.state(m, chat, company) };
+      return { chat, from: leaving, state: await this.recordings.state(m, chat) };
     });
     if (from && from !== toAgentId) this.notifier.detachAgent(chat.companyId, from, chatId);
     this.notifier.toAgent(chat.companyId, toAgentId, 'chat.assigned', {
@@ -286,7 +287,6 @@ export class ChatService {
   // --- recording controls --------------------------------------------------------------------
 
   async setPaused(p: Principal, chatId: string, paused: boolean): Promise<RecordingState> {
-    const company = await this.companies.get(p.company);
     const state = await this.inChat(p.company, chatId, async (m, chat, now) => {
       this.requireOpen(chat);
       await this.requireJoined(m, chatId, p.sub);
@@ -300,7 +300,7 @@ export class ChatService {
           m,
         );
       }
-      return this.recordings.state(m, chat, company);
+      return this.recordings.state(m, chat);
     });
     this.notifier.toChat(chatId, 'recording.state', { chatId, state });
     return state;
@@ -308,7 +308,6 @@ export class ChatService {
 
   async startRecording(p: Principal, chatId: string, profile: string, rawLabel: string | null): Promise<string> {
     const label = rawLabel === null ? null : await this.scrub(p.company, rawLabel);
-    const company = await this.companies.get(p.company);
     const { id, state } = await this.inChat(p.company, chatId, async (m, chat, now) => {
       this.requireOpen(chat);
       const rec = await this.recordings.startFlowRecording(m, chat, profile, label, now);
@@ -317,14 +316,13 @@ export class ChatService {
         { companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'recording.started', detail: { recordingId: rec.id, profile, label } },
         m,
       );
-      return { id: rec.id, state: await this.recordings.state(m, chat, company) };
+      return { id: rec.id, state: await this.recordings.state(m, chat) };
     });
     this.notifier.toChat(chatId, 'recording.state', { chatId, state });
     return id;
   }
 
   async stopRecording(p: Principal, chatId: string, recordingId: string): Promise<void> {
-    const company = await this.companies.get(p.company);
     const state = await this.inChat(p.company, chatId, async (m, chat, now) => {
       const rec = await m.getRepository(RecordingEntity).findOneBy({ id: recordingId, chatId });
       if (!rec || rec.kind !== 'flow') throw AppException.notFound('recording not found');
@@ -335,7 +333,7 @@ export class ChatService {
         { companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'recording.stopped', detail: { recordingId } },
         m,
       );
-      return this.recordings.state(m, chat, company);
+      return this.recordings.state(m, chat);
     });
     if (state) this.notifier.toChat(chatId, 'recording.state', { chatId, state });
   }
@@ -415,7 +413,6 @@ export class ChatService {
     reason: string,
     onlyIf?: (m: EntityManager, chat: ChatEntity, now: Date) => Promise<boolean>,
   ): Promise<boolean> {
-    const company = await this.companies.get(companyId);
     const ended = await this.inChat(companyId, chatId, async (m, chat, now) => {
       if (chat.status !== 'open') return false; // ending twice is harmless
       if (onlyIf && !(await onlyIf(m, chat, now))) return false;
@@ -425,7 +422,7 @@ export class ChatService {
       chat.status = 'ended';
       await m.getRepository(ChatEntity).update({ id: chatId }, { status: 'ended', endedAt: now, endReason: reason, paused: false });
       chat.endedAt = now;
-      const result = await this.recordings.finalize(m, chat, company, now);
+      const result = await this.recordings.finalize(m, chat, now);
       await this.audit.record(
         { companyId, chatId, actorRole: actor.role, actorId: actor.id, action: 'chat.ended', detail: { reason, produced: result.pendingRecordingIds.length } },
         m,
@@ -477,9 +474,61 @@ export class ChatService {
   }
 
   async recordingState(companyId: string, chatId: string): Promise<RecordingState> {
-    const company = await this.companies.get(companyId);
     const chat = await this.find(companyId, chatId);
-    return this.recordings.state(this.db.manager, chat, company);
+    return this.recordings.state(this.db.manager, chat);
+  }
+
+  // --- the company switch ----------------------------------------------------------------------
+
+  // Runs inside the admin's transaction that flips the company's recordingEnabled (which has
+  // already locked the company row): every open chat of the company, locked in id order, takes the
+  // switch and a marker after its last message. Answers what each chat must be told after commit.
+  async applyCompanySwitch(
+    m: EntityManager,
+    companyId: string,
+    enabled: boolean,
+    actor: Actor,
+    now: Date,
+  ): Promise<{ chatId: string; state: RecordingState }[]> {
+    // The candidates are read without locks, then locked by primary key in id order (the order the
+    // message store locks chats in), so the two never deadlock. No chat of the company can be
+    // created meanwhile: creation reads the company row, which the caller holds, under a shared lock.
+    const candidates = await m
+      .getRepository(ChatEntity)
+      .createQueryBuilder('c')
+      .select('c.id')
+      .where('c.company_id = :companyId AND c.status = :open', { companyId, open: 'open' })
+      .orderBy('c.id', 'ASC')
+      .getMany();
+    const states: { chatId: string; state: RecordingState }[] = [];
+    for (let i = 0; i < candidates.length; i += 500) {
+      const ids = candidates.slice(i, i + 500).map((c) => c.id);
+      const chats = await forUpdate(
+        m.getRepository(ChatEntity).createQueryBuilder('c').where('c.id IN (:...ids)', { ids }).orderBy('c.id', 'ASC'),
+        m,
+      ).getMany();
+      for (const chat of chats) {
+        if (chat.status !== 'open' || chat.recordingOff === !enabled) continue;
+        chat.recordingOff = !enabled;
+        await m.getRepository(ChatEntity).update({ id: chat.id }, { recordingOff: chat.recordingOff });
+        await this.marker(m, chat, enabled ? 'recording_on' : 'recording_off', actor, 'company switch', now);
+        states.push({ chatId: chat.id, state: await this.recordings.state(m, chat) });
+      }
+    }
+    return states;
+  }
+
+  // After the switch's commit.
+  announceRecordingStates(states: { chatId: string; state: RecordingState }[]): void {
+    for (const { chatId, state } of states) this.notifier.toChat(chatId, 'recording.state', { chatId, state });
+  }
+
+  // The switch as the creating transaction sees it, under a shared lock on the company row.
+  private async companySwitchForCreate(m: EntityManager, companyId: string): Promise<boolean> {
+    const rows = (await m.query(`SELECT recording_enabled FROM companies WHERE id = ?${isMysql(m) ? ' LOCK IN SHARE MODE' : ''}`, [companyId])) as {
+      recording_enabled: number | boolean;
+    }[];
+    return rows.length === 0 || !!Number(rows[0].recording_enabled);
   }
 
   // --- helpers ---------------------------------------------------------------------------------

@@ -154,10 +154,16 @@ export class MessageStore implements OnModuleDestroy {
     const chatIds = [...new Set(reqs.map((r) => r.chatId))].sort();
     const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
     const chatRows = (await m.query(
-      `SELECT id, company_id, status, next_seq, paused FROM chats WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
+      `SELECT id, company_id, status, next_seq, paused, recording_off FROM chats WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
       chatIds,
-    )) as { id: string; company_id: string; status: string; next_seq: number; paused: number | boolean }[];
-    const chats = new Map(chatRows.map((c) => [c.id, { companyId: c.company_id, status: c.status, nextSeq: Number(c.next_seq), paused: !!Number(c.paused) }]));
+    )) as { id: string; company_id: string; status: string; next_seq: number; paused: number | boolean; recording_off: number | boolean }[];
+    // The company switch being off is like a pause: the body is relayed, never stored.
+    const chats = new Map(
+      chatRows.map((c) => [
+        c.id,
+        { companyId: c.company_id, status: c.status, nextSeq: Number(c.next_seq), paused: !!Number(c.paused) || !!Number(c.recording_off) },
+      ]),
+    );
 
     // Resends are found by the full unique key, one equality per message. The lookup is only made
     // when the optimistic insert below met a duplicate: resends are rare, lookups cost.

@@ -7,6 +7,7 @@ import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { ExportTargetEntity } from '../export/export-target.entity';
+import { RecordingSegmentEntity } from '../recording/recording-segment.entity';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CompanyKeyEntity } from '../security/company-key.entity';
 import { ProfileEntity } from '../transcript/profile.entity';
@@ -21,6 +22,7 @@ export const ENTITIES = [
   ChatEventEntity,
   ParticipantEntity,
   RecordingEntity,
+  RecordingSegmentEntity,
   DeliveryJobEntity,
   AuditEntity,
   CompanyKeyEntity,

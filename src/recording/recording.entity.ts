@@ -3,7 +3,8 @@ import { boolColumn, idColumn, timestampColumn } from '../database/columns';
 
 export type RecordingStatus = 'recording' | 'paused' | 'stopped' | 'suppressed' | 'pending' | 'delivered' | 'failed';
 
-// A recording captures the chat's messages with startSeq <= seq < endSeq (endSeq NULL while active).
+// A recording captures the chat's messages within its segments (recording_segments); startSeq is
+// its first segment's start and endSeq its last one's end (NULL while a segment is open).
 @Entity('recordings')
 @Index('ix_recordings_chat', ['chatId'])
 @Index('ix_recordings_company_status', ['companyId', 'status'])
@@ -44,6 +45,17 @@ export class RecordingEntity {
 
   @Column({ name: 'outcome_detail', type: 'varchar', length: 1000, nullable: true })
   outcomeDetail!: string | null;
+
+  // The profile as it was when the recording started: naming and rendering use this, so editing or
+  // deleting the profile later changes nothing for it. NULL only on rows older than the snapshot.
+  @Column({ name: 'profile_template', type: 'varchar', length: 1024, nullable: true })
+  profileTemplate!: string | null;
+
+  @Column({ name: 'profile_format', type: 'varchar', length: 8, nullable: true })
+  profileFormat!: 'text' | 'json' | 'html' | null;
+
+  @Column({ name: 'profile_sidecar', type: 'boolean', nullable: true })
+  profileSidecar!: boolean | null;
 
   @Column({ name: 'start_seq', type: 'int' })
   startSeq!: number;

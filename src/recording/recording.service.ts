@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, IsNull } from 'typeorm';
+import { EntityManager, In, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ChatEntity } from '../chat/chat.entity';
 import { RecordingState } from '../chat/chat-notifier';
@@ -8,11 +8,25 @@ import { ParticipantEntity } from '../chat/participant.entity';
 import { AppException } from '../common/app.exception';
 import { newId } from '../common/ids';
 import { AgentEntity } from '../company/agent.entity';
-import { CompanyEntity } from '../company/company.entity';
+import { BUILTIN_AGENT_PROFILE } from '../company/company.service';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { ProfileEntity } from '../transcript/profile.entity';
 import { decideRecordings, RecordingOutcome, sampleDecision } from './recording-rules';
+import { RecordingSegmentEntity } from './recording-segment.entity';
 import { RecordingEntity } from './recording.entity';
+
+export interface ProfileSnapshot {
+  filenameTemplate: string;
+  format: 'text' | 'json' | 'html';
+  sidecar: boolean;
+}
+
+export interface SegmentView {
+  startSeq: number;
+  endSeq: number | null;
+  startedAt: Date;
+  stoppedAt: Date | null;
+}
 
 export interface FinalizeResult {
   outcomes: (RecordingOutcome & { kind: string; agentId: string | null; profileName: string })[];
@@ -25,22 +39,27 @@ export interface FinalizeResult {
 export class RecordingService {
   constructor(private readonly audit: AuditService) {}
 
-  // One agent recording per agent account and chat; rejoining reopens it.
+  // One agent recording per agent account and chat (the sampling draw is made once, at the first
+  // join); each stay in the chat is a segment of it: a rejoin opens the next segment.
   async startAgentRecording(m: EntityManager, chat: ChatEntity, agent: AgentEntity, now: Date): Promise<RecordingEntity> {
     const repo = m.getRepository(RecordingEntity);
     const existing = await repo.findOneBy({ chatId: chat.id, kind: 'agent', agentId: agent.agentId });
     if (existing) {
       if (existing.endSeq !== null) {
+        const last = await m.getRepository(RecordingSegmentEntity).maximum('ordinal', { recordingId: existing.id });
+        await this.openSegment(m, existing.id, (last ?? 0) + 1, chat.nextSeq, now);
         existing.endSeq = null;
         existing.stoppedAt = null;
         existing.status = chat.paused ? 'paused' : 'recording';
         existing.updatedAt = now;
-        await repo.save(existing);
+        await repo.update({ id: existing.id }, { endSeq: null, stoppedAt: null, status: existing.status, updatedAt: now });
       }
       return existing;
     }
+    // The built-in profile cannot be deleted; the fallback covers a company row made by hand.
+    const profile = (await m.getRepository(ProfileEntity).findOneBy({ companyId: chat.companyId, name: 'agent' })) ?? BUILTIN_AGENT_PROFILE;
     const draw = sampleDecision(chat.id, agent.agentId, agent.samplingPercent);
-    const rec = this.newRecording(chat, now, {
+    const rec = this.newRecording(chat, now, profile, {
       kind: 'agent',
       profileName: 'agent',
       label: null,
@@ -49,24 +68,48 @@ export class RecordingService {
       samplingReason: draw.reason,
     });
     await repo.insert(rec);
+    await this.openSegment(m, rec.id, 1, rec.startSeq, now);
     return rec;
   }
 
   async startFlowRecording(m: EntityManager, chat: ChatEntity, profileName: string, label: string | null, now: Date): Promise<RecordingEntity> {
     const profile = await m.getRepository(ProfileEntity).findOneBy({ companyId: chat.companyId, name: profileName });
     if (!profile) throw AppException.notFound(`profile "${profileName}" not found`);
-    const rec = this.newRecording(chat, now, { kind: 'flow', profileName, label, agentId: null, sampledIn: null, samplingReason: null });
+    const rec = this.newRecording(chat, now, profile, { kind: 'flow', profileName, label, agentId: null, sampledIn: null, samplingReason: null });
     await m.getRepository(RecordingEntity).insert(rec);
+    await this.openSegment(m, rec.id, 1, rec.startSeq, now);
     return rec;
   }
 
+  // Closes the recording's open segment (an agent's leave, a flow recording's stop).
   async stop(m: EntityManager, chat: ChatEntity, rec: RecordingEntity, now: Date): Promise<void> {
     if (rec.endSeq !== null) return;
     rec.endSeq = chat.nextSeq;
     rec.stoppedAt = now;
     rec.status = 'stopped';
     rec.updatedAt = now;
+    await this.closeSegments(m, [rec.id], rec.endSeq, now);
     await m.getRepository(RecordingEntity).update({ id: rec.id }, { endSeq: rec.endSeq, stoppedAt: now, status: 'stopped', updatedAt: now });
+  }
+
+  // What a recording captured, in order: the rendering reads messages and markers in these.
+  async segments(m: EntityManager, recordingId: string): Promise<SegmentView[]> {
+    const rows = await m.getRepository(RecordingSegmentEntity).find({ where: { recordingId }, order: { ordinal: 'ASC' } });
+    return rows.map((r) => ({ startSeq: r.startSeq, endSeq: r.endSeq, startedAt: r.startedAt, stoppedAt: r.stoppedAt }));
+  }
+
+  private async openSegment(m: EntityManager, recordingId: string, ordinal: number, startSeq: number, now: Date): Promise<void> {
+    await m.getRepository(RecordingSegmentEntity).insert({ recordingId, ordinal, startSeq, endSeq: null, startedAt: now, stoppedAt: null });
+  }
+
+  private async closeSegments(m: EntityManager, recordingIds: string[], endSeq: number, now: Date): Promise<void> {
+    if (recordingIds.length === 0) return;
+    await m
+      .createQueryBuilder()
+      .update(RecordingSegmentEntity)
+      .set({ endSeq, stoppedAt: now })
+      .where({ recordingId: In(recordingIds), endSeq: IsNull() })
+      .execute();
   }
 
   async stopAgentRecording(m: EntityManager, chat: ChatEntity, agentId: string, now: Date): Promise<void> {
@@ -83,8 +126,10 @@ export class RecordingService {
       .execute();
   }
 
-  async state(m: EntityManager, chat: ChatEntity, company: CompanyEntity): Promise<RecordingState> {
-    if (!company.recordingEnabled || chat.status !== 'open') return 'off';
+  // From the locked chat row: the company switch is the chat's recording_off, set in the admin's
+  // transaction, so no instance's settings cache can make this stale.
+  async state(m: EntityManager, chat: ChatEntity): Promise<RecordingState> {
+    if (chat.recordingOff || chat.status !== 'open') return 'off';
     const active = await m.getRepository(RecordingEntity).countBy({ chatId: chat.id, endSeq: IsNull() });
     if (active === 0) return 'off';
     return chat.paused ? 'paused' : 'recording';
@@ -93,8 +138,13 @@ export class RecordingService {
   // At the chat's end: stop everything, apply the rules, queue what is produced for delivery and
   // purge what is not (message bodies included), with an audit entry per outcome. Runs in the
   // transaction that ends the chat, so the outbox rows commit with the end.
-  async finalize(m: EntityManager, chat: ChatEntity, company: CompanyEntity, now: Date): Promise<FinalizeResult> {
+  async finalize(m: EntityManager, chat: ChatEntity, now: Date): Promise<FinalizeResult> {
     const repo = m.getRepository(RecordingEntity);
+    // The switch as it is now, read from the database (never a cache), without a lock: the admin's
+    // switch holds the company row while it waits for chat rows. The chat's own flag, locked with
+    // the chat, says the same once that switch has committed.
+    const fresh = (await m.query('SELECT recording_enabled FROM companies WHERE id = ?', [chat.companyId])) as { recording_enabled: number | boolean }[];
+    const companyRecordingEnabled = fresh.length > 0 && !!Number(fresh[0].recording_enabled) && !chat.recordingOff;
     const recordings = await repo.find({ where: { chatId: chat.id }, order: { createdAt: 'ASC', id: 'ASC' } });
     const participants = await m.getRepository(ParticipantEntity).findBy({ chatId: chat.id });
     const agentIds = participants.map((p) => p.agentId);
@@ -102,7 +152,7 @@ export class RecordingService {
     const currentPermit = new Map(current.map((a) => [a.agentId, a.permitRecordings]));
 
     const outcomes = decideRecordings({
-      companyRecordingEnabled: company.recordingEnabled,
+      companyRecordingEnabled,
       // A participant vetoes if it did not permit at its join or does not permit now.
       participants: participants.map((p) => ({
         agentId: p.agentId,
@@ -118,6 +168,12 @@ export class RecordingService {
 
     const pending: string[] = [];
     const produced: RecordingEntity[] = [];
+    await this.closeSegments(
+      m,
+      recordings.filter((r) => r.endSeq === null).map((r) => r.id),
+      chat.nextSeq,
+      now,
+    );
     for (const [i, rec] of recordings.entries()) {
       const o = outcomes[i];
       if (rec.endSeq === null) {
@@ -184,12 +240,13 @@ export class RecordingService {
     return { outcomes: detailed, pendingRecordingIds: pending };
   }
 
-  // Message bodies that no produced recording covers are removed now; what is kept is only what
-  // some file needs.
+  // Message bodies that no segment of a produced recording covers are removed now; what is kept
+  // is only what some file needs.
   private async purgeUncovered(m: EntityManager, chatId: string, produced: RecordingEntity[]): Promise<void> {
+    const segments = produced.length ? await m.getRepository(RecordingSegmentEntity).findBy({ recordingId: In(produced.map((r) => r.id)) }) : [];
     const qb = m.createQueryBuilder().update(MessageEntity).set({ text: null }).where('chat_id = :chatId AND text IS NOT NULL', { chatId });
-    produced.forEach((r, i) => {
-      qb.andWhere(`NOT (seq >= :s${i} AND seq < :e${i})`, { [`s${i}`]: r.startSeq, [`e${i}`]: r.endSeq });
+    segments.forEach((g, i) => {
+      qb.andWhere(`NOT (seq >= :s${i} AND seq < :e${i})`, { [`s${i}`]: g.startSeq, [`e${i}`]: g.endSeq });
     });
     await qb.execute();
   }
@@ -197,6 +254,7 @@ export class RecordingService {
   private newRecording(
     chat: ChatEntity,
     now: Date,
+    profile: ProfileSnapshot,
     fields: Pick<RecordingEntity, 'kind' | 'profileName' | 'label' | 'agentId' | 'sampledIn' | 'samplingReason'>,
   ): RecordingEntity {
     return Object.assign(new RecordingEntity(), {
@@ -204,6 +262,9 @@ export class RecordingService {
       chatId: chat.id,
       companyId: chat.companyId,
       ...fields,
+      profileTemplate: profile.filenameTemplate,
+      profileFormat: profile.format,
+      profileSidecar: profile.sidecar,
       status: chat.paused ? 'paused' : 'recording',
       outcomeReason: null,
       outcomeDetail: null,

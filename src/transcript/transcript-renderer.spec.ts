@@ -327,3 +327,24 @@ describe('renderTranscript: size', () => {
     expect(text.endsWith(`agent Bob: ${line} 19999\n`)).toBe(true);
   });
 });
+
+describe('renderTranscript: the company switch markers', () => {
+  const entries = [
+    msg(1, 5, 'customer', 'Alice', 'hello'),
+    marker(6, 'recording_off', 'system', 'admin adm', 'company switch'),
+    marker(9, 'recording_on', 'system', 'admin adm', 'company switch'),
+    msg(3, 10, 'customer', 'Alice', 'back'),
+  ];
+
+  it('says in every format when the switch went off and on, and by whom', () => {
+    const text = renderTranscript('text', input({ entries })).toString('utf8');
+    expect(text).toMatch(
+      /-- recording switched off for the company by admin adm \(company switch\) --\n.*-- recording switched on for the company by admin adm/,
+    );
+    const json = JSON.parse(renderTranscript('json', input({ entries })).toString('utf8')) as { entries: { kind?: string }[] };
+    expect(json.entries.map((e) => e.kind).filter(Boolean)).toEqual(['recording_off', 'recording_on']);
+    const html = renderTranscript('html', input({ entries })).toString('utf8');
+    expect(html).toContain('recording switched off for the company by admin adm (company switch)');
+    expect(html).toContain('recording switched on for the company by admin adm (company switch)');
+  });
+});

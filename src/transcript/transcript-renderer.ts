@@ -41,7 +41,9 @@ export type MarkerKind =
   | 'recording_start'
   | 'recording_stop'
   | 'chat_end'
-  | 'assign';
+  | 'assign'
+  | 'recording_off'
+  | 'recording_on';
 
 export type TranscriptEntry =
   | { type: 'message'; seq: number; at: Date; role: SenderRole; name: string; text: string }
@@ -179,6 +181,11 @@ export function markerSentence(m: Extract<TranscriptEntry, { type: 'marker' }>):
       return `recording stopped by ${who}${detail ? `: ${detail}` : ''}`;
     case 'chat_end':
       return `chat ended by ${who}${paren}`;
+    // The company switch, flipped by an administrator (the name says so already).
+    case 'recording_off':
+      return `recording switched off for the company by ${m.actorRole === 'system' ? oneLine(m.actorName).trim() || who : who}${paren}`;
+    case 'recording_on':
+      return `recording switched on for the company by ${m.actorRole === 'system' ? oneLine(m.actorName).trim() || who : who}${paren}`;
     default:
       return `${oneLine(String((m as { kind: unknown }).kind))} by ${who}${paren}`;
   }

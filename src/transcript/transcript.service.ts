@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
+import { Brackets, DataSource, In } from 'typeorm';
 import { ChatEventEntity } from '../chat/chat-event.entity';
 import { ChatEntity } from '../chat/chat.entity';
 import { MessageEntity } from '../chat/message.entity';
@@ -10,6 +10,7 @@ import { CompanyService } from '../company/company.service';
 import { sqlDate } from '../database/sql';
 import { PermanentDeliveryError } from '../export/transport';
 import { RecordingEntity } from '../recording/recording.entity';
+import { ProfileSnapshot, RecordingService } from '../recording/recording.service';
 import { CryptoService, EncryptionKeyErasedError } from '../security/crypto.service';
 import { FilenameTemplateError, FilenameValues, renderFilename, TranscriptFormat } from './filename-template';
 import { ProfileEntity } from './profile.entity';
@@ -26,17 +27,19 @@ export interface RenderedRecording {
 export interface LoadedRecording {
   input: TranscriptInput;
   values: FilenameValues;
-  profile: ProfileEntity;
+  profile: ProfileSnapshot;
   timeZone: string;
 }
 
-// Gathers what one recording captured (its seq range, minus paused bodies) and renders it.
+// Gathers what one recording captured (its segments, minus paused bodies) and renders it, with the
+// profile as it was when the recording started.
 @Injectable()
 export class TranscriptService {
   constructor(
     private readonly db: DataSource,
     private readonly companies: CompanyService,
     private readonly crypto: CryptoService,
+    private readonly recordings: RecordingService,
   ) {}
 
   // What naming a file needs: the chat, the company's time zone, the profile and the agent(s).
@@ -45,10 +48,9 @@ export class TranscriptService {
     const [chat, company, profile, participants] = await Promise.all([
       this.db.getRepository(ChatEntity).findOneByOrFail({ id: rec.chatId }),
       this.companies.get(rec.companyId),
-      this.db.getRepository(ProfileEntity).findOneBy({ companyId: rec.companyId, name: rec.profileName }),
+      this.profileOf(rec),
       this.db.getRepository(ParticipantEntity).find({ where: { chatId: rec.chatId }, order: { joinedAt: 'ASC' } }),
     ]);
-    if (!profile) throw new FilenameTemplateError(`profile "${rec.profileName}" no longer exists`);
     const agentIds = rec.agentId ? [rec.agentId] : participants.map((p) => p.agentId);
     const settings = agentIds.length ? await this.db.getRepository(AgentEntity).findBy({ companyId: rec.companyId, agentId: In(agentIds) }) : [];
     const agents = agentIds.map((id) => {
@@ -78,31 +80,57 @@ export class TranscriptService {
     return { chat, company, profile, agents, values, timeZone: company.timeZone };
   }
 
+  // The snapshot taken when the recording started; only rows older than the snapshot read the
+  // profile as it is now.
+  private async profileOf(rec: RecordingEntity): Promise<ProfileSnapshot> {
+    if (rec.profileTemplate !== null && rec.profileFormat !== null) {
+      return { filenameTemplate: rec.profileTemplate, format: rec.profileFormat, sidecar: rec.profileSidecar ?? false };
+    }
+    const profile = await this.db.getRepository(ProfileEntity).findOneBy({ companyId: rec.companyId, name: rec.profileName });
+    if (!profile) throw new FilenameTemplateError(`profile "${rec.profileName}" no longer exists`);
+    return profile;
+  }
+
   async input(rec: RecordingEntity): Promise<LoadedRecording> {
-    const { chat, company, profile, agents, values, timeZone } = await this.naming(rec);
-    const endSeq = rec.endSeq ?? chat.nextSeq;
-    const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
-    const [sealed, events] = await Promise.all([
-      this.db
-        .getRepository(MessageEntity)
-        .createQueryBuilder('m')
-        .where('m.chat_id = :chatId AND m.seq >= :s AND m.seq < :e AND m.text IS NOT NULL', { chatId: rec.chatId, s: rec.startSeq, e: endSeq })
-        .orderBy('m.seq', 'ASC')
-        .getMany(),
-      this.db
-        .getRepository(ChatEventEntity)
-        .createQueryBuilder('e')
-        .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', {
-          chatId: rec.chatId,
-          s: rec.startSeq - 1,
-          e: endSeq,
-          from: sqlDate(rec.startedAt),
-          to: sqlDate(stoppedAt),
-        })
-        .orderBy('e.after_seq', 'ASC')
-        .addOrderBy('e.at', 'ASC')
-        .getMany(),
+    const [{ chat, company, profile, agents, values, timeZone }, segments] = await Promise.all([
+      this.naming(rec),
+      this.recordings.segments(this.db.manager, rec.id),
     ]);
+    const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
+    // Each segment is one stay: its messages, and the markers between its join and its leave (a
+    // marker's afterSeq places it after the message it follows; its time keeps out markers written
+    // while the recording was not running, at the same place in the chat).
+    const spans = segments.map((g) => ({ s: g.startSeq, e: g.endSeq ?? chat.nextSeq, from: g.startedAt, to: g.stoppedAt ?? stoppedAt }));
+    const [sealed, events] = spans.length
+      ? await Promise.all([
+          this.db
+            .getRepository(MessageEntity)
+            .createQueryBuilder('m')
+            .where('m.chat_id = :chatId AND m.text IS NOT NULL', { chatId: rec.chatId })
+            .andWhere(new Brackets((qb) => spans.forEach((g, i) => qb.orWhere(`(m.seq >= :s${i} AND m.seq < :e${i})`, { [`s${i}`]: g.s, [`e${i}`]: g.e }))))
+            .orderBy('m.seq', 'ASC')
+            .getMany(),
+          this.db
+            .getRepository(ChatEventEntity)
+            .createQueryBuilder('e')
+            .where('e.chat_id = :chatId', { chatId: rec.chatId })
+            .andWhere(
+              new Brackets((qb) =>
+                spans.forEach((g, i) =>
+                  qb.orWhere(`(e.after_seq >= :s${i} AND e.after_seq < :e${i} AND e.at >= :f${i} AND e.at <= :t${i})`, {
+                    [`s${i}`]: g.s - 1,
+                    [`e${i}`]: g.e,
+                    [`f${i}`]: sqlDate(g.from),
+                    [`t${i}`]: sqlDate(g.to),
+                  }),
+                ),
+              ),
+            )
+            .orderBy('e.after_seq', 'ASC')
+            .addOrderBy('e.at', 'ASC')
+            .getMany(),
+        ])
+      : [[], []];
     const messages = await this.openBodies(rec.companyId, sealed);
     const input: TranscriptInput = {
       chatId: chat.id,
@@ -151,7 +179,7 @@ export class TranscriptService {
 
 // A value that is missing for this chat (no label, no customer id) can leave a folder name empty;
 // rather than fail the delivery, such values are spelt "none" and the name is tried again.
-function fileNameFor(profile: ProfileEntity, values: FilenameValues, timeZone: string): string {
+function fileNameFor(profile: ProfileSnapshot, values: FilenameValues, timeZone: string): string {
   try {
     return renderFilename(profile.filenameTemplate, values, timeZone, profile.format);
   } catch (err) {

@@ -13,6 +13,7 @@ export function chatRow(overrides: Partial<ChatEntity> & Pick<ChatEntity, 'id' |
     assignedAgentId: null,
     nextSeq: 1,
     paused: false,
+    recordingOff: false,
     consent: null,
     discarded: false,
     abusive: false,
