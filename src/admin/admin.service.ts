@@ -15,7 +15,7 @@ import { sqlDate } from '../database/sql';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { DeliverySignal } from '../export/delivery-signal';
 import { ExportTargetService } from '../export/export-target.service';
-import { ExportTargetConfig, publicView } from '../export/export-target.types';
+import { ExportTargetConfig, publicView, SftpTargetConfig } from '../export/export-target.types';
 import { DeliveryTransport } from '../export/transport';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CryptoService } from '../security/crypto.service';
@@ -185,10 +185,13 @@ export class AdminService {
     if (dto.type === 'local') target = { type: 'local' };
     else {
       if (!dto.password && !dto.privateKey) {
-        // Secrets are write-only: an update without one keeps the stored one for the same user/host.
+        // Secrets are write-only: an update without one keeps the stored one, but only for the
+        // same host, port and user it was given for; it never follows the target elsewhere.
         const prev = await this.targets.get(p.company);
         if (prev.type !== 'sftp' || (!prev.password && !prev.privateKey))
           throw AppException.badRequest('password or privateKey is required for an sftp target');
+        const moved = secretBoundFieldChanged(prev, dto);
+        if (moved) throw AppException.badRequest(`password or privateKey is required again when ${moved} changes`);
         dto.password = prev.password;
         dto.privateKey = prev.privateKey;
       }
@@ -332,6 +335,14 @@ export class AdminService {
       detail: a.detail ? (JSON.parse(a.detail) as unknown) : null,
     }));
   }
+}
+
+// The fields a stored secret is bound to; the first one the update changes, or null.
+function secretBoundFieldChanged(prev: SftpTargetConfig, dto: ExportTargetDto): 'host' | 'port' | 'username' | null {
+  if ((dto.host ?? '').trim().toLowerCase() !== prev.host.trim().toLowerCase()) return 'host';
+  if (dto.port !== prev.port) return 'port';
+  if (dto.username !== prev.username) return 'username';
+  return null;
 }
 
 function parseDate(v: string, field: string): Date {
