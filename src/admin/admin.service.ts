@@ -16,7 +16,9 @@ import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { DeliverySignal } from '../export/delivery-signal';
 import { ExportTargetService } from '../export/export-target.service';
 import { ExportTargetConfig, publicView, SftpTargetConfig } from '../export/export-target.types';
+import { TargetAddressPolicy, TargetRefusedError } from '../export/target-address-policy';
 import { DeliveryTransport } from '../export/transport';
+import { RateLimiter } from '../common/rate-limiter';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CryptoService } from '../security/crypto.service';
 import { checkFilenameTemplate, FilenameTemplateError } from '../transcript/filename-template';
@@ -44,6 +46,8 @@ export class AdminService {
     private readonly transport: DeliveryTransport,
     private readonly delivery: DeliverySignal,
     private readonly crypto: CryptoService,
+    private readonly addresses: TargetAddressPolicy,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async settings(p: Principal) {
@@ -195,6 +199,13 @@ export class AdminService {
         dto.password = prev.password;
         dto.privateKey = prev.privateKey;
       }
+      // The same address policy as every connection: refused here already, naming the field.
+      try {
+        await this.addresses.assertAllowed(dto.host as string);
+      } catch (err) {
+        if (err instanceof TargetRefusedError) throw AppException.badRequest(`host: ${err.message}`);
+        throw err;
+      }
       target = {
         type: 'sftp',
         host: dto.host as string,
@@ -212,6 +223,7 @@ export class AdminService {
   }
 
   async checkExportTarget(p: Principal) {
+    if (!this.limiter.takeExportTargetCheck(p.company)) throw new AppException('rate_limited', 'too many export target checks, try again in a minute');
     await this.companies.get(p.company);
     const target = await this.targets.get(p.company);
     try {
@@ -219,6 +231,8 @@ export class AdminService {
       return { ok: true };
     } catch (err) {
       // The same shape as a refused socket event: a failed check is an answer, not an HTTP error.
+      // Network failures all carry one message (the transport's); see docs/security.md.
+      if (err instanceof TargetRefusedError) return { ok: false, error: { code: 'forbidden', message: err.message } };
       return { ok: false, error: { code: 'unavailable', message: (err as Error).message } };
     }
   }

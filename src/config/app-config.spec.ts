@@ -33,7 +33,23 @@ describe('loadConfig', () => {
     [{ MESSAGE_MAX_LENGTH: '20000' }, 'MESSAGE_MAX_LENGTH'],
     [{ DB_MIGRATE_ON_START: 'maybe' }, 'DB_MIGRATE_ON_START'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ EXPORT_TARGET_ALLOWED_HOSTS: '10.0.0.0/33' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
+    [{ EXPORT_TARGET_ALLOWED_HOSTS: 'bad_host!' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
+    [{ EXPORT_TARGET_ALLOWED_HOSTS: 'name/8' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
+    [{ EXPORT_TARGET_CHECKS_PER_MINUTE: '0' }, 'EXPORT_TARGET_CHECKS_PER_MINUTE'],
   ])('names the bad variable in %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+
+  it('reads the export-target allow-list: names, addresses and CIDR blocks', () => {
+    expect(loadConfig({ EXPORT_TARGET_ALLOWED_HOSTS: 'SFTP.internal., 10.20.0.0/16 fd00::/8 192.168.1.5' }).exportTargetAllowedHosts).toEqual({
+      names: ['sftp.internal'],
+      cidrs: [
+        { address: '10.20.0.0', prefix: 16, family: 'ipv4' },
+        { address: 'fd00::', prefix: 8, family: 'ipv6' },
+        { address: '192.168.1.5', prefix: 32, family: 'ipv4' },
+      ],
+    });
+    expect(loadConfig({}).exportTargetAllowedHosts).toEqual({ names: [], cidrs: [] });
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -8,6 +9,11 @@ export type DatabaseConfig =
   { type: 'sqlite'; path: string } | { type: 'mysql'; flavor: 'mysql' | 'mariadb'; url: string; host: string; port: number; database: string };
 
 export class ConfigError extends Error {}
+
+export interface AllowedTargets {
+  names: string[];
+  cidrs: { address: string; prefix: number; family: 'ipv4' | 'ipv6' }[];
+}
 
 export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me';
 
@@ -20,6 +26,9 @@ export class AppConfig {
   readonly jwt!: { algorithm: 'HS256'; secret: string; isDevDefault: boolean } | { algorithm: 'RS256'; publicKey: string; isDevDefault: false };
   readonly customerToken!: { secret: string; ttlSeconds: number };
   readonly exportLocalDir!: string;
+  // Loopback and private addresses an export target may use in production (names and CIDRs).
+  readonly exportTargetAllowedHosts!: AllowedTargets;
+  readonly exportTargetChecksPerMinute!: number;
   readonly maxMessageLength!: number;
   readonly messageBatchMax!: number;
   readonly messageWriteLanes!: number;
@@ -106,6 +115,32 @@ export function parseMasterKey(raw: string | undefined): Buffer | null {
   return key;
 }
 
+// Comma- or space-separated host names, addresses and CIDR blocks, e.g.
+// "sftp.internal, 10.20.0.0/16, fd00::/8".
+export function parseAllowedTargets(raw: string | undefined): AllowedTargets {
+  const out: AllowedTargets = { names: [], cidrs: [] };
+  for (const entry of (raw ?? '').split(/[\s,]+/).filter(Boolean)) {
+    const [addr, prefixText, extra] = entry.split('/');
+    const family = isIP(addr);
+    if (family) {
+      const max = family === 4 ? 32 : 128;
+      if (extra !== undefined || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)))
+        throw new ConfigError(`EXPORT_TARGET_ALLOWED_HOSTS: "${entry}" is not a CIDR block`);
+      const prefix = prefixText === undefined ? max : Number(prefixText);
+      if (prefix > max) throw new ConfigError(`EXPORT_TARGET_ALLOWED_HOSTS: the prefix of "${entry}" must be at most ${max}`);
+      out.cidrs.push({ address: addr, prefix, family: family === 4 ? 'ipv4' : 'ipv6' });
+    } else if (
+      prefixText === undefined &&
+      /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(entry)
+    ) {
+      out.names.push(entry.toLowerCase().replace(/\.$/, ''));
+    } else {
+      throw new ConfigError(`EXPORT_TARGET_ALLOWED_HOSTS: "${entry}" is neither a host name, an address nor a CIDR block`);
+    }
+  }
+  return out;
+}
+
 function redisUrl(raw: string | undefined): string | null {
   if (!raw) return null;
   if (!/^rediss?:\/\//.test(raw)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
@@ -152,6 +187,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     jwt,
     customerToken: { secret: customerSecret, ttlSeconds: int(env, 'CUSTOMER_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400) },
     exportLocalDir: resolve(cwd, env.EXPORT_LOCAL_DIR || './data/outbox'),
+    exportTargetAllowedHosts: parseAllowedTargets(env.EXPORT_TARGET_ALLOWED_HOSTS),
+    // Per company and instance: a check connects somewhere on the administrator's say-so.
+    exportTargetChecksPerMinute: int(env, 'EXPORT_TARGET_CHECKS_PER_MINUTE', 5, 1, 1000),
     // Bodies live in a TEXT column (65,535 bytes) and may be stored encrypted. 4 bytes per
     // character is a safe bound (a UTF-16 unit is at most 3 bytes of UTF-8; redaction markers at
     // most double ASCII): 12,000 characters are 48,000 bytes; sealed, 12 + 16 + 48,000 = 48,028
