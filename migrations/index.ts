@@ -2,6 +2,13 @@ import { InitialSchema1795289551013 } from './1795289551013-initial-schema';
 import { Retention1795292000000 } from './1795292000000-retention';
 import { CompanyKeys1795292141257 } from './1795292141257-company-keys';
 import { BinaryIdentifiers1795293600000 } from './1795293600000-binary-identifiers';
+import { ServiceKeys1795300000000 } from './1795300000000-service-keys';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
-export const MIGRATIONS = [InitialSchema1795289551013, Retention1795292000000, CompanyKeys1795292141257, BinaryIdentifiers1795293600000];
+export const MIGRATIONS = [
+  InitialSchema1795289551013,
+  Retention1795292000000,
+  CompanyKeys1795292141257,
+  BinaryIdentifiers1795293600000,
+  ServiceKeys1795300000000,
+];

@@ -52,4 +52,18 @@ describe('loadConfig', () => {
     });
     expect(loadConfig({}).exportTargetAllowedHosts).toEqual({ names: [], cidrs: [] });
   });
+
+  it('never takes the customer-token key from the source when a JWT setting is given', () => {
+    const pem = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----';
+    // Development with a public key only: generated at start (null here), not the development secret.
+    expect(loadConfig({ JWT_PUBLIC_KEY: pem }).customerToken.secret).toBeNull();
+    expect(loadConfig({ JWT_SECRET: 'a-long-enough-secret' }).customerToken.secret).toBe('a-long-enough-secret');
+    expect(loadConfig({ JWT_PUBLIC_KEY: pem, CUSTOMER_TOKEN_SECRET: 'customer-secret-0123' }).customerToken.secret).toBe('customer-secret-0123');
+    // Only with no JWT setting at all.
+    expect(loadConfig({}).customerToken.secret).toBe(DEV_JWT_SECRET);
+    // Production: a generated key must be sealed with a secret the service holds.
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: pem })).toThrow(/CUSTOMER_TOKEN_SECRET, or ENCRYPTION_MASTER_KEY/);
+    const sealed = loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: pem, ENCRYPTION_MASTER_KEY: 'a'.repeat(64) });
+    expect(sealed.customerToken.secret).toBeNull();
+  });
 });

@@ -24,7 +24,9 @@ export class AppConfig {
   readonly migrateOnStart!: boolean;
   readonly dbPoolSize!: number;
   readonly jwt!: { algorithm: 'HS256'; secret: string; isDevDefault: boolean } | { algorithm: 'RS256'; publicKey: string; isDevDefault: false };
-  readonly customerToken!: { secret: string; ttlSeconds: number };
+  // secret null: none configured (RS256 without CUSTOMER_TOKEN_SECRET); the service generates one
+  // and keeps it in the database, shared by every instance.
+  readonly customerToken!: { secret: string | null; ttlSeconds: number };
   readonly exportLocalDir!: string;
   // Loopback and private addresses an export target may use in production (names and CIDRs).
   readonly exportTargetAllowedHosts!: AllowedTargets;
@@ -166,14 +168,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
 
   // Customer tokens are minted here, so they need a key this service holds even when platform
-  // tokens are verified with a public key only.
-  let customerSecret = env.CUSTOMER_TOKEN_SECRET;
-  if (!customerSecret) {
-    if (jwt.algorithm === 'HS256') customerSecret = jwt.secret;
-    else if (nodeEnv === 'production') throw new ConfigError('with JWT_PUBLIC_KEY, NODE_ENV=production also needs CUSTOMER_TOKEN_SECRET');
-    else customerSecret = DEV_JWT_SECRET;
+  // tokens are verified with a public key only. The development secret from the source is used only
+  // when no JWT setting is given at all (and that is said at start); with JWT_PUBLIC_KEY and no
+  // CUSTOMER_TOKEN_SECRET a key is generated and kept in the database. Sealing it needs a secret
+  // this service holds: a public key is none, so production then needs ENCRYPTION_MASTER_KEY.
+  let customerSecret: string | null = env.CUSTOMER_TOKEN_SECRET || null;
+  if (customerSecret === null && jwt.algorithm === 'HS256') customerSecret = jwt.secret;
+  if (customerSecret !== null && customerSecret.length < 16) throw new ConfigError('CUSTOMER_TOKEN_SECRET must be at least 16 characters');
+  const encryptionMasterKey = parseMasterKey(env.ENCRYPTION_MASTER_KEY);
+  if (customerSecret === null && nodeEnv === 'production' && !encryptionMasterKey) {
+    throw new ConfigError(
+      'with JWT_PUBLIC_KEY, NODE_ENV=production needs CUSTOMER_TOKEN_SECRET, or ENCRYPTION_MASTER_KEY to seal the customer-token key the service generates',
+    );
   }
-  if (customerSecret.length < 16) throw new ConfigError('CUSTOMER_TOKEN_SECRET must be at least 16 characters');
 
   const logLevel = (env.LOG_LEVEL ?? 'log') as AppConfig['logLevel'];
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be error, warn, log or debug');
@@ -221,6 +228,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisUrl: redisUrl(env.REDIS_URL),
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,
-    encryptionMasterKey: parseMasterKey(env.ENCRYPTION_MASTER_KEY),
+    encryptionMasterKey,
   });
 }

@@ -9,6 +9,7 @@ import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { ExportTargetEntity } from '../export/export-target.entity';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CompanyKeyEntity } from '../security/company-key.entity';
+import { ServiceKeyEntity } from '../security/service-key.entity';
 import { ProfileEntity } from '../transcript/profile.entity';
 
 export const ENTITIES = [
@@ -24,4 +25,5 @@ export const ENTITIES = [
   DeliveryJobEntity,
   AuditEntity,
   CompanyKeyEntity,
+  ServiceKeyEntity,
 ];
