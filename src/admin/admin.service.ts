@@ -8,6 +8,8 @@ import { ChatEntity } from '../chat/chat.entity';
 import { ParticipantEntity } from '../chat/participant.entity';
 import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
+import { containsCardNumber, redactCardData } from '../common/redact-card-data';
+import { cardNumberMessage } from '../common/validators';
 import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
 import { CompanyService } from '../company/company.service';
@@ -83,7 +85,10 @@ export class AdminService {
 
   async putAgent(p: Principal, agentId: string, dto: AgentSettingsDto) {
     if (agentId.length > 128) throw AppException.badRequest('agentId is longer than 128 characters');
-    await this.companies.get(p.company);
+    if (containsCardNumber(agentId)) throw AppException.badRequest(cardNumberMessage('agentId'));
+    const company = await this.companies.get(p.company);
+    // The name is free text: masked (contract section 8); the login is an identifier, refused by the DTO.
+    if (typeof dto.name === 'string' && company.redactCardData) dto.name = redactCardData(dto.name);
     const now = this.clock.now();
     await this.db.transaction(async (m) => {
       const repo = m.getRepository(AgentEntity);
@@ -140,6 +145,7 @@ export class AdminService {
 
   async putProfile(p: Principal, name: string, dto: ProfileBodyDto) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw AppException.badRequest('name must be letters, digits, . _ - (up to 64)');
+    if (containsCardNumber(name)) throw AppException.badRequest(cardNumberMessage('name'));
     const company = await this.companies.get(p.company);
     this.checkTemplate(dto.filenameTemplate, dto.format, company.timeZone);
     const now = this.clock.now();

@@ -78,4 +78,17 @@ describe('TokenService', () => {
     expect(rs.verify(jwt.sign(claims, stored, { algorithm: 'HS256', expiresIn: 60 }), ['customer']).chat).toBe('chat-1');
     expect(rs.verify(rs.signCustomerToken('acme', 'chat-2', 'c'), ['customer']).chat).toBe('chat-2');
   });
+
+  it('refuses a token whose sub, login or company holds a card number, and masks one in its name', () => {
+    expect(code(() => hs.verify(sign({ sub: '4111111111111111', company: 'acme', role: 'agent' }), ['agent']))).toBe(
+      'unauthorized: token sub must not contain a card number',
+    );
+    expect(code(() => hs.verify(sign({ sub: 'a', company: 'acme', role: 'agent', login: 'ann 4111 1111 1111 1111' }), ['agent']))).toBe(
+      'unauthorized: token login must not contain a card number',
+    );
+    expect(code(() => hs.verify(sign({ sub: 'a', company: '4111111111111111', role: 'agent' }), ['agent']))).toBe(
+      'unauthorized: token company must not contain a card number',
+    );
+    expect(hs.verify(sign({ sub: 'a', company: 'acme', role: 'agent', name: 'Ann 4111-1111-1111-1111' }), ['agent']).name).toBe('Ann 411111******1111');
+  });
 });

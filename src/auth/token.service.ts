@@ -3,6 +3,7 @@ import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import jwt from 'jsonwebtoken';
 import { AppConfig } from '../config/app-config';
 import { AppException } from '../common/app.exception';
+import { containsCardNumber, redactCardData } from '../common/redact-card-data';
 import { CryptoService } from '../security/crypto.service';
 import { Principal, Role, ROLES } from './principal';
 
@@ -101,7 +102,16 @@ export class TokenService implements OnModuleInit {
       if (typeof chat !== 'string' || chat.length === 0 || chat.length > 64) throw new AuthError('unauthorized', 'customer token has no chat');
       p.chat = chat;
     }
-    if (typeof name === 'string' && name.length <= 255) p.name = name;
+    // Contract section 8: identifiers holding a card number are refused (never silently changed, so
+    // the token is refused with the reason); a display name is free text and is masked.
+    for (const [claim, value] of [
+      ['sub', sub],
+      ['company', company],
+      ['login', login],
+    ] as const) {
+      if (typeof value === 'string' && containsCardNumber(value)) throw new AuthError('unauthorized', `token ${claim} must not contain a card number`);
+    }
+    if (typeof name === 'string' && name.length <= 255) p.name = redactCardData(name);
     if (typeof login === 'string' && login.length <= 255) p.login = login;
     return p;
   }
