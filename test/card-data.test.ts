@@ -87,6 +87,9 @@ describe('card data', () => {
     await refused('/v1/flow/chats', { service: 's', externalId: `order-${PAN_DIGITS}` }, 'externalId');
     await refused('/v1/flow/chats', { service: `svc ${PAN}` }, 'service');
     await refused('/v1/flow/chats', { service: 's', customer: { id: AMEX } }, 'customer.id');
+    const key = await http<Err>(app, 'POST', '/v1/flow/chats', flow, { service: 's', metadata: { nested: { [PAN_DIGITS]: 'x' } } });
+    expect([key.status, key.body.message]).toEqual([400, 'metadata must not contain a card number in its keys']);
+    await refused('/v1/admin/profiles', { name: 'p', filenameTemplate: `${PAN_DIGITS}/{{chatId}}`, format: 'text' }, 'filenameTemplate', admin);
 
     const chat = await openChat(app, company, { agentId: 'ag-id', agentName: `Agent ${PAN}` });
     try {

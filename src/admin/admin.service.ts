@@ -176,6 +176,8 @@ export class AdminService {
   }
 
   private checkTemplate(template: string, format: 'text' | 'json' | 'html', timeZone: string): string {
+    // A literal in the template ends up in every delivered file name.
+    if (containsCardNumber(template)) throw AppException.badRequest(cardNumberMessage('filenameTemplate'));
     try {
       return checkFilenameTemplate(template, format, timeZone).example;
     } catch (err) {

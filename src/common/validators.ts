@@ -50,3 +50,24 @@ export function NoCardNumber(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+// The keys of a free-form object (chat metadata) are names chosen by the caller: values are
+// masked as free text, but a key is refused rather than changed.
+export function NoCardNumberInKeys(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'noCardNumberInKeys',
+      validator: {
+        validate: (v: unknown) => !hasCardKey(v, 0),
+        defaultMessage: (args) => `${args?.property ?? 'value'} must not contain a card number in its keys`,
+      },
+    },
+    options,
+  );
+}
+
+function hasCardKey(v: unknown, depth: number): boolean {
+  if (v === null || typeof v !== 'object' || depth > 16) return false;
+  if (Array.isArray(v)) return v.some((x) => hasCardKey(x, depth + 1));
+  return Object.entries(v as Record<string, unknown>).some(([k, x]) => containsCardNumber(k) || hasCardKey(x, depth + 1));
+}

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsWellFormed, MaxJsonLength, NoCardNumber } from '../../common/validators';
+import { IsWellFormed, MaxJsonLength, NoCardNumber, NoCardNumberInKeys } from '../../common/validators';
 import { IsBoolean, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 
 export class CustomerInfoDto {
@@ -12,7 +12,10 @@ export class CreateChatDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) @IsWellFormed() @NoCardNumber() externalId?: string;
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(255) @NoCardNumber() service!: string;
   @ApiPropertyOptional({ type: () => CustomerInfoDto }) @IsOptional() @ValidateNested() @Type(() => CustomerInfoDto) customer?: CustomerInfoDto;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() @MaxJsonLength(16_000) metadata?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() @MaxJsonLength(16_000) @NoCardNumberInKeys() metadata?: Record<
+    string,
+    unknown
+  >;
 }
 
 export class FlowMessageDto {
