@@ -2,6 +2,7 @@ import { InitialSchema1795289551013 } from './1795289551013-initial-schema';
 import { Retention1795292000000 } from './1795292000000-retention';
 import { CompanyKeys1795292141257 } from './1795292141257-company-keys';
 import { BinaryIdentifiers1795293600000 } from './1795293600000-binary-identifiers';
+import { ServiceKeys1795300000000 } from './1795300000000-service-keys';
 import { ResendSenderRole1795320000000 } from './1795320000000-resend-sender-role';
 import { RetentionByCompany1795320000001 } from './1795320000001-retention-by-company';
 import { SegmentsSwitchSnapshot1795330000000 } from './1795330000000-segments-switch-snapshot';
@@ -12,6 +13,7 @@ export const MIGRATIONS = [
   Retention1795292000000,
   CompanyKeys1795292141257,
   BinaryIdentifiers1795293600000,
+  ServiceKeys1795300000000,
   ResendSenderRole1795320000000,
   RetentionByCompany1795320000001,
   SegmentsSwitchSnapshot1795330000000,

@@ -26,6 +26,7 @@ import { DeliverySignal } from './export/delivery-signal';
 import { DeliveryWorker } from './export/delivery.worker';
 import { ExportTargetService } from './export/export-target.service';
 import { DeliveryTransport } from './export/transport';
+import { TargetAddressPolicy } from './export/target-address-policy';
 import { TransportRegistry } from './export/transport.registry';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './health/metrics.controller';
@@ -64,6 +65,7 @@ export class AppModule {
         TranscriptService,
         ExportTargetService,
         DeliverySignal,
+        { provide: TargetAddressPolicy, useFactory: (c: AppConfig) => TargetAddressPolicy.fromConfig(c), inject: [AppConfig] },
         TransportRegistry,
         { provide: DeliveryTransport, useExisting: TransportRegistry },
         DeliveryWorker,

@@ -173,6 +173,22 @@ describe('admin REST', () => {
     expect(JSON.stringify(got.body)).not.toContain(secret);
     const check = await http<{ ok: boolean }>(app, 'POST', '/v1/admin/export-target/check', admin);
     expect(check.body.ok).toBe(false);
+    // The stored secret belongs to that host, port and user: it is not carried over to others.
+    const base = { type: 'sftp', host: '127.0.0.1', port: 1, username: 'u', remoteDir: '/in', hostKeySha256: 'SHA256:' + 'B'.repeat(43) };
+    for (const [field, value] of [
+      ['host', '127.0.0.2'],
+      ['port', 2],
+      ['username', 'other'],
+    ] as const) {
+      const moved = await http<Err>(app, 'PUT', '/v1/admin/export-target', admin, { ...base, [field]: value });
+      expect([field, moved.status, moved.body.code]).toEqual([field, 400, 'bad_request']);
+      expect(moved.body.message).toContain(field);
+      expect(moved.body.message).toMatch(/password or privateKey/);
+    }
+    expect((await http(app, 'GET', '/v1/admin/export-target', admin)).body).toMatchObject({ host: '127.0.0.1', port: 1, username: 'u' });
+    const same = await http(app, 'PUT', '/v1/admin/export-target', admin, { ...base, remoteDir: '/elsewhere' });
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ remoteDir: '/elsewhere', hasPassword: true });
     const audit = await http(app, 'GET', '/v1/admin/audit', admin);
     expect(JSON.stringify(audit.body)).not.toContain(secret);
     expect(app.logs()).not.toContain(secret);

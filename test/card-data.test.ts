@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppHandle, cleanupDir, emit, http, migrate, next, startApp, token, waitFor } from './support/app';
+import { AppHandle, cleanupDir, connectError, emit, http, migrate, next, startApp, token, waitFor } from './support/app';
 import { endChat, openChat } from './support/chat-driver';
 import { filesUnder } from './support/files';
 import { createTestDatabase, TestDatabase } from './support/database';
@@ -70,6 +70,86 @@ describe('card data', () => {
       expect([where, text.includes('378282246310005')]).toEqual([where, false]);
       expect([where, text.includes(AMEX)]).toEqual([where, false]);
       expect([where, /CVV: 123|code 4321/.test(text)]).toEqual([where, false]);
+    }
+  });
+
+  // Contract section 8 says anywhere: identifiers are refused (naming the field), names are masked.
+  it('refuses card numbers in identifiers and masks them in names, on REST, on sockets and in tokens', async () => {
+    const company = 'idco';
+    const flow = token({ sub: 'flow', company, role: 'flow', name: `Flow ${PAN}` });
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    type Err = { statusCode: number; code: string; message: string };
+    const refused = async (path: string, body: unknown, field: string, bearer = flow, method = 'POST') => {
+      const r = await http<Err>(app, method, path, bearer, body);
+      expect([path, field, r.status, r.body.code]).toEqual([path, field, 400, 'bad_request']);
+      expect(r.body.message).toContain(`${field} must not contain a card number`);
+    };
+    await refused('/v1/flow/chats', { service: 's', externalId: `order-${PAN_DIGITS}` }, 'externalId');
+    await refused('/v1/flow/chats', { service: `svc ${PAN}` }, 'service');
+    await refused('/v1/flow/chats', { service: 's', customer: { id: AMEX } }, 'customer.id');
+    const key = await http<Err>(app, 'POST', '/v1/flow/chats', flow, { service: 's', metadata: { nested: { [PAN_DIGITS]: 'x' } } });
+    expect([key.status, key.body.message]).toEqual([400, 'metadata must not contain a card number in its keys']);
+    await refused('/v1/admin/profiles', { name: 'p', filenameTemplate: `${PAN_DIGITS}/{{chatId}}`, format: 'text' }, 'filenameTemplate', admin);
+
+    const chat = await openChat(app, company, { agentId: 'ag-id', agentName: `Agent ${PAN}` });
+    try {
+      await refused(`/v1/flow/chats/${chat.chatId}/messages`, { text: 'hi', clientMsgId: PAN_DIGITS }, 'clientMsgId');
+      await refused(`/v1/flow/chats/${chat.chatId}/assign`, { agentId: PAN_DIGITS }, 'agentId');
+      await refused(`/v1/flow/chats/${chat.chatId}/transfer`, { toAgentId: PAN }, 'toAgentId');
+      // The bot's name, from the body or from the flow token, is masked.
+      expect((await http(app, 'POST', `/v1/flow/chats/${chat.chatId}/messages`, flow, { text: 'from the bot', name: `Bot ${AMEX}` })).status).toBe(201);
+      expect((await http(app, 'POST', `/v1/flow/chats/${chat.chatId}/messages`, flow, { text: 'from the flow' })).status).toBe(201);
+
+      // Admin agent settings: the name is masked, the login and the agent id are refused.
+      const put = await http<{ name: string }>(app, 'PUT', '/v1/admin/agents/ag-other', admin, { name: `Ann ${PAN}`, login: 'ann' });
+      expect(put.status).toBe(200);
+      expect(put.body.name).toBe('Ann 411111******1111');
+      await refused('/v1/admin/agents/ag-other', { login: PAN_DIGITS }, 'login', admin, 'PUT');
+      await refused(`/v1/admin/agents/${PAN_DIGITS}`, { name: 'x' }, 'agentId', admin, 'PUT');
+      // A probe for a chat id that is a card number leaves a masked trace in the audit.
+      expect((await http(app, 'GET', `/v1/admin/chats/${PAN_DIGITS}`, admin)).status).toBe(404);
+
+      // Sockets answer {ok:false, error:{code:'bad_request'}} naming the field.
+      for (const [s, event, payload, field] of [
+        [chat.customer, 'message', { clientMsgId: PAN_DIGITS, text: 'hi' }, 'clientMsgId'],
+        [chat.agent, 'message', { chatId: chat.chatId, clientMsgId: PAN, text: 'hi' }, 'clientMsgId'],
+        [chat.agent, 'chat.transfer', { chatId: chat.chatId, toAgentId: PAN_DIGITS }, 'toAgentId'],
+        [chat.agent, 'chat.join', { chatId: PAN_DIGITS }, 'chatId'],
+      ] as const) {
+        const ack = await emit(s, event, payload);
+        expect([event, ack.ok, ack.error?.code]).toEqual([event, false, 'bad_request']);
+        expect(ack.error?.message).toContain(`${field} must not contain a card number`);
+      }
+      expect((await emit(chat.agent, 'message', { chatId: chat.chatId, clientMsgId: 'a1', text: 'hello' })).ok).toBe(true);
+      await endChat(chat);
+    } finally {
+      chat.close();
+    }
+    // A token whose sub, login or company is a card number is refused with the reason.
+    for (const [claim, claims] of [
+      ['sub', { sub: PAN_DIGITS, company, role: 'agent' }],
+      ['login', { sub: 'ag-2', company, role: 'agent', login: PAN }],
+      ['company', { sub: 'ag-3', company: PAN_DIGITS, role: 'agent' }],
+    ] as const) {
+      expect((await connectError(app, '/agent', token(claims))).message).toBe(`token ${claim} must not contain a card number`);
+    }
+
+    const outbox = join(app.workDir, 'data', 'outbox', company);
+    await waitFor('the transcript', () => filesUnder(outbox).length === 1);
+    const file = readFileSync(filesUnder(outbox)[0], 'utf8');
+    expect(file).toContain('Agent 411111******1111');
+    const all = await dump();
+    expect(all).toContain('Bot 378282*****0005');
+    expect(all).toContain('Flow 411111******1111');
+    for (const [where, text] of [
+      ['database', all],
+      ['logs', app.logs()],
+      ['file', file],
+    ] as const) {
+      expect([where, text.includes(PAN_DIGITS)]).toEqual([where, false]);
+      expect([where, text.includes(PAN)]).toEqual([where, false]);
+      expect([where, text.includes('378282246310005')]).toEqual([where, false]);
+      expect([where, text.includes(AMEX)]).toEqual([where, false]);
     }
   });
 

@@ -88,8 +88,8 @@ describe('encryption at rest', () => {
     const got = await http(app, 'GET', '/v1/admin/export-target', admin);
     expect(got.body).toMatchObject({ hasPassword: true, hasPrivateKey: false });
     expect(JSON.stringify(got.body)).not.toContain(password);
-    // An update without a secret keeps the stored one, still sealed.
-    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { ...target, username: 'v' })).status).toBe(200);
+    // An update without a secret (same host, port and user) keeps the stored one, still sealed.
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { ...target, remoteDir: '/other' })).status).toBe(200);
     const again = await db.query<{ config: string }>('SELECT config FROM export_targets WHERE company_id = ?', [company]);
     expect(again[0].config).not.toContain(password);
     expect((await http<{ hasPassword: boolean }>(app, 'GET', '/v1/admin/export-target', admin)).body.hasPassword).toBe(true);

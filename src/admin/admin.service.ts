@@ -9,6 +9,8 @@ import { ChatService } from '../chat/chat.service';
 import { ParticipantEntity } from '../chat/participant.entity';
 import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
+import { containsCardNumber, redactCardData } from '../common/redact-card-data';
+import { cardNumberMessage } from '../common/validators';
 import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
 import { CompanyService } from '../company/company.service';
@@ -16,8 +18,10 @@ import { forUpdate, sqlDate } from '../database/sql';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { DeliverySignal } from '../export/delivery-signal';
 import { ExportTargetService } from '../export/export-target.service';
-import { ExportTargetConfig, publicView } from '../export/export-target.types';
+import { ExportTargetConfig, publicView, SftpTargetConfig } from '../export/export-target.types';
+import { TargetAddressPolicy, TargetRefusedError } from '../export/target-address-policy';
 import { DeliveryTransport } from '../export/transport';
+import { RateLimiter } from '../common/rate-limiter';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CryptoService } from '../security/crypto.service';
 import { checkFilenameTemplate, FilenameTemplateError } from '../transcript/filename-template';
@@ -46,6 +50,8 @@ export class AdminService {
     private readonly delivery: DeliverySignal,
     private readonly crypto: CryptoService,
     private readonly chats: ChatService,
+    private readonly addresses: TargetAddressPolicy,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async settings(p: Principal) {
@@ -88,7 +94,10 @@ export class AdminService {
 
   async putAgent(p: Principal, agentId: string, dto: AgentSettingsDto) {
     if (agentId.length > 128) throw AppException.badRequest('agentId is longer than 128 characters');
-    await this.companies.get(p.company);
+    if (containsCardNumber(agentId)) throw AppException.badRequest(cardNumberMessage('agentId'));
+    const company = await this.companies.get(p.company);
+    // The name is free text: masked (contract section 8); the login is an identifier, refused by the DTO.
+    if (typeof dto.name === 'string' && company.redactCardData) dto.name = redactCardData(dto.name);
     const now = this.clock.now();
     await this.db.transaction(async (m) => {
       const repo = m.getRepository(AgentEntity);
@@ -145,6 +154,7 @@ export class AdminService {
 
   async putProfile(p: Principal, name: string, dto: ProfileBodyDto) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) throw AppException.badRequest('name must be letters, digits, . _ - (up to 64)');
+    if (containsCardNumber(name)) throw AppException.badRequest(cardNumberMessage('name'));
     const company = await this.companies.get(p.company);
     this.checkTemplate(dto.filenameTemplate, dto.format, company.timeZone);
     const now = this.clock.now();
@@ -175,6 +185,8 @@ export class AdminService {
   }
 
   private checkTemplate(template: string, format: 'text' | 'json' | 'html', timeZone: string): string {
+    // A literal in the template ends up in every delivered file name.
+    if (containsCardNumber(template)) throw AppException.badRequest(cardNumberMessage('filenameTemplate'));
     try {
       return checkFilenameTemplate(template, format, timeZone).example;
     } catch (err) {
@@ -194,12 +206,22 @@ export class AdminService {
     if (dto.type === 'local') target = { type: 'local' };
     else {
       if (!dto.password && !dto.privateKey) {
-        // Secrets are write-only: an update without one keeps the stored one for the same user/host.
+        // Secrets are write-only: an update without one keeps the stored one, but only for the
+        // same host, port and user it was given for; it never follows the target elsewhere.
         const prev = await this.targets.get(p.company);
         if (prev.type !== 'sftp' || (!prev.password && !prev.privateKey))
           throw AppException.badRequest('password or privateKey is required for an sftp target');
+        const moved = secretBoundFieldChanged(prev, dto);
+        if (moved) throw AppException.badRequest(`password or privateKey is required again when ${moved} changes`);
         dto.password = prev.password;
         dto.privateKey = prev.privateKey;
+      }
+      // The same address policy as every connection: refused here already, naming the field.
+      try {
+        await this.addresses.assertAllowed(dto.host as string);
+      } catch (err) {
+        if (err instanceof TargetRefusedError) throw AppException.badRequest(`host: ${err.message}`);
+        throw err;
       }
       target = {
         type: 'sftp',
@@ -218,6 +240,7 @@ export class AdminService {
   }
 
   async checkExportTarget(p: Principal) {
+    if (!this.limiter.takeExportTargetCheck(p.company)) throw new AppException('rate_limited', 'too many export target checks, try again in a minute');
     await this.companies.get(p.company);
     const target = await this.targets.get(p.company);
     try {
@@ -225,6 +248,8 @@ export class AdminService {
       return { ok: true };
     } catch (err) {
       // The same shape as a refused socket event: a failed check is an answer, not an HTTP error.
+      // Network failures all carry one message (the transport's); see docs/security.md.
+      if (err instanceof TargetRefusedError) return { ok: false, error: { code: 'forbidden', message: err.message } };
       return { ok: false, error: { code: 'unavailable', message: (err as Error).message } };
     }
   }
@@ -342,6 +367,14 @@ export class AdminService {
       detail: a.detail ? (JSON.parse(a.detail) as unknown) : null,
     }));
   }
+}
+
+// The fields a stored secret is bound to; the first one the update changes, or null.
+function secretBoundFieldChanged(prev: SftpTargetConfig, dto: ExportTargetDto): 'host' | 'port' | 'username' | null {
+  if ((dto.host ?? '').trim().toLowerCase() !== prev.host.trim().toLowerCase()) return 'host';
+  if (dto.port !== prev.port) return 'port';
+  if (dto.username !== prev.username) return 'username';
+  return null;
 }
 
 function parseDate(v: string, field: string): Date {

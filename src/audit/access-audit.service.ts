@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Principal } from '../auth/principal';
+import { redactCardData } from '../common/redact-card-data';
 import { AuditService } from './audit.service';
 
 // Refused attempts on another chat or company leave a trace the company's admin can read. Written
@@ -10,7 +11,12 @@ export class AccessAuditService {
 
   constructor(private readonly audit: AuditService) {}
 
-  denied(p: Principal, where: string, chatId: string | null, code: string, message: string, target: string | null = null): void {
+  denied(p: Principal, rawWhere: string, rawChatId: string | null, code: string, rawMessage: string, rawTarget: string | null = null): void {
+    // What was asked for is whatever the caller sent: card data in it is masked (contract section 8).
+    const where = redactCardData(rawWhere);
+    const chatId = rawChatId === null ? null : redactCardData(rawChatId);
+    const target = rawTarget === null ? null : redactCardData(rawTarget);
+    const message = redactCardData(rawMessage);
     this.audit
       .record({
         companyId: p.company,

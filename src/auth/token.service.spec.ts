@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { AppException } from '../common/app.exception';
-import { loadConfig } from '../config/app-config';
+import { DEV_JWT_SECRET, loadConfig } from '../config/app-config';
+import { CryptoService } from '../security/crypto.service';
 import { TokenService } from './token.service';
 
 const SECRET = 'unit-test-secret-0123456789';
@@ -61,5 +62,33 @@ describe('TokenService', () => {
     expect(code(() => rs.verify(sign({ sub: 'f', company: 'acme', role: 'flow' }), ['flow']))).toBe('unauthorized: invalid token');
     const c = rs.signCustomerToken('acme', 'chat-9', 'cust', null);
     expect(rs.verify(c, ['customer']).chat).toBe('chat-9');
+  });
+
+  it('with a public key and no CUSTOMER_TOKEN_SECRET, uses the key kept in the database, never the development secret', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const config = loadConfig({ JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    const stored = Buffer.alloc(32, 7);
+    const crypto = { serviceKey: (name: string) => Promise.resolve({ key: name === 'customer-token' ? stored : Buffer.alloc(32), sealed: true }) };
+    const rs = new TokenService(config, crypto as unknown as CryptoService);
+    const claims = { sub: 'c', company: 'acme', role: 'customer', chat: 'chat-1' };
+    // Not loaded yet: nothing is signed or accepted.
+    expect(code(() => rs.signCustomerToken('acme', 'chat-1', 'c'))).toMatch(/^unavailable/);
+    await rs.onModuleInit();
+    expect(code(() => rs.verify(jwt.sign(claims, DEV_JWT_SECRET, { algorithm: 'HS256', expiresIn: 60 }), ['customer']))).toBe('unauthorized: invalid token');
+    expect(rs.verify(jwt.sign(claims, stored, { algorithm: 'HS256', expiresIn: 60 }), ['customer']).chat).toBe('chat-1');
+    expect(rs.verify(rs.signCustomerToken('acme', 'chat-2', 'c'), ['customer']).chat).toBe('chat-2');
+  });
+
+  it('refuses a token whose sub, login or company holds a card number, and masks one in its name', () => {
+    expect(code(() => hs.verify(sign({ sub: '4111111111111111', company: 'acme', role: 'agent' }), ['agent']))).toBe(
+      'unauthorized: token sub must not contain a card number',
+    );
+    expect(code(() => hs.verify(sign({ sub: 'a', company: 'acme', role: 'agent', login: 'ann 4111 1111 1111 1111' }), ['agent']))).toBe(
+      'unauthorized: token login must not contain a card number',
+    );
+    expect(code(() => hs.verify(sign({ sub: 'a', company: '4111111111111111', role: 'agent' }), ['agent']))).toBe(
+      'unauthorized: token company must not contain a card number',
+    );
+    expect(hs.verify(sign({ sub: 'a', company: 'acme', role: 'agent', name: 'Ann 4111-1111-1111-1111' }), ['agent']).name).toBe('Ann 411111******1111');
   });
 });

@@ -1,8 +1,10 @@
 import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import jwt from 'jsonwebtoken';
 import { AppConfig } from '../config/app-config';
 import { AppException } from '../common/app.exception';
+import { containsCardNumber, redactCardData } from '../common/redact-card-data';
+import { CryptoService } from '../security/crypto.service';
 import { Principal, Role, ROLES } from './principal';
 
 const COMPANY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -18,16 +20,44 @@ export class AuthError extends AppException {
   }
 }
 
+export const CUSTOMER_TOKEN_KEY_NAME = 'customer-token';
+
 @Injectable()
-export class TokenService {
+export class TokenService implements OnModuleInit {
+  private readonly logger = new Logger(TokenService.name);
   // Keys parsed once: given a string, jsonwebtoken parses it on every call (and first tries it as
   // a public key, which throws), a large share of the cost of each request.
   private readonly platformKey: KeyObject;
-  private readonly customerKey: KeyObject;
+  // Null until loaded from the database when none is configured (see onModuleInit).
+  private customerKey: KeyObject | null;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() private readonly crypto?: CryptoService,
+  ) {
     this.platformKey = config.jwt.algorithm === 'RS256' ? createPublicKey(config.jwt.publicKey) : createSecretKey(Buffer.from(config.jwt.secret, 'utf8'));
-    this.customerKey = createSecretKey(Buffer.from(config.customerToken.secret, 'utf8'));
+    const secret = config.customerToken.secret;
+    this.customerKey = secret === null ? null : createSecretKey(Buffer.from(secret, 'utf8'));
+  }
+
+  // Without a configured customer-token key (JWT_PUBLIC_KEY and no CUSTOMER_TOKEN_SECRET) the key
+  // is generated once and kept in the database, so that every instance signs and verifies with
+  // the same one. Never a key from the source.
+  async onModuleInit(): Promise<void> {
+    if (this.customerKey) return;
+    if (!this.crypto) throw new Error('no customer-token key is configured and none can be loaded');
+    const { key, sealed } = await this.crypto.serviceKey(CUSTOMER_TOKEN_KEY_NAME);
+    this.customerKey = createSecretKey(key);
+    if (!sealed) {
+      this.logger.warn(
+        'No CUSTOMER_TOKEN_SECRET and no ENCRYPTION_MASTER_KEY: the generated customer-token key is kept unsealed in the database, so database read access allows forging customer tokens; set one of them',
+      );
+    }
+  }
+
+  private customerKeyOrFail(): KeyObject {
+    if (!this.customerKey) throw new AppException('unavailable', 'the customer-token key is not loaded yet');
+    return this.customerKey;
   }
 
   // Verifies signature, expiry and claims, then the role against what the caller accepts.
@@ -37,7 +67,7 @@ export class TokenService {
     const customerOnly = accepted.length === 1 && accepted[0] === 'customer';
     let payload: jwt.JwtPayload | string;
     try {
-      if (customerOnly) payload = jwt.verify(token, this.customerKey, { algorithms: ['HS256'] });
+      if (customerOnly) payload = jwt.verify(token, this.customerKeyOrFail(), { algorithms: ['HS256'] });
       else payload = jwt.verify(token, this.platformKey, { algorithms: [this.config.jwt.algorithm] });
     } catch (e) {
       const reason = e instanceof jwt.TokenExpiredError ? 'token expired' : 'invalid token';
@@ -53,7 +83,7 @@ export class TokenService {
   signCustomerToken(company: string, chatId: string, sub: string, name?: string | null): string {
     const claims: Record<string, unknown> = { sub, company, role: 'customer', chat: chatId };
     if (name) claims.name = name;
-    return jwt.sign(claims, this.customerKey, {
+    return jwt.sign(claims, this.customerKeyOrFail(), {
       algorithm: 'HS256',
       expiresIn: this.config.customerToken.ttlSeconds,
     });
@@ -72,7 +102,16 @@ export class TokenService {
       if (typeof chat !== 'string' || chat.length === 0 || chat.length > 64) throw new AuthError('unauthorized', 'customer token has no chat');
       p.chat = chat;
     }
-    if (typeof name === 'string' && name.length <= 255) p.name = name;
+    // Contract section 8: identifiers holding a card number are refused (never silently changed, so
+    // the token is refused with the reason); a display name is free text and is masked.
+    for (const [claim, value] of [
+      ['sub', sub],
+      ['company', company],
+      ['login', login],
+    ] as const) {
+      if (typeof value === 'string' && containsCardNumber(value)) throw new AuthError('unauthorized', `token ${claim} must not contain a card number`);
+    }
+    if (typeof name === 'string' && name.length <= 255) p.name = redactCardData(name);
     if (typeof login === 'string' && login.length <= 255) p.login = login;
     return p;
   }

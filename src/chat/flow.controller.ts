@@ -2,6 +2,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { CurrentPrincipal, AuthGuard, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
+import { redactCardData } from '../common/redact-card-data';
 import { AppConfig } from '../config/app-config';
 import { actorOf, ChatService } from './chat.service';
 import { checkText } from './customer.gateway';
@@ -33,7 +34,9 @@ export class FlowController {
   async message(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: FlowMessageDto) {
     checkText(dto.text, this.config.maxMessageLength);
     await this.chats.find(p.company, chatId);
-    const stored = await this.chats.postMessage({ ...p, name: dto.name ?? p.name ?? 'Bot' }, chatId, dto.clientMsgId ?? null, dto.text);
+    // The bot's name is free text: masked like the token's name (contract section 8).
+    const name = dto.name === undefined ? (p.name ?? 'Bot') : redactCardData(dto.name);
+    const stored = await this.chats.postMessage({ ...p, name }, chatId, dto.clientMsgId ?? null, dto.text);
     return { seq: stored.seq, at: stored.at.toISOString() };
   }
 

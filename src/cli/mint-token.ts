@@ -20,6 +20,10 @@ const claims: Record<string, unknown> = { sub: arg('sub') ?? `${role}-1`, compan
 for (const k of ['name', 'login', 'chat']) if (arg(k)) claims[k] = arg(k);
 const ttl = Number(arg('ttl') ?? 8 * 3600);
 const secret = role === 'customer' ? config.customerToken.secret : config.jwt.algorithm === 'HS256' ? config.jwt.secret : null;
+if (!secret && role === 'customer') {
+  console.error('No CUSTOMER_TOKEN_SECRET: the service generated its customer-token key; customer tokens come from chat creation.');
+  process.exit(2);
+}
 if (!secret) {
   console.error('JWT_PUBLIC_KEY is set: platform tokens come from your identity provider, not from this command.');
   process.exit(2);

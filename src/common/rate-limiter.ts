@@ -23,8 +23,8 @@ export class TokenBucket {
   }
 }
 
-function takeFrom(b: Bucket, perSecond: number, now: number): boolean {
-  b.tokens = Math.min(perSecond * 2, b.tokens + ((now - b.last) / 1000) * perSecond);
+function takeFrom(b: Bucket, perSecond: number, now: number, burst = perSecond * 2): boolean {
+  b.tokens = Math.min(burst, b.tokens + ((now - b.last) / 1000) * perSecond);
   b.last = now;
   if (b.tokens < 1) return false;
   b.tokens -= 1;
@@ -55,6 +55,20 @@ export class RateLimiter {
     return takeFrom(b, rate, now);
   }
 
+  // Export-target checks connect somewhere on an administrator's say-so: a few per minute per
+  // company (bursts of the same number), whoever asks.
+  takeExportTargetCheck(company: string, now = Date.now()): boolean {
+    const perMinute = this.config.exportTargetChecksPerMinute;
+    const key = `export-target-check\u0000${company}`;
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { tokens: perMinute, last: now };
+      this.buckets.set(key, b);
+    }
+    if (now > this.sweepAt) this.sweep(now);
+    return takeFrom(b, perMinute / 60, now, perMinute);
+  }
+
   newSocketBucket(): TokenBucket {
     return new TokenBucket(this.config.rateLimit.socketPerSecond);
   }
@@ -62,6 +76,7 @@ export class RateLimiter {
   // Full buckets carry no state worth keeping.
   private sweep(now: number): void {
     this.sweepAt = now + 60_000;
+    // A check bucket refills within a minute; two minutes idle is full for every kind.
     for (const [k, b] of this.buckets) if (now - b.last > 120_000) this.buckets.delete(k);
   }
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { redactCardData } from './redact-card-data';
+import { containsCardNumber, redactCardData } from './redact-card-data';
 
 // Reference implementations, written independently of the module under test.
 function luhnValid(digits: string): boolean {
@@ -287,5 +287,34 @@ describe('redactCardData: properties', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+
+  describe('containsCardNumber (for identifiers, which are refused rather than masked)', () => {
+    it.each([
+      ['4111111111111111', true],
+      ['order-4111111111111111', true],
+      ['4111 1111 1111 1111', true],
+      ['3782-822463-10005', true],
+      ['x4111111111111111y', true],
+      ['4111111111111112', false],
+      ['411111******1111', false],
+      ['agent-1', false],
+      ['cvv 123', false],
+      ['12345678901234567890123', false],
+      ['', false],
+    ])('%s: %s', (text, expected) => {
+      expect(containsCardNumber(text)).toBe(expected);
+    });
+
+    it('agrees with the masking: true exactly when a card number would be masked', () => {
+      fc.assert(
+        fc.property(fc.stringMatching(/^[0-9a-z -]{0,40}$/), (text) => {
+          const masked = redactCardData(text.replace(/[a-z]/g, 'x'));
+          const cardMasked = /\d{6}\*{3,9}\d{4}/.test(masked);
+          expect(containsCardNumber(text.replace(/[a-z]/g, 'x'))).toBe(cardMasked);
+        }),
+        { numRuns: 2000 },
+      );
+    });
   });
 });

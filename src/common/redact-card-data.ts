@@ -45,6 +45,17 @@ export function redactCardData(text: string): string {
   });
 }
 
+// Whether the text holds a card number (what redactCardData would mask; security codes aside).
+// For identifiers, which are refused rather than changed.
+export function containsCardNumber(text: string): boolean {
+  if (typeof text !== 'string') return false;
+  let digits = 0;
+  for (let i = 0; i < text.length && digits < MIN_CARD_DIGITS; i++) if (text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) digits++;
+  if (digits < MIN_CARD_DIGITS) return false;
+  for (const m of text.matchAll(RUN_OR_MASKED)) if (m[1] === undefined && maskRun(m[0]) !== m[0]) return true;
+  return false;
+}
+
 // Masks the card numbers in one run of digit groups. The whole run is a card when it has 13-19
 // digits and passes Luhn. Otherwise (a card followed by its expiry or code, '4111 1111 1111 1111
 // 123'), whole consecutive groups are tried, left to right, longest first; the digits of a group

@@ -33,7 +33,37 @@ describe('loadConfig', () => {
     [{ MESSAGE_MAX_LENGTH: '20000' }, 'MESSAGE_MAX_LENGTH'],
     [{ DB_MIGRATE_ON_START: 'maybe' }, 'DB_MIGRATE_ON_START'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ EXPORT_TARGET_ALLOWED_HOSTS: '10.0.0.0/33' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
+    [{ EXPORT_TARGET_ALLOWED_HOSTS: 'bad_host!' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
+    [{ EXPORT_TARGET_ALLOWED_HOSTS: 'name/8' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
+    [{ EXPORT_TARGET_CHECKS_PER_MINUTE: '0' }, 'EXPORT_TARGET_CHECKS_PER_MINUTE'],
   ])('names the bad variable in %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+
+  it('reads the export-target allow-list: names, addresses and CIDR blocks', () => {
+    expect(loadConfig({ EXPORT_TARGET_ALLOWED_HOSTS: 'SFTP.internal., 10.20.0.0/16 fd00::/8 192.168.1.5' }).exportTargetAllowedHosts).toEqual({
+      names: ['sftp.internal'],
+      cidrs: [
+        { address: '10.20.0.0', prefix: 16, family: 'ipv4' },
+        { address: 'fd00::', prefix: 8, family: 'ipv6' },
+        { address: '192.168.1.5', prefix: 32, family: 'ipv4' },
+      ],
+    });
+    expect(loadConfig({}).exportTargetAllowedHosts).toEqual({ names: [], cidrs: [] });
+  });
+
+  it('never takes the customer-token key from the source when a JWT setting is given', () => {
+    const pem = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----';
+    // Development with a public key only: generated at start (null here), not the development secret.
+    expect(loadConfig({ JWT_PUBLIC_KEY: pem }).customerToken.secret).toBeNull();
+    expect(loadConfig({ JWT_SECRET: 'a-long-enough-secret' }).customerToken.secret).toBe('a-long-enough-secret');
+    expect(loadConfig({ JWT_PUBLIC_KEY: pem, CUSTOMER_TOKEN_SECRET: 'customer-secret-0123' }).customerToken.secret).toBe('customer-secret-0123');
+    // Only with no JWT setting at all.
+    expect(loadConfig({}).customerToken.secret).toBe(DEV_JWT_SECRET);
+    // Production: a generated key must be sealed with a secret the service holds.
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: pem })).toThrow(/CUSTOMER_TOKEN_SECRET, or ENCRYPTION_MASTER_KEY/);
+    const sealed = loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: pem, ENCRYPTION_MASTER_KEY: 'a'.repeat(64) });
+    expect(sealed.customerToken.secret).toBeNull();
   });
 });

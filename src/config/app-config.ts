@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -9,6 +10,11 @@ export type DatabaseConfig =
 
 export class ConfigError extends Error {}
 
+export interface AllowedTargets {
+  names: string[];
+  cidrs: { address: string; prefix: number; family: 'ipv4' | 'ipv6' }[];
+}
+
 export const DEV_JWT_SECRET = 'dev-only-insecure-secret-change-me';
 
 export class AppConfig {
@@ -18,8 +24,13 @@ export class AppConfig {
   readonly migrateOnStart!: boolean;
   readonly dbPoolSize!: number;
   readonly jwt!: { algorithm: 'HS256'; secret: string; isDevDefault: boolean } | { algorithm: 'RS256'; publicKey: string; isDevDefault: false };
-  readonly customerToken!: { secret: string; ttlSeconds: number };
+  // secret null: none configured (RS256 without CUSTOMER_TOKEN_SECRET); the service generates one
+  // and keeps it in the database, shared by every instance.
+  readonly customerToken!: { secret: string | null; ttlSeconds: number };
   readonly exportLocalDir!: string;
+  // Loopback and private addresses an export target may use in production (names and CIDRs).
+  readonly exportTargetAllowedHosts!: AllowedTargets;
+  readonly exportTargetChecksPerMinute!: number;
   readonly maxMessageLength!: number;
   readonly messageBatchMax!: number;
   readonly messageWriteLanes!: number;
@@ -106,6 +117,32 @@ export function parseMasterKey(raw: string | undefined): Buffer | null {
   return key;
 }
 
+// Comma- or space-separated host names, addresses and CIDR blocks, e.g.
+// "sftp.internal, 10.20.0.0/16, fd00::/8".
+export function parseAllowedTargets(raw: string | undefined): AllowedTargets {
+  const out: AllowedTargets = { names: [], cidrs: [] };
+  for (const entry of (raw ?? '').split(/[\s,]+/).filter(Boolean)) {
+    const [addr, prefixText, extra] = entry.split('/');
+    const family = isIP(addr);
+    if (family) {
+      const max = family === 4 ? 32 : 128;
+      if (extra !== undefined || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)))
+        throw new ConfigError(`EXPORT_TARGET_ALLOWED_HOSTS: "${entry}" is not a CIDR block`);
+      const prefix = prefixText === undefined ? max : Number(prefixText);
+      if (prefix > max) throw new ConfigError(`EXPORT_TARGET_ALLOWED_HOSTS: the prefix of "${entry}" must be at most ${max}`);
+      out.cidrs.push({ address: addr, prefix, family: family === 4 ? 'ipv4' : 'ipv6' });
+    } else if (
+      prefixText === undefined &&
+      /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(entry)
+    ) {
+      out.names.push(entry.toLowerCase().replace(/\.$/, ''));
+    } else {
+      throw new ConfigError(`EXPORT_TARGET_ALLOWED_HOSTS: "${entry}" is neither a host name, an address nor a CIDR block`);
+    }
+  }
+  return out;
+}
+
 function redisUrl(raw: string | undefined): string | null {
   if (!raw) return null;
   if (!/^rediss?:\/\//.test(raw)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
@@ -131,14 +168,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
 
   // Customer tokens are minted here, so they need a key this service holds even when platform
-  // tokens are verified with a public key only.
-  let customerSecret = env.CUSTOMER_TOKEN_SECRET;
-  if (!customerSecret) {
-    if (jwt.algorithm === 'HS256') customerSecret = jwt.secret;
-    else if (nodeEnv === 'production') throw new ConfigError('with JWT_PUBLIC_KEY, NODE_ENV=production also needs CUSTOMER_TOKEN_SECRET');
-    else customerSecret = DEV_JWT_SECRET;
+  // tokens are verified with a public key only. The development secret from the source is used only
+  // when no JWT setting is given at all (and that is said at start); with JWT_PUBLIC_KEY and no
+  // CUSTOMER_TOKEN_SECRET a key is generated and kept in the database. Sealing it needs a secret
+  // this service holds: a public key is none, so production then needs ENCRYPTION_MASTER_KEY.
+  let customerSecret: string | null = env.CUSTOMER_TOKEN_SECRET || null;
+  if (customerSecret === null && jwt.algorithm === 'HS256') customerSecret = jwt.secret;
+  if (customerSecret !== null && customerSecret.length < 16) throw new ConfigError('CUSTOMER_TOKEN_SECRET must be at least 16 characters');
+  const encryptionMasterKey = parseMasterKey(env.ENCRYPTION_MASTER_KEY);
+  if (customerSecret === null && nodeEnv === 'production' && !encryptionMasterKey) {
+    throw new ConfigError(
+      'with JWT_PUBLIC_KEY, NODE_ENV=production needs CUSTOMER_TOKEN_SECRET, or ENCRYPTION_MASTER_KEY to seal the customer-token key the service generates',
+    );
   }
-  if (customerSecret.length < 16) throw new ConfigError('CUSTOMER_TOKEN_SECRET must be at least 16 characters');
 
   const logLevel = (env.LOG_LEVEL ?? 'log') as AppConfig['logLevel'];
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be error, warn, log or debug');
@@ -152,6 +194,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     jwt,
     customerToken: { secret: customerSecret, ttlSeconds: int(env, 'CUSTOMER_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400) },
     exportLocalDir: resolve(cwd, env.EXPORT_LOCAL_DIR || './data/outbox'),
+    exportTargetAllowedHosts: parseAllowedTargets(env.EXPORT_TARGET_ALLOWED_HOSTS),
+    // Per company and instance: a check connects somewhere on the administrator's say-so.
+    exportTargetChecksPerMinute: int(env, 'EXPORT_TARGET_CHECKS_PER_MINUTE', 5, 1, 1000),
     // Bodies live in a TEXT column (65,535 bytes) and may be stored encrypted. 4 bytes per
     // character is a safe bound (a UTF-16 unit is at most 3 bytes of UTF-8; redaction markers at
     // most double ASCII): 12,000 characters are 48,000 bytes; sealed, 12 + 16 + 48,000 = 48,028
@@ -183,6 +228,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisUrl: redisUrl(env.REDIS_URL),
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,
-    encryptionMasterKey: parseMasterKey(env.ENCRYPTION_MASTER_KEY),
+    encryptionMasterKey,
   });
 }

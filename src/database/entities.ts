@@ -10,6 +10,7 @@ import { ExportTargetEntity } from '../export/export-target.entity';
 import { RecordingSegmentEntity } from '../recording/recording-segment.entity';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CompanyKeyEntity } from '../security/company-key.entity';
+import { ServiceKeyEntity } from '../security/service-key.entity';
 import { ProfileEntity } from '../transcript/profile.entity';
 
 export const ENTITIES = [
@@ -26,4 +27,5 @@ export const ENTITIES = [
   DeliveryJobEntity,
   AuditEntity,
   CompanyKeyEntity,
+  ServiceKeyEntity,
 ];

@@ -4,9 +4,21 @@ import { Logger } from '@nestjs/common';
 import SftpClient from 'ssh2-sftp-client';
 import { DeliveryFile, DeliveryResult, PermanentDeliveryError } from './transport';
 import { SftpTargetConfig } from './export-target.types';
+import { TargetAddressPolicy, TargetRefusedError } from './target-address-policy';
 
 export class SftpTimeoutError extends Error {}
 export class HostKeyMismatchError extends Error {}
+
+// Whatever went wrong before the SSH handshake completed (refused, reset, timed out, not an SSH
+// server, no common algorithm, a name that does not resolve): one message, so that the answers of
+// a check cannot be used to map the far side's ports. The cause goes to the service log.
+export const TARGET_UNREACHABLE_MESSAGE = 'could not connect to an SSH server at the export target (details are in the service log)';
+export class TargetUnreachableError extends Error {
+  constructor() {
+    super(TARGET_UNREACHABLE_MESSAGE);
+    this.name = 'TargetUnreachableError';
+  }
+}
 
 interface PooledConnection {
   client: SftpClient;
@@ -41,6 +53,8 @@ export class SftpTransport {
     private readonly opTimeoutMs: number,
     private readonly maxPerTarget = 2,
     private readonly idleMs = 30_000,
+    // Outside production rules by default: loopback and private addresses are allowed.
+    private readonly addresses = new TargetAddressPolicy({ production: false, allowed: { names: [], cidrs: [] } }),
   ) {
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 10_000));
     this.sweeper.unref();
@@ -177,6 +191,15 @@ export class SftpTransport {
   }
 
   private async connect(target: SftpTargetConfig): Promise<PooledConnection> {
+    // The address is checked after resolution and then connected to as checked.
+    let address: string;
+    try {
+      [address] = await this.addresses.resolve(target.host);
+    } catch (err) {
+      if (err instanceof TargetRefusedError) throw err;
+      this.logger.warn(`export target ${target.host}:${target.port}: ${(err as Error).message}`);
+      throw new TargetUnreachableError();
+    }
     const conn: PooledConnection = { client: undefined as unknown as SftpClient, dead: false, lastUsed: Date.now(), dirs: new Set() };
     const markDead = () => {
       conn.dead = true;
@@ -185,8 +208,9 @@ export class SftpTransport {
     conn.client = new SftpClient('horizon', { error: markDead, end: markDead, close: markDead });
     let mismatch: string | null = null;
     const expected = target.hostKeySha256.trim();
+    let handshakeDone = false;
     const connecting = conn.client.connect({
-      host: target.host,
+      host: address,
       port: target.port,
       username: target.username,
       password: target.password,
@@ -202,13 +226,21 @@ export class SftpTransport {
     } as SftpClient.ConnectOptions);
     // The socket exists now but is not yet connected: Node applies this on connect, so the key
     // exchange also runs without Nagle (setting it after the handshake cost ~200 ms per connection).
-    (conn.client as unknown as { client: { setNoDelay(v: boolean): void } }).client.setNoDelay(true);
+    const ssh = (conn.client as unknown as { client: { setNoDelay(v: boolean): void; once(e: 'handshake', f: () => void): void } }).client;
+    ssh.setNoDelay(true);
+    ssh.once('handshake', () => {
+      handshakeDone = true;
+    });
     try {
       await this.op(conn, 'connect', () => connecting);
     } catch (err) {
       await this.discard(conn);
+      // Our own pinned-key check may say what it saw.
       if (mismatch) throw new HostKeyMismatchError(`host key mismatch: the server presented ${mismatch}, expected ${expected}`);
-      throw err;
+      // Past the handshake the server is the pinned one: its answer (authentication refused) may be told.
+      if (handshakeDone) throw err;
+      this.logger.warn(`export target ${target.host}:${target.port}: ${(err as Error).message}`);
+      throw new TargetUnreachableError();
     }
     return conn;
   }

@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { ExportTargetConfig } from './export-target.types';
 import { LocalFolderTransport } from './local-folder.transport';
 import { SftpTransport } from './sftp.transport';
+import { TargetAddressPolicy } from './target-address-policy';
 import { DeliveryFile, DeliveryResult, DeliveryTransport } from './transport';
 
 // Picks the transport by the company's target type.
@@ -11,10 +12,10 @@ export class TransportRegistry extends DeliveryTransport implements OnModuleDest
   private readonly local: LocalFolderTransport;
   private readonly sftp: SftpTransport;
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, addresses: TargetAddressPolicy) {
     super();
     this.local = new LocalFolderTransport(config.exportLocalDir);
-    this.sftp = new SftpTransport(config.sftpOperationTimeoutMs, config.sftpConnectionsPerTarget);
+    this.sftp = new SftpTransport(config.sftpOperationTimeoutMs, config.sftpConnectionsPerTarget, undefined, addresses);
   }
 
   async deliver(target: ExportTargetConfig, files: DeliveryFile[]): Promise<DeliveryResult[]> {

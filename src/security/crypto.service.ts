@@ -3,8 +3,9 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, DEV_JWT_SECRET } from '../config/app-config';
 import { CompanyKeyEntity } from './company-key.entity';
+import { ServiceKeyEntity } from './service-key.entity';
 
 // Sealed values are text: "enc:v1:" + base64(iv | tag | ciphertext), AES-256-GCM with a 12-byte
 // random IV and a 16-byte tag. Anything without the prefix is plain text from before encryption.
@@ -17,6 +18,9 @@ const HKDF_SALT = 'webchat-recorder/v1';
 const PURPOSE_SECRETS = 'export-target-secrets';
 const PURPOSE_WRAP = 'company-key-wrap';
 const PURPOSE_DEV_SECRETS = 'export-target-secrets/dev-fallback';
+const PURPOSE_SERVICE_KEYS = 'service-keys';
+// A generated service key stored without a master key to seal it with.
+const PLAIN_PREFIX = 'plain:';
 // Unwrapped company keys are kept in memory; the row is read again after this long, so an erasure
 // made on another instance takes effect here within it.
 const KEY_RECHECK_MS = 10_000;
@@ -87,13 +91,17 @@ export interface BodyRow {
 
 // Key hierarchy: ENCRYPTION_MASTER_KEY -> HKDF sub-keys per purpose -> (wrap key) -> one random
 // data key per company for message bodies. Export-target secrets are sealed with their own sub-key
-// (or, without a master key, with a development key derived from the JWT secret).
+// (or, without a master key, with a development key derived from the JWT secret), and so are keys
+// the service generates for itself (serviceKey).
 @Injectable()
 export class CryptoService implements OnApplicationBootstrap {
   private readonly logger = new Logger(CryptoService.name);
   // Message bodies are encrypted exactly when a master key is configured.
   readonly bodiesEncrypted: boolean;
   private readonly wrapKey: Buffer | null;
+  private readonly masterKey: Buffer | null;
+  // False when export-target secrets are sealed with a key derived from public material.
+  private readonly secretsReallySealed: boolean;
   // The first seals; every one opens, so secrets stored before a master key was set still read.
   private readonly secretKeys: Buffer[];
   private readonly keys = new Map<string, { key: Buffer; until: number }>();
@@ -105,18 +113,54 @@ export class CryptoService implements OnApplicationBootstrap {
     private readonly clock: Clock,
   ) {
     const master = config.encryptionMasterKey;
-    const devSecret = config.jwt.algorithm === 'HS256' ? config.jwt.secret : config.customerToken.secret;
-    const devKey = deriveKey(devSecret, PURPOSE_DEV_SECRETS);
+    // Without a master key, the secret this service holds (the HS256 JWT secret, else
+    // CUSTOMER_TOKEN_SECRET). With only a public key there is none: earlier versions then used the
+    // development secret from the source, which protects nothing; it still opens what they sealed.
+    const heldSecret = config.jwt.algorithm === 'HS256' ? config.jwt.secret : config.customerToken.secret;
+    const sourceKey = deriveKey(DEV_JWT_SECRET, PURPOSE_DEV_SECRETS);
+    const fallback = heldSecret !== null ? deriveKey(heldSecret, PURPOSE_DEV_SECRETS) : sourceKey;
     this.bodiesEncrypted = master !== null;
+    this.masterKey = master;
+    this.secretsReallySealed = master !== null || (heldSecret !== null && !config.jwt.isDevDefault);
     this.wrapKey = master ? deriveKey(master, PURPOSE_WRAP) : null;
-    this.secretKeys = master ? [deriveKey(master, PURPOSE_SECRETS), devKey] : [devKey];
+    this.secretKeys = master ? [deriveKey(master, PURPOSE_SECRETS), fallback] : [fallback];
+    if (!this.secretKeys.some((k) => k.equals(sourceKey))) this.secretKeys.push(sourceKey);
   }
 
   onApplicationBootstrap(): void {
     if (!this.bodiesEncrypted) {
       this.logger.warn(
-        'ENCRYPTION_MASTER_KEY is not set: message bodies are stored unencrypted and export-target secrets are sealed with a key derived from the JWT secret; set ENCRYPTION_MASTER_KEY',
+        this.secretsReallySealed
+          ? 'ENCRYPTION_MASTER_KEY is not set: message bodies are stored unencrypted and export-target secrets are sealed with a key derived from the JWT secret; set ENCRYPTION_MASTER_KEY'
+          : 'ENCRYPTION_MASTER_KEY is not set and no secret is configured: message bodies are stored unencrypted and export-target secrets are sealed with a key anyone can derive (from the source), which protects nothing; set ENCRYPTION_MASTER_KEY',
       );
+    }
+  }
+
+  // --- keys the service generates and shares between instances -----------------------------------
+
+  // The key called `name`, generated at first use and kept in the database: every instance inserts
+  // its candidate if none is there, then all read back the one that won. Sealed with a key derived
+  // from ENCRYPTION_MASTER_KEY; without one it is stored as it is (`sealed: false`), since nothing
+  // else this service holds is secret (see docs/security.md).
+  async serviceKey(name: string, bytes = KEY_BYTES): Promise<{ key: Buffer; sealed: boolean }> {
+    const repo = this.db.getRepository(ServiceKeyEntity);
+    let row = await repo.findOneBy({ name });
+    if (!row) {
+      const fresh = randomBytes(bytes);
+      const value = this.masterKey
+        ? sealBytes(deriveKey(this.masterKey, PURPOSE_SERVICE_KEYS), fresh, serviceKeyAad(name))
+        : PLAIN_PREFIX + fresh.toString('base64');
+      await this.db.createQueryBuilder().insert().into(ServiceKeyEntity).values({ name, value, createdAt: this.clock.now() }).orIgnore().execute();
+      row = await repo.findOneBy({ name });
+      if (!row) throw new DecryptionError(`the service key ${name} could not be stored`);
+    }
+    if (row.value.startsWith(PLAIN_PREFIX)) return { key: Buffer.from(row.value.slice(PLAIN_PREFIX.length), 'base64'), sealed: false };
+    if (!this.masterKey) throw new DecryptionError(`the stored service key ${name} is sealed: ENCRYPTION_MASTER_KEY is needed to open it`);
+    try {
+      return { key: openBytes(deriveKey(this.masterKey, PURPOSE_SERVICE_KEYS), row.value, serviceKeyAad(name)), sealed: true };
+    } catch {
+      throw new DecryptionError(`the stored service key ${name} cannot be opened: ENCRYPTION_MASTER_KEY is not the one it was sealed with`);
     }
   }
 
@@ -239,6 +283,10 @@ export class CryptoService implements OnApplicationBootstrap {
 
 function wrapAad(companyId: string): string {
   return `${PURPOSE_WRAP}:${companyId}`;
+}
+
+function serviceKeyAad(name: string): string {
+  return `${PURPOSE_SERVICE_KEYS}:${name}`;
 }
 
 function bodyAad(chatId: string, seq: number): string {

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { NoCardNumber } from '../../common/validators';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 
 export class SettingsDto {
@@ -12,7 +13,7 @@ export class SettingsDto {
 
 export class AgentSettingsDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) name?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) login?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) @NoCardNumber() login?: string;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() permitRecordings?: boolean;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(100) samplingPercent?: number;
 }
@@ -28,7 +29,11 @@ export class ProfileBodyDto {
 }
 
 export class CreateProfileDto extends ProfileBodyDto {
-  @ApiProperty() @IsString() @Matches(PROFILE_NAME_RE, { message: 'name must be letters, digits, . _ - (up to 64, not starting with a symbol)' }) name!: string;
+  @ApiProperty()
+  @IsString()
+  @Matches(PROFILE_NAME_RE, { message: 'name must be letters, digits, . _ - (up to 64, not starting with a symbol)' })
+  @NoCardNumber()
+  name!: string;
 }
 
 export class PreviewDto {

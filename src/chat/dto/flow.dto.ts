@@ -1,24 +1,27 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsWellFormed, MaxJsonLength } from '../../common/validators';
+import { IsWellFormed, MaxJsonLength, NoCardNumber, NoCardNumberInKeys } from '../../common/validators';
 import { IsBoolean, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 
 export class CustomerInfoDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) id?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) @NoCardNumber() id?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) name?: string;
 }
 
 export class CreateChatDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) @IsWellFormed() externalId?: string;
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(255) service!: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) @IsWellFormed() @NoCardNumber() externalId?: string;
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(255) @NoCardNumber() service!: string;
   @ApiPropertyOptional({ type: () => CustomerInfoDto }) @IsOptional() @ValidateNested() @Type(() => CustomerInfoDto) customer?: CustomerInfoDto;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() @MaxJsonLength(16_000) metadata?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() @MaxJsonLength(16_000) @NoCardNumberInKeys() metadata?: Record<
+    string,
+    unknown
+  >;
 }
 
 export class FlowMessageDto {
   @ApiProperty() @IsString() text!: string;
   // Additions to the contract: an idempotency key for retries, and the bot's display name.
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() clientMsgId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() clientMsgId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) name?: string;
 }
 
@@ -39,11 +42,11 @@ export class StartRecordingDto {
 }
 
 export class AssignDto {
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() agentId!: string;
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() agentId!: string;
 }
 
 export class TransferChatDto {
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() toAgentId!: string;
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() toAgentId!: string;
 }
 
 export class AbusiveDto {

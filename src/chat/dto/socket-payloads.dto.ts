@@ -1,20 +1,21 @@
 import { IsBoolean, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { AppException } from '../../common/app.exception';
-import { isWellFormed, IsWellFormed } from '../../common/validators';
+import { cardNumberMessage, isWellFormed, IsWellFormed, NoCardNumber } from '../../common/validators';
+import { containsCardNumber } from '../../common/redact-card-data';
 
 // Socket payloads (contract section 3). Text length is checked against the configured limit by the
 // handler, so that the refusal names the configured number.
 export class CustomerMessageDto {
-  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() clientMsgId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() clientMsgId!: string;
   @IsString() text!: string;
 }
 
 export class ChatRefDto {
-  @IsString() @IsNotEmpty() @MaxLength(64) @IsWellFormed() chatId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(64) @IsWellFormed() @NoCardNumber() chatId!: string;
 }
 
 export class AgentMessageDto extends ChatRefDto {
-  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() clientMsgId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() clientMsgId!: string;
   @IsString() text!: string;
 }
 
@@ -27,7 +28,7 @@ export class FlagAbusiveDto extends ChatRefDto {
 }
 
 export class TransferDto extends ChatRefDto {
-  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() toAgentId!: string;
+  @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() toAgentId!: string;
 }
 
 export class EmptyDto {}
@@ -40,6 +41,8 @@ function field(o: Record<string, unknown>, name: string, max: number, required =
   if (required && v.length === 0) throw AppException.badRequest(`${name} should not be empty`);
   if (v.length > max) throw AppException.badRequest(`${name} must be shorter than or equal to ${max} characters`);
   if (max !== Infinity && !isWellFormed(v)) throw AppException.badRequest(`${name} must be well-formed text (no lone surrogates)`);
+  // Identifiers (every bounded field here) are refused, never masked.
+  if (max !== Infinity && containsCardNumber(v)) throw AppException.badRequest(cardNumberMessage(name));
   return v;
 }
 
