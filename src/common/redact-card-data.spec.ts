@@ -306,14 +306,60 @@ describe('redactCardData: properties', () => {
       expect(containsCardNumber(text)).toBe(expected);
     });
 
-    it('agrees with the masking: true exactly when a card number would be masked', () => {
+    it.each([
+      ['4111-1111 1111-1111', true],
+      ['4111 1111 1111 1111 123', true],
+      ['20554758-3280-4484-8fa2-df8d6afb65d6', false],
+      ['e325d9a5-2890-4241-9590-9b302147c7d7', false],
+      ['id 1234-4111-1111-1111-1111', true],
+      ['ab4111-1111-1111-1111', false],
+    ])('written as people write a card: %s: %s', (text, expected) => {
+      expect(containsCardNumber(text)).toBe(expected);
+    });
+
+    it('refuses only what the masking would mask', () => {
       fc.assert(
         fc.property(fc.stringMatching(/^[0-9a-z -]{0,40}$/), (text) => {
-          const masked = redactCardData(text.replace(/[a-z]/g, 'x'));
-          const cardMasked = /\d{6}\*{3,9}\d{4}/.test(masked);
-          expect(containsCardNumber(text.replace(/[a-z]/g, 'x'))).toBe(cardMasked);
+          const t = text.replace(/[a-z]/g, 'x');
+          if (containsCardNumber(t)) expect(redactCardData(t)).toMatch(/\d{6}\*{3,9}\d{4}/);
         }),
         { numRuns: 2000 },
+      );
+    });
+
+    it('refuses every card written in one piece or in the usual groups, whatever stands around it', () => {
+      const card = fc
+        .tuple(fc.constantFrom(13, 14, 15, 16, 19), fc.string({ unit: fc.constantFrom(...'0123456789'.split('')), minLength: 18, maxLength: 18 }))
+        .map(([n, d]) => withCheckDigit(d.slice(0, n - 1)));
+      const layout = (c: string, how: number): string => {
+        if (how === 0 || c.length < 13) return c;
+        if (how === 1 && c.length >= 13) return [c.slice(0, 4), c.slice(4, 8), c.slice(8, 12), c.slice(12)].join(' ');
+        if (how === 2 && (c.length === 15 || c.length === 14)) return [c.slice(0, 4), c.slice(4, 10), c.slice(10)].join('-');
+        return c;
+      };
+      fc.assert(
+        fc.property(
+          card,
+          fc.integer({ min: 0, max: 2 }),
+          fc.constantFrom('', 'order-', 'x', 'a b '),
+          fc.constantFrom('', '-x', 'y', ' end'),
+          (c, how, pre, post) => {
+            // A grouped card stands apart from letters; one in a single piece may touch them.
+            const written = layout(c, how);
+            const apart = written === c ? (s: string) => s : (s: string) => (s === 'x' || s === 'y' ? ` ${s} ` : s);
+            expect(containsCardNumber(apart(pre) + written + apart(post))).toBe(true);
+          },
+        ),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('never refuses a UUID', () => {
+      fc.assert(
+        fc.property(fc.uuid(), (id) => {
+          expect(containsCardNumber(id)).toBe(false);
+        }),
+        { numRuns: 20000 },
       );
     });
   });

@@ -45,14 +45,34 @@ export function redactCardData(text: string): string {
   });
 }
 
-// Whether the text holds a card number (what redactCardData would mask; security codes aside).
-// For identifiers, which are refused rather than changed.
+// Whether an identifier holds a card number, for identifiers, which are refused rather than changed.
+// Stricter than the masking of free text, which masks any Luhn-valid slice of a run of digit
+// groups: about 1 in 350 random UUIDs holds such a slice ('20554758-3280-4484-8fa2-...'), and an
+// identifier the client generated must never be refused by chance. So an identifier is refused only
+// for a card number written as people write one: 13-19 digits in one piece, or grouped 4-4-4-4(-3)
+// or 4-6-5 / 4-6-4 by single spaces or dashes, with no letter or digit touching it. Every
+// identifier refused here would also be masked as free text; no UUID is ever refused.
+const IDENTIFIER_CARD = new RegExp(
+  [
+    String.raw`(?<!\d)\d{13,19}(?!\d)`,
+    String.raw`(?<![A-Za-z0-9])\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{1,7}(?![A-Za-z0-9])`,
+    String.raw`(?<![A-Za-z0-9])\d{4}[ -]\d{6}[ -]\d{4,5}(?![A-Za-z0-9])`,
+  ].join('|'),
+  'g',
+);
+
 export function containsCardNumber(text: string): boolean {
   if (typeof text !== 'string') return false;
   let digits = 0;
   for (let i = 0; i < text.length && digits < MIN_CARD_DIGITS; i++) if (text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) digits++;
   if (digits < MIN_CARD_DIGITS) return false;
-  for (const m of text.matchAll(RUN_OR_MASKED)) if (m[1] === undefined && maskRun(m[0]) !== m[0]) return true;
+  // Every start is tried (matches may overlap: '1234-4111-1111-1111-1111' holds a card from its
+  // second group on); the pattern's quantifiers are bounded, so this stays linear.
+  IDENTIFIER_CARD.lastIndex = 0;
+  for (let m = IDENTIFIER_CARD.exec(text); m !== null; m = IDENTIFIER_CARD.exec(text)) {
+    if (luhnValid(m[0].replace(/[ -]/g, ''))) return true;
+    IDENTIFIER_CARD.lastIndex = m.index + 1;
+  }
   return false;
 }
 
