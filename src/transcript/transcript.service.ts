@@ -11,7 +11,7 @@ import { sqlDate } from '../database/sql';
 import { PermanentDeliveryError } from '../export/transport';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CryptoService, EncryptionKeyErasedError } from '../security/crypto.service';
-import { FilenameTemplateError, FilenameValues, renderFilename, TranscriptFormat } from './filename-template';
+import { deliverableFilename, FilenameTemplateError, FilenameValues, TranscriptFormat } from './filename-template';
 import { ProfileEntity } from './profile.entity';
 import { MarkerKind, renderMetadataSidecar, renderTranscript, SenderRole, TranscriptEntry, TranscriptInput } from './transcript-renderer';
 
@@ -149,16 +149,9 @@ export class TranscriptService {
   }
 }
 
-// A value that is missing for this chat (no label, no customer id) can leave a folder name empty;
-// rather than fail the delivery, such values are spelt "none" and the name is tried again.
+// Missing values are spelt "none", long ones cut, and room is left for the sidecar's extension.
 function fileNameFor(profile: ProfileEntity, values: FilenameValues, timeZone: string): string {
-  try {
-    return renderFilename(profile.filenameTemplate, values, timeZone, profile.format);
-  } catch (err) {
-    if (!(err instanceof FilenameTemplateError)) throw err;
-    const filled = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null || v === '' ? 'none' : v])) as unknown as FilenameValues;
-    return renderFilename(profile.filenameTemplate, filled, timeZone, profile.format);
-  }
+  return deliverableFilename(profile.filenameTemplate, values, timeZone, profile.format, { sidecar: profile.sidecar });
 }
 
 function merge(messages: MessageEntity[], events: ChatEventEntity[]): TranscriptEntry[] {
