@@ -1,9 +1,9 @@
 // SftpTransport against faults a real OpenSSH server cannot be made to show: a scripted in-process
 // SFTP server (no posix-rename, overwriting RENAME, stalled WRITEs, lost rename replies) and a TCP
 // proxy that resets or freezes connections. No NestJS app: the transport class is used directly.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { HostKeyMismatchError, SftpTimeoutError, SftpTransport } from '../src/export/sftp.transport';
-import { DeliveryFile, PermanentDeliveryError } from '../src/export/transport';
+import { bufferFile, DeliveryFile, PermanentDeliveryError, temporaryName } from '../src/export/transport';
 import { SftpTargetConfig } from '../src/export/export-target.types';
 import { ScriptedFaults, ScriptedSftpServer, startScriptedSftpServer } from './support/scripted-sftp-server';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
@@ -11,14 +11,14 @@ import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 const OP_TIMEOUT_MS = 1000;
 const REMOTE_DIR = '/upload';
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+type TestFile = DeliveryFile & { body: Buffer };
 
-function fileOf(relPath: string, content: Buffer | string, tempTag = 'rec1'): DeliveryFile {
-  const buf = Buffer.isBuffer(content) ? content : Buffer.from(content);
-  return { companyId: 'acme', relPath, content: buf, sha256: sha256(buf), tempTag };
+function fileOf(relPath: string, content: Buffer | string, tempTag = 'rec1'): TestFile {
+  const body = Buffer.isBuffer(content) ? content : Buffer.from(content);
+  return { ...bufferFile({ companyId: 'acme', relPath, tempTag }, body), body };
 }
 
-const tempOf = (f: DeliveryFile) => `${REMOTE_DIR}/.${f.relPath}.${f.tempTag}.part`;
+const tempOf = (f: DeliveryFile) => `${REMOTE_DIR}/${temporaryName(f)}`;
 const finalOf = (f: DeliveryFile) => `${REMOTE_DIR}/${f.relPath}`;
 
 describe('SftpTransport under faults (scripted SFTP server)', () => {
@@ -299,7 +299,7 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
       expect(auths(s)).toBeGreaterThanOrEqual(1);
       expect(auths(s)).toBeLessThanOrEqual(2);
       expect(s.list(REMOTE_DIR)).toEqual(files.map(finalOf).sort());
-      for (const f of files) expect(s.files.get(finalOf(f))?.equals(f.content)).toBe(true);
+      for (const f of files) expect(s.files.get(finalOf(f))?.equals(f.body)).toBe(true);
     });
   });
 });

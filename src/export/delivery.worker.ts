@@ -6,13 +6,13 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { RecordingEntity } from '../recording/recording.entity';
-import { FilenameTemplateError, FORMAT_EXTENSIONS } from '../transcript/filename-template';
+import { FilenameTemplateError, sidecarFilename, suffixedFilename, TranscriptFormat } from '../transcript/filename-template';
 import { TranscriptService } from '../transcript/transcript.service';
 import { DeliveryJobEntity } from './delivery-job.entity';
 import { DeliverySignal } from './delivery-signal';
 import { ExportTargetService } from './export-target.service';
 import { HostKeyMismatchError } from './sftp.transport';
-import { DeliveryFile, DeliveryTransport, PermanentDeliveryError } from './transport';
+import { bufferFile, DeliveryFile, DeliveryTransport, PermanentDeliveryError } from './transport';
 
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, rand: (n: number) => number = (n) => randomInt(Math.max(1, n))): number {
   // Exponential with full jitter over the upper half, so retries of many files spread out.
@@ -193,22 +193,16 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (!job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId || !rec) return;
     try {
       const loaded = await this.transcripts.input(rec);
-      const fileName = rec.fileName ?? (await this.reserveName(rec, this.transcripts.nameOf(loaded)));
-      const rendered = this.transcripts.renderLoaded(loaded, fileName);
+      const { format, sidecar } = loaded.profile;
+      const fileName = rec.fileName ?? (await this.reserveName(rec, this.transcripts.nameOf(loaded), format, sidecar));
+      const rendered = await this.transcripts.renderLoaded(loaded, fileName);
       const target = await this.targets.get(rec.companyId);
+      // The temporary upload names derive from the recording id and each file's path.
       const files: DeliveryFile[] = [
-        { companyId: rec.companyId, relPath: fileName, content: rendered.content, sha256: rendered.sha256, tempTag: rec.id.slice(0, 8) },
+        { companyId: rec.companyId, relPath: fileName, content: rendered.content, bytes: rendered.bytes, sha256: rendered.sha256, tempTag: rec.id },
       ];
       if (rendered.sidecar) {
-        const ext = FORMAT_EXTENSIONS[rendered.format];
-        const sidecarName = fileName.endsWith(ext) ? fileName.slice(0, -ext.length) + '.meta.json' : fileName + '.meta.json';
-        files.unshift({
-          companyId: rec.companyId,
-          relPath: sidecarName,
-          content: rendered.sidecar,
-          sha256: createHash('sha256').update(rendered.sidecar).digest('hex'),
-          tempTag: rec.id.slice(0, 8),
-        });
+        files.unshift(bufferFile({ companyId: rec.companyId, relPath: sidecarFilename(fileName, rendered.format), tempTag: rec.id }, rendered.sidecar));
       }
       const results = await this.transport.deliver(target, files);
       await this.succeed(rec, rendered.sha256, results[results.length - 1]);
@@ -219,12 +213,13 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   // The name is fixed once and stored before the first upload, so every retry uses the same one;
   // the unique key makes two recordings never share a file.
-  private async reserveName(rec: RecordingEntity, fileName: string): Promise<string> {
+  // A taken name gets a suffix (the recording id, short then long) before its extension; the name
+  // is cut so that the suffixed name and its sidecar's still fit.
+  private async reserveName(rec: RecordingEntity, fileName: string, format: TranscriptFormat, sidecar: boolean): Promise<string> {
     const candidates = [fileName];
-    const dot = fileName.lastIndexOf('.');
     for (let i = 0; i < 3; i++) {
       const suffix = i === 0 ? rec.id.slice(0, 8) : rec.id;
-      candidates.push(`${fileName.slice(0, dot)}_${suffix}${i === 2 ? '_' + Date.now() : ''}${fileName.slice(dot)}`);
+      candidates.push(suffixedFilename(fileName, `${suffix}${i === 2 ? '_' + Date.now() : ''}`, format, { sidecar }));
     }
     for (const name of candidates) {
       try {

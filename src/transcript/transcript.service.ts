@@ -13,18 +13,35 @@ import { RecordingEntity } from '../recording/recording.entity';
 import { CryptoService, EncryptionKeyErasedError } from '../security/crypto.service';
 import { deliverableFilename, FilenameTemplateError, FilenameValues, TranscriptFormat } from './filename-template';
 import { ProfileEntity } from './profile.entity';
-import { MarkerKind, renderMetadataSidecar, renderTranscript, SenderRole, TranscriptEntry, TranscriptInput } from './transcript-renderer';
+import {
+  EntryCounts,
+  MarkerKind,
+  renderMetadataSidecarOf,
+  renderTranscriptStream,
+  SenderRole,
+  TranscriptEntry,
+  TranscriptHeader,
+  yieldToEventLoop,
+} from './transcript-renderer';
+
+// Messages are read this many at a time (keyset on seq): a 10,000-character message is 20 KB of
+// UTF-16, so a page stays within a few MB whatever the chat's size.
+export const MESSAGE_PAGE_SIZE = 100;
 
 export interface RenderedRecording {
   fileName: string;
   format: TranscriptFormat;
-  content: Buffer;
+  // The body, rendered again from the database on each call; never held whole.
+  content: () => AsyncIterable<Buffer>;
+  bytes: number;
   sha256: string;
   sidecar: Buffer | null;
 }
 
 export interface LoadedRecording {
-  input: TranscriptInput;
+  input: TranscriptHeader;
+  // The recording's entries in order, read page by page on each call.
+  entries: () => AsyncIterable<TranscriptEntry>;
   values: FilenameValues;
   profile: ProfileEntity;
   timeZone: string;
@@ -82,29 +99,42 @@ export class TranscriptService {
     const { chat, company, profile, agents, values, timeZone } = await this.naming(rec);
     const endSeq = rec.endSeq ?? chat.nextSeq;
     const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
-    const [sealed, events] = await Promise.all([
+    // The captured messages (bodies stored) in the recording's seq range, read in pages.
+    const messagePage = (afterSeq: number) =>
       this.db
         .getRepository(MessageEntity)
         .createQueryBuilder('m')
         .where('m.chat_id = :chatId AND m.seq >= :s AND m.seq < :e AND m.text IS NOT NULL', { chatId: rec.chatId, s: rec.startSeq, e: endSeq })
+        .andWhere('m.seq > :after', { after: afterSeq })
         .orderBy('m.seq', 'ASC')
-        .getMany(),
-      this.db
-        .getRepository(ChatEventEntity)
-        .createQueryBuilder('e')
-        .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', {
-          chatId: rec.chatId,
-          s: rec.startSeq - 1,
-          e: endSeq,
-          from: sqlDate(rec.startedAt),
-          to: sqlDate(stoppedAt),
-        })
-        .orderBy('e.after_seq', 'ASC')
-        .addOrderBy('e.at', 'ASC')
-        .getMany(),
-    ]);
-    const messages = await this.openBodies(rec.companyId, sealed);
-    const input: TranscriptInput = {
+        .take(MESSAGE_PAGE_SIZE)
+        .getMany();
+    const events = await this.db
+      .getRepository(ChatEventEntity)
+      .createQueryBuilder('e')
+      .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', {
+        chatId: rec.chatId,
+        s: rec.startSeq - 1,
+        e: endSeq,
+        from: sqlDate(rec.startedAt),
+        to: sqlDate(stoppedAt),
+      })
+      .orderBy('e.after_seq', 'ASC')
+      .addOrderBy('e.at', 'ASC')
+      .getMany();
+    const companyId = rec.companyId;
+    const openBodies = (rows: MessageEntity[]) => this.openBodies(companyId, rows);
+    async function* messages(): AsyncGenerator<MessageEntity> {
+      let after = rec.startSeq - 1;
+      for (;;) {
+        const page = await openBodies(await messagePage(after));
+        for (const m of page) yield m;
+        if (page.length < MESSAGE_PAGE_SIZE) return;
+        after = page[page.length - 1].seq;
+        await yieldToEventLoop();
+      }
+    }
+    const input: TranscriptHeader = {
       chatId: chat.id,
       externalId: chat.externalId,
       companyId: chat.companyId,
@@ -115,9 +145,8 @@ export class TranscriptService {
       customer: { id: chat.customerId, name: chat.customerName },
       chatStartedAt: chat.startedAt,
       chatEndedAt: chat.endedAt ?? stoppedAt,
-      entries: merge(messages, events),
     };
-    return { input, values, profile, timeZone };
+    return { input, entries: () => merge(messages(), events), values, profile, timeZone };
   }
 
   // A transcript whose bodies were crypto-shredded can never be rendered: retrying cannot help.
@@ -139,13 +168,28 @@ export class TranscriptService {
     return fileNameFor(loaded.profile, loaded.values, loaded.timeZone);
   }
 
-  renderLoaded(loaded: LoadedRecording, fixedName: string | null): RenderedRecording {
+  // Renders twice, streaming both times: a first pass measures the body (sha256, bytes, entry
+  // counts) for the sidecar and the transports' checks; `content` renders it again for upload.
+  async renderLoaded(loaded: LoadedRecording, fixedName: string | null): Promise<RenderedRecording> {
     const { input, profile } = loaded;
     const fileName = fixedName ?? this.nameOf(loaded);
-    const content = renderTranscript(profile.format, input);
-    const sha256 = createHash('sha256').update(content).digest('hex');
-    const sidecar = profile.sidecar ? renderMetadataSidecar(input, { fileName, format: profile.format, sha256, bytes: content.length }) : null;
-    return { fileName, format: profile.format, content, sha256, sidecar };
+    const counts: EntryCounts = { messages: 0, markers: 0 };
+    async function* counted(): AsyncGenerator<TranscriptEntry> {
+      for await (const e of loaded.entries()) {
+        if (e.type === 'message') counts.messages++;
+        else counts.markers++;
+        yield e;
+      }
+    }
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of renderTranscriptStream(profile.format, input, counted())) {
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+    const sha256 = hash.digest('hex');
+    const sidecar = profile.sidecar ? renderMetadataSidecarOf(input, counts, { fileName, format: profile.format, sha256, bytes }) : null;
+    return { fileName, format: profile.format, content: () => renderTranscriptStream(profile.format, input, loaded.entries()), bytes, sha256, sidecar };
   }
 }
 
@@ -154,22 +198,20 @@ function fileNameFor(profile: ProfileEntity, values: FilenameValues, timeZone: s
   return deliverableFilename(profile.filenameTemplate, values, timeZone, profile.format, { sidecar: profile.sidecar });
 }
 
-function merge(messages: MessageEntity[], events: ChatEventEntity[]): TranscriptEntry[] {
-  const out: TranscriptEntry[] = [];
+// Messages and markers in order: a marker after seq N comes before message N+1.
+async function* merge(messages: AsyncIterable<MessageEntity>, events: ChatEventEntity[]): AsyncGenerator<TranscriptEntry> {
   let e = 0;
-  const pushMarker = (ev: ChatEventEntity) =>
-    out.push({
-      type: 'marker',
-      at: ev.at,
-      kind: ev.kind as MarkerKind,
-      actorRole: ev.actorRole as SenderRole,
-      actorName: ev.actorName ?? ev.actorId ?? ev.actorRole,
-      detail: ev.detail,
-    });
-  for (const m of messages) {
-    while (e < events.length && events[e].afterSeq < m.seq) pushMarker(events[e++]);
-    out.push({ type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text as string });
+  const marker = (ev: ChatEventEntity): TranscriptEntry => ({
+    type: 'marker',
+    at: ev.at,
+    kind: ev.kind as MarkerKind,
+    actorRole: ev.actorRole as SenderRole,
+    actorName: ev.actorName ?? ev.actorId ?? ev.actorRole,
+    detail: ev.detail,
+  });
+  for await (const m of messages) {
+    while (e < events.length && events[e].afterSeq < m.seq) yield marker(events[e++]);
+    yield { type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text as string };
   }
-  while (e < events.length) pushMarker(events[e++]);
-  return out;
+  while (e < events.length) yield marker(events[e++]);
 }
