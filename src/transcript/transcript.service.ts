@@ -27,6 +27,9 @@ import {
 // Messages are read this many at a time (keyset on seq): a 10,000-character message is 20 KB of
 // UTF-16, so a page stays within a few MB whatever the chat's size.
 export const MESSAGE_PAGE_SIZE = 100;
+// A body up to this size is kept from the measuring pass and uploaded from memory (no second read
+// of the database while an SFTP connection is held); a larger one is rendered again for upload.
+export const KEPT_BODY_BYTES = 1024 * 1024;
 
 export interface RenderedRecording {
   fileName: string;
@@ -109,7 +112,7 @@ export class TranscriptService {
         .orderBy('m.seq', 'ASC')
         .take(MESSAGE_PAGE_SIZE)
         .getMany();
-    const events = await this.db
+    const eventsQuery = this.db
       .getRepository(ChatEventEntity)
       .createQueryBuilder('e')
       .where('e.chat_id = :chatId AND e.after_seq >= :s AND e.after_seq < :e AND e.at >= :from AND e.at <= :to', {
@@ -122,12 +125,17 @@ export class TranscriptService {
       .orderBy('e.after_seq', 'ASC')
       .addOrderBy('e.at', 'ASC')
       .getMany();
+    // The markers and the first page of messages are read side by side, as one query each was before.
+    const [events, firstPage] = await Promise.all([eventsQuery, messagePage(rec.startSeq - 1)]);
+    let prefetched: MessageEntity[] | null = firstPage;
     const companyId = rec.companyId;
     const openBodies = (rows: MessageEntity[]) => this.openBodies(companyId, rows);
     async function* messages(): AsyncGenerator<MessageEntity> {
       let after = rec.startSeq - 1;
       for (;;) {
-        const page = await openBodies(await messagePage(after));
+        const sealed = prefetched ?? (await messagePage(after));
+        prefetched = null;
+        const page = await openBodies(sealed);
         for (const m of page) yield m;
         if (page.length < MESSAGE_PAGE_SIZE) return;
         after = page[page.length - 1].seq;
@@ -168,8 +176,8 @@ export class TranscriptService {
     return fileNameFor(loaded.profile, loaded.values, loaded.timeZone);
   }
 
-  // Renders twice, streaming both times: a first pass measures the body (sha256, bytes, entry
-  // counts) for the sidecar and the transports' checks; `content` renders it again for upload.
+  // A first streaming pass measures the body (sha256, bytes, entry counts) for the sidecar and the
+  // transports' checks; `content` replays a small body from memory and renders a large one again.
   async renderLoaded(loaded: LoadedRecording, fixedName: string | null): Promise<RenderedRecording> {
     const { input, profile } = loaded;
     const fileName = fixedName ?? this.nameOf(loaded);
@@ -183,13 +191,22 @@ export class TranscriptService {
     }
     const hash = createHash('sha256');
     let bytes = 0;
+    let kept: Buffer[] | null = [];
     for await (const chunk of renderTranscriptStream(profile.format, input, counted())) {
       hash.update(chunk);
       bytes += chunk.length;
+      if (kept && bytes <= KEPT_BODY_BYTES) kept.push(chunk);
+      else kept = null;
     }
     const sha256 = hash.digest('hex');
     const sidecar = profile.sidecar ? renderMetadataSidecarOf(input, counts, { fileName, format: profile.format, sha256, bytes }) : null;
-    return { fileName, format: profile.format, content: () => renderTranscriptStream(profile.format, input, loaded.entries()), bytes, sha256, sidecar };
+    const small = kept;
+    const content = small
+      ? async function* (): AsyncGenerator<Buffer> {
+          yield* small;
+        }
+      : () => renderTranscriptStream(profile.format, input, loaded.entries());
+    return { fileName, format: profile.format, content, bytes, sha256, sidecar };
   }
 }
 
