@@ -1,9 +1,9 @@
 // SftpTransport against faults a real OpenSSH server cannot be made to show: a scripted in-process
 // SFTP server (no posix-rename, overwriting RENAME, stalled WRITEs, lost rename replies) and a TCP
 // proxy that resets or freezes connections. No NestJS app: the transport class is used directly.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { HostKeyMismatchError, SftpTimeoutError, SftpTransport } from '../src/export/sftp.transport';
-import { DeliveryFile, PermanentDeliveryError } from '../src/export/transport';
+import { bufferFile, ContentChangedError, DeliveryFile, PermanentDeliveryError, temporaryName } from '../src/export/transport';
 import { SftpTargetConfig } from '../src/export/export-target.types';
 import { ScriptedFaults, ScriptedSftpServer, startScriptedSftpServer } from './support/scripted-sftp-server';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
@@ -11,14 +11,14 @@ import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 const OP_TIMEOUT_MS = 1000;
 const REMOTE_DIR = '/upload';
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+type TestFile = DeliveryFile & { body: Buffer };
 
-function fileOf(relPath: string, content: Buffer | string, tempTag = 'rec1'): DeliveryFile {
-  const buf = Buffer.isBuffer(content) ? content : Buffer.from(content);
-  return { companyId: 'acme', relPath, content: buf, sha256: sha256(buf), tempTag };
+function fileOf(relPath: string, content: Buffer | string, tempTag = 'rec1'): TestFile {
+  const body = Buffer.isBuffer(content) ? content : Buffer.from(content);
+  return { ...bufferFile({ companyId: 'acme', relPath, tempTag }, body), body };
 }
 
-const tempOf = (f: DeliveryFile) => `${REMOTE_DIR}/.${f.relPath}.${f.tempTag}.part`;
+const tempOf = (f: DeliveryFile) => `${REMOTE_DIR}/${temporaryName(f)}`;
 const finalOf = (f: DeliveryFile) => `${REMOTE_DIR}/${f.relPath}`;
 
 describe('SftpTransport under faults (scripted SFTP server)', () => {
@@ -73,6 +73,40 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
       // The bytes only ever went to the temporary name.
       expect(s.ops.filter((o) => o.startsWith('WRITE ')).every((o) => o.startsWith(`WRITE ${tempOf(f)} `))).toBe(true);
       expect(s.ops.some((o) => o.includes('POSIX-RENAME') || o.startsWith('EXTENDED'))).toBe(false);
+    });
+
+    it('streams a body of many chunks to a fixed-length temporary name', async () => {
+      const s = await server({ posixRename: false });
+      const chunks = Array.from({ length: 40 }, (_, i) => Buffer.from(`chunk ${i} `.repeat(3000)));
+      const whole = Buffer.concat(chunks);
+      const relPath = 'n'.repeat(250) + '.txt';
+      const f: DeliveryFile = {
+        ...fileOf(relPath, whole),
+        content: async function* () {
+          yield* chunks;
+        },
+      };
+
+      await expect(transport().deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+
+      expect(s.files.get(finalOf(f))?.equals(whole)).toBe(true);
+      expect(tempOf(f)).toMatch(new RegExp(`^${REMOTE_DIR}/\\.[0-9a-f]{32}\\.part$`));
+      expect(s.ops).toContain(`OPEN ${tempOf(f)} w`);
+    });
+
+    it('a body that differs from its measure is not renamed into place, and the temporary upload is removed', async () => {
+      const s = await server({ posixRename: true });
+      const f: DeliveryFile = {
+        ...fileOf('changed.txt', 'as measured'),
+        content: async function* () {
+          yield Buffer.from('something else');
+        },
+      };
+
+      await expect(transport().deliver(targetOf(s), [f])).rejects.toBeInstanceOf(ContentChangedError);
+
+      expect(s.list(REMOTE_DIR)).toEqual([]);
+      expect(s.ops).toContain(`REMOVE ${tempOf(f)}`);
     });
 
     it('with posix-rename advertised: uses it', async () => {
@@ -299,7 +333,7 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
       expect(auths(s)).toBeGreaterThanOrEqual(1);
       expect(auths(s)).toBeLessThanOrEqual(2);
       expect(s.list(REMOTE_DIR)).toEqual(files.map(finalOf).sort());
-      for (const f of files) expect(s.files.get(finalOf(f))?.equals(f.content)).toBe(true);
+      for (const f of files) expect(s.files.get(finalOf(f))?.equals(f.body)).toBe(true);
     });
   });
 });

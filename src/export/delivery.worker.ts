@@ -6,13 +6,39 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { RecordingEntity } from '../recording/recording.entity';
-import { FilenameTemplateError, FORMAT_EXTENSIONS } from '../transcript/filename-template';
+import { FilenameTemplateError, sidecarFilename, suffixedFilename, TranscriptFormat } from '../transcript/filename-template';
 import { TranscriptService } from '../transcript/transcript.service';
 import { DeliveryJobEntity } from './delivery-job.entity';
 import { DeliverySignal } from './delivery-signal';
 import { ExportTargetService } from './export-target.service';
 import { HostKeyMismatchError } from './sftp.transport';
-import { DeliveryFile, DeliveryTransport, PermanentDeliveryError } from './transport';
+import { bufferFile, DeliveryFile, DeliveryTransport, PermanentDeliveryError } from './transport';
+
+// Large recordings render (twice, streaming) and upload at most this many at a time, so that a few
+// huge chats neither take every lane's share of the event loop nor add up in memory; small ones
+// are never held behind them. "Large" is judged by the recording's span of messages.
+export const LARGE_RENDER_SLOTS = 2;
+export const LARGE_RENDER_MESSAGES = 500;
+
+// A counting semaphore: run() waits for a free slot.
+export class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
 
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, rand: (n: number) => number = (n) => randomInt(Math.max(1, n))): number {
   // Exponential with full jitter over the upper half, so retries of many files spread out.
@@ -34,6 +60,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly inFlight = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
   readonly stats = { delivered: 0, failed: 0, retried: 0 };
+  private readonly largeRenders = new Slots(LARGE_RENDER_SLOTS);
 
   constructor(
     private readonly db: DataSource,
@@ -193,25 +220,24 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (!job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId || !rec) return;
     try {
       const loaded = await this.transcripts.input(rec);
-      const fileName = rec.fileName ?? (await this.reserveName(rec, this.transcripts.nameOf(loaded)));
-      const rendered = this.transcripts.renderLoaded(loaded, fileName);
-      const target = await this.targets.get(rec.companyId);
-      const files: DeliveryFile[] = [
-        { companyId: rec.companyId, relPath: fileName, content: rendered.content, sha256: rendered.sha256, tempTag: rec.id.slice(0, 8) },
-      ];
-      if (rendered.sidecar) {
-        const ext = FORMAT_EXTENSIONS[rendered.format];
-        const sidecarName = fileName.endsWith(ext) ? fileName.slice(0, -ext.length) + '.meta.json' : fileName + '.meta.json';
-        files.unshift({
-          companyId: rec.companyId,
-          relPath: sidecarName,
-          content: rendered.sidecar,
-          sha256: createHash('sha256').update(rendered.sidecar).digest('hex'),
-          tempTag: rec.id.slice(0, 8),
-        });
-      }
-      const results = await this.transport.deliver(target, files);
-      await this.succeed(rec, rendered.sha256, results[results.length - 1]);
+      const { format, sidecar } = loaded.profile;
+      const fileName = rec.fileName ?? (await this.reserveName(rec, this.transcripts.nameOf(loaded), format, sidecar));
+      const large = (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES;
+      const renderAndUpload = async () => {
+        const rendered = await this.transcripts.renderLoaded(loaded, fileName);
+        const target = await this.targets.get(rec.companyId);
+        // The temporary upload names derive from the recording id and each file's path.
+        const files: DeliveryFile[] = [
+          { companyId: rec.companyId, relPath: fileName, content: rendered.content, bytes: rendered.bytes, sha256: rendered.sha256, tempTag: rec.id },
+        ];
+        if (rendered.sidecar) {
+          files.unshift(bufferFile({ companyId: rec.companyId, relPath: sidecarFilename(fileName, rendered.format), tempTag: rec.id }, rendered.sidecar));
+        }
+        const results = await this.transport.deliver(target, files);
+        return { sha256: rendered.sha256, how: results[results.length - 1] };
+      };
+      const done = large ? await this.largeRenders.run(renderAndUpload) : await renderAndUpload();
+      await this.succeed(rec, done.sha256, done.how);
     } catch (err) {
       await this.fail(rec, job, err);
     }
@@ -219,12 +245,13 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   // The name is fixed once and stored before the first upload, so every retry uses the same one;
   // the unique key makes two recordings never share a file.
-  private async reserveName(rec: RecordingEntity, fileName: string): Promise<string> {
+  // A taken name gets a suffix (the recording id, short then long) before its extension; the name
+  // is cut so that the suffixed name and its sidecar's still fit.
+  private async reserveName(rec: RecordingEntity, fileName: string, format: TranscriptFormat, sidecar: boolean): Promise<string> {
     const candidates = [fileName];
-    const dot = fileName.lastIndexOf('.');
     for (let i = 0; i < 3; i++) {
       const suffix = i === 0 ? rec.id.slice(0, 8) : rec.id;
-      candidates.push(`${fileName.slice(0, dot)}_${suffix}${i === 2 ? '_' + Date.now() : ''}${fileName.slice(dot)}`);
+      candidates.push(suffixedFilename(fileName, `${suffix}${i === 2 ? '_' + Date.now() : ''}`, format, { sidecar }));
     }
     for (const name of candidates) {
       try {

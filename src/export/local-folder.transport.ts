@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { dirname, join, posix, resolve, sep } from 'node:path';
-import { DeliveryFile, DeliveryResult, PermanentDeliveryError } from './transport';
+import { createReadStream, promises as fs } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, temporaryName } from './transport';
 
 // The embedded default: one folder per company under EXPORT_LOCAL_DIR.
 export class LocalFolderTransport {
@@ -12,22 +12,24 @@ export class LocalFolderTransport {
     const final = resolve(companyDir, ...f.relPath.split('/'));
     if (!final.startsWith(companyDir + sep)) throw new PermanentDeliveryError(`path escapes the export folder: ${f.relPath}`);
     await fs.mkdir(dirname(final), { recursive: true });
-    const temp = join(dirname(final), `.${posix.basename(f.relPath)}.${f.tempTag}.part`);
-    const fh = await fs.open(temp, 'w', 0o644);
+    const temp = join(dirname(final), temporaryName(f));
     try {
-      await fh.writeFile(f.content);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
+      const body = measuredContent(f);
+      const fh = await fs.open(temp, 'w', 0o644);
+      try {
+        // Chunk by chunk: the body is never in memory whole.
+        for await (const chunk of body.chunks) await fh.writeFile(chunk);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      body.check();
       // link() refuses an existing name, unlike rename(): the final name is never clobbered.
       await fs.link(temp, final);
       return 'delivered';
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const existing = await fs.readFile(final);
-      if (createHash('sha256').update(existing).digest('hex') === f.sha256) return 'already_present';
+      if ((await sha256OfFile(final)) === f.sha256) return 'already_present';
       throw new PermanentDeliveryError(`a different file already exists at ${f.relPath}`);
     } finally {
       await fs.rm(temp, { force: true });
@@ -41,4 +43,10 @@ export class LocalFolderTransport {
     await fs.writeFile(probe, 'probe');
     await fs.rm(probe);
   }
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import SftpClient from 'ssh2-sftp-client';
-import { DeliveryFile, DeliveryResult, PermanentDeliveryError } from './transport';
+import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, temporaryName } from './transport';
 import { SftpTargetConfig } from './export-target.types';
 import { TargetAddressPolicy, TargetRefusedError } from './target-address-policy';
 
@@ -90,13 +91,27 @@ export class SftpTransport {
       throw new PermanentDeliveryError(`path escapes the remote folder: ${f.relPath}`);
     }
     const dir = posix.dirname(finalPath);
-    const temp = posix.join(dir, `.${posix.basename(finalPath)}.${f.tempTag}.part`);
+    const temp = posix.join(dir, temporaryName(f));
     if (dir !== base && !c.dirs.has(dir)) {
       await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
       c.dirs.add(dir);
     }
-    // A large file gets extra time at a floor rate of 1 MB/s; a stall still ends within the deadline.
-    await this.op(c, 'put', () => c.client.put(f.content, temp), this.opTimeoutMs + Math.ceil(f.content.length / 1000));
+    // Streamed chunk by chunk (the pipe's back-pressure keeps about one chunk in memory), hashed on
+    // the way. A large file gets extra time at a floor rate of 1 MB/s; a stall still ends within
+    // the deadline.
+    const body = measuredContent(f);
+    const source = Readable.from(body.chunks, { objectMode: false });
+    try {
+      await this.op(c, 'put', () => c.client.put(source, temp), this.opTimeoutMs + Math.ceil(f.bytes / 1000));
+    } finally {
+      source.destroy();
+    }
+    try {
+      body.check();
+    } catch (err) {
+      await this.op(c, 'delete', () => c.client.delete(temp, true));
+      throw err;
+    }
     // posix-rename replaces an existing file, and so does plain RENAME on some servers (the spec
     // leaves it open), so look first: a name that exists is either this very file (an earlier
     // attempt got through) or a conflict, never overwritten.
@@ -124,9 +139,17 @@ export class SftpTransport {
   private async presentAs(c: PooledConnection, finalPath: string, temp: string, sha256: string): Promise<DeliveryResult | null> {
     const exists = await this.op(c, 'exists', () => c.client.exists(finalPath));
     if (!exists) return null;
-    const existing = (await this.op(c, 'get', () => c.client.get(finalPath))) as Buffer;
+    // Hashed as it streams in: the existing file is never held whole either.
+    const hash = createHash('sha256');
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done();
+      },
+    });
+    await this.op(c, 'get', () => c.client.get(finalPath, sink));
     await this.op(c, 'delete', () => c.client.delete(temp, true));
-    if (createHash('sha256').update(existing).digest('hex') === sha256) return 'already_present';
+    if (hash.digest('hex') === sha256) return 'already_present';
     throw new PermanentDeliveryError(`a different file already exists at ${finalPath}`);
   }
 

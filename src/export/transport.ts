@@ -1,3 +1,4 @@
+import { createHash, Hash } from 'node:crypto';
 import { ExportTargetConfig } from './export-target.types';
 
 export type DeliveryResult = 'delivered' | 'already_present';
@@ -5,12 +6,61 @@ export type DeliveryResult = 'delivered' | 'already_present';
 // A delivery failure that retrying cannot fix (a different file already holds the name).
 export class PermanentDeliveryError extends Error {}
 
+// The bytes streamed for upload differ from those measured first (the transcript changed between
+// the two passes): the upload is discarded and the delivery retried.
+export class ContentChangedError extends Error {}
+
 export interface DeliveryFile {
   companyId: string;
   relPath: string; // validated relative path with '/' separators
-  content: Buffer;
-  sha256: string;
+  // The body as chunks, read once per upload: called again for each attempt. Never held whole.
+  content: () => AsyncIterable<Buffer>;
+  bytes: number;
+  sha256: string; // of the body, known before the upload (a first pass measured it)
   tempTag: string; // unique per recording: names the temporary upload
+}
+
+/** A file whose body is already in memory (sidecars, probes, tests). */
+export function bufferFile(f: Omit<DeliveryFile, 'content' | 'bytes' | 'sha256'>, body: Buffer | string): DeliveryFile {
+  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  return {
+    ...f,
+    content: async function* () {
+      yield buf;
+    },
+    bytes: buf.length,
+    sha256: createHash('sha256').update(buf).digest('hex'),
+  };
+}
+
+/**
+ * The temporary name of an upload, in the final name's folder: fixed-length (a hash of the
+ * recording's tag and the file's path), so it fits wherever the final name fits, and unique per
+ * recording and file. It starts with "." and ends with ".part".
+ */
+export function temporaryName(f: Pick<DeliveryFile, 'tempTag' | 'relPath'>): string {
+  return `.${createHash('sha256').update(`${f.tempTag}\n${f.relPath}`).digest('hex').slice(0, 32)}.part`;
+}
+
+/** Yields the file's chunks while hashing and counting them; `check()` then compares with what was announced. */
+export function measuredContent(f: DeliveryFile): { chunks: AsyncIterable<Buffer>; check(): void } {
+  const hash: Hash = createHash('sha256');
+  let bytes = 0;
+  return {
+    chunks: (async function* () {
+      for await (const chunk of f.content()) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        yield chunk;
+      }
+    })(),
+    check() {
+      const sha256 = hash.digest('hex');
+      if (bytes !== f.bytes || sha256 !== f.sha256) {
+        throw new ContentChangedError(`the content of ${f.relPath} changed while it was delivered (${bytes} bytes, expected ${f.bytes})`);
+      }
+    },
+  };
 }
 
 // Uploads land under a temporary name in the target folder and are then renamed, so the

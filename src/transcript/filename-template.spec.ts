@@ -1,12 +1,15 @@
 import fc from 'fast-check';
 import {
   checkFilenameTemplate,
+  deliverableFilename,
   FilenameTemplateError,
   FilenameValues,
   FORMAT_EXTENSIONS,
   renderFilename,
   SAMPLE_FILENAME_VALUES,
   sanitizeFilenameValue,
+  sidecarFilename,
+  suffixedFilename,
 } from './filename-template';
 
 const BUILT_IN = '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}';
@@ -185,7 +188,8 @@ describe('renderFilename: refusals', () => {
     expect(refusal(() => render('')).reason).toMatch(/template is empty/);
     expect(refusal(() => render('   ')).reason).toMatch(/template is empty/);
     expect(refusal(() => render('{{label}}', { label: null })).reason).toMatch(/file name is empty/);
-    expect(refusal(() => render('{{label}}', { label: '   ' })).reason).toMatch(/file name is empty/);
+    // A value that leaves its segment blank gives "_" (issue 9 item 15), not a refusal.
+    expect(render('{{label}}', { label: '   ' })).toBe('_.txt');
   });
 
   it('an absolute name', () => {
@@ -230,8 +234,8 @@ describe('renderFilename: refusals', () => {
     expect(refusal(() => render('x'.repeat(256) + '/a')).reason).toMatch(/256 bytes/);
     // Multi-byte characters count as bytes, not characters: 86 × 3 bytes = 258.
     expect(refusal(() => render('€'.repeat(86) + '/a')).reason).toMatch(/258 bytes/);
-    // A long value breaks the limit at render time.
-    expect(refusal(() => render('{{customerName}}', { customerName: 'é'.repeat(200) })).reason).toMatch(/bytes/);
+    // A long value is cut to fit instead (issue 9 item 15).
+    expect(render('{{customerName}}', { customerName: 'é'.repeat(200) })).toBe('é'.repeat(125) + '.txt');
   });
 
   it('a name over 1024 bytes in total', () => {
@@ -327,12 +331,17 @@ describe('checkFilenameTemplate', () => {
     expect(refusal(() => checkFilenameTemplate(BUILT_IN, 'text', 'Nowhere/Land')).reason).toMatch(/time zone/);
   });
 
-  it('refuses a template that only fails with unusual values', () => {
-    // The sample agent name "Jane Doe" fits in 255 bytes; the longer hostile one does not.
+  it('accepts a template whose values would be too long: they are cut to fit', () => {
+    // The sample agent name "Jane Doe" fits in 255 bytes; the longer hostile one is cut.
     const template = '{{agentName}}' + 'z'.repeat(240);
     expect(renderFilename(template, SAMPLE_FILENAME_VALUES, 'UTC', 'text')).toBe('Jane Doe' + 'z'.repeat(240) + '.txt');
-    const err = refusal(() => checkFilenameTemplate(template, 'text'));
-    expect(err.reason).toMatch(/^with unusual values: .*bytes/);
+    expect(checkFilenameTemplate(template, 'text').example).toBe('Jane Doe' + 'z'.repeat(240) + '.txt');
+  });
+
+  it('refuses a template that only fails with unusual values', () => {
+    // A blank folder is spelt "_", but a value that leaves the path absolute is still refused.
+    const err = refusal(() => checkFilenameTemplate('{{#if externalId}}/{{/if}}{{chatId}}', 'text'));
+    expect(err.reason).toMatch(/absolute/);
   });
 });
 
@@ -341,5 +350,194 @@ describe('hidden names', () => {
     expect(() => checkFilenameTemplate('.{{chatId}}', 'text')).toThrow(/starts with "\."/);
     expect(() => checkFilenameTemplate('folder/.hidden', 'text')).toThrow(FilenameTemplateError);
     expect(checkFilenameTemplate('.well/{{chatId}}', 'text').example).toMatch(/^\.well\//);
+  });
+});
+
+// Issue 9 item 15: every produced recording gets a deliverable name.
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+const isWellFormed = (s: string) => Buffer.from(s, 'utf8').toString('utf8') === s;
+const FORMATS = ['text', 'json', 'html'] as const;
+
+/** Every segment of the name, its suffixed names and the sidecars' names fits, is valid UTF-8 and is not blank. */
+function expectDeliverable(name: string, format: (typeof FORMATS)[number]) {
+  const names = [name, sidecarFilename(name, format)];
+  for (const suffix of ['3f2b8c1e', '3f2b8c1e-6d4a-4e0b-9a7c-2f1d5e8b9c01', '3f2b8c1e-6d4a-4e0b-9a7c-2f1d5e8b9c01_1796000000000']) {
+    const suffixed = suffixedFilename(name, suffix, format, { sidecar: true });
+    expect(suffixed.endsWith(`_${suffix}${FORMAT_EXTENSIONS[format]}`)).toBe(true);
+    expect(suffixed.split('/').length).toBe(name.split('/').length);
+    names.push(suffixed, sidecarFilename(suffixed, format));
+  }
+  for (const n of names) {
+    expect(isWellFormed(n)).toBe(true);
+    expect(bytes(n)).toBeLessThanOrEqual(1024);
+    for (const seg of n.split('/')) {
+      expect(bytes(seg)).toBeLessThanOrEqual(255);
+      expect(seg.trim()).not.toBe('');
+      expect(['.', '..']).not.toContain(seg);
+    }
+  }
+}
+
+describe('renderFilename: long values are cut to fit (issue 9 item 15)', () => {
+  it('a 254-byte name is kept as it is, and its suffixed and sidecar names fit', () => {
+    const name = render('x'.repeat(213) + '_{{chatId}}');
+    expect(name).toBe('x'.repeat(213) + '_' + CHAT + '.txt');
+    expect(bytes(name)).toBe(254);
+    expectDeliverable(name, 'text');
+    const suffixed = suffixedFilename(name, '3f2b8c1e', 'text');
+    expect(bytes(suffixed)).toBe(255);
+    expect(suffixed).toBe('x'.repeat(213) + '_' + CHAT.slice(0, 28) + '_3f2b8c1e.txt');
+    expect(sidecarFilename(name, 'text')).toBe('x'.repeat(213) + '_' + CHAT.slice(0, 31) + '.meta.json');
+  });
+
+  it('a long service or agent login with the built-in template is cut, the chat id kept if it can be', () => {
+    const name = render(BUILT_IN, { service: 's'.repeat(300), agentLogin: 'l'.repeat(300) });
+    const [folder, file] = name.split('/');
+    expect(folder).toBe('20260301');
+    expect(bytes(file)).toBeLessThanOrEqual(255);
+    // The longest values are cut first: the 36-character chat id stays whole.
+    expect(file.endsWith(`_${CHAT}.txt`)).toBe(true);
+    expect(file.startsWith('s'.repeat(100))).toBe(true);
+    expectDeliverable(name, 'text');
+  });
+
+  it('cuts multi-byte values on a code point boundary', () => {
+    const name = render('{{customerName}}', { customerName: '😀'.repeat(100) });
+    expect(isWellFormed(name)).toBe(true);
+    expect(name).toBe('😀'.repeat(62) + '.txt'); // 62 × 4 + 4 = 252 bytes
+  });
+
+  it('leaves room for the sidecar extension when the profile has one', () => {
+    const name = renderFilename('{{customerName}}', values({ customerName: 'c'.repeat(300) }), 'UTC', 'text', { sidecar: true });
+    expect(name).toBe('c'.repeat(245) + '.txt');
+    expect(sidecarFilename(name, 'text')).toBe('c'.repeat(245) + '.meta.json');
+  });
+
+  it('a whitespace-only customer name used as a folder becomes "_"', () => {
+    expect(render('{{customerName}}/{{chatId}}', { customerName: '   ' })).toBe(`_/${CHAT}.txt`);
+    expect(render('{{customerName}}/{{chatId}}', { customerName: '\u3000' })).toBe(`_/${CHAT}.txt`);
+  });
+
+  it('keeps the whole name within 1024 bytes', () => {
+    const name = render('{{service}}/{{agentName}}/{{customerName}}/{{label}}/{{chatId}}', {
+      service: 'a'.repeat(255),
+      agentName: 'b'.repeat(255),
+      customerName: 'c'.repeat(255),
+      label: 'd'.repeat(255),
+    });
+    expect(bytes(name)).toBeLessThanOrEqual(1024);
+    expectDeliverable(name, 'text');
+  });
+
+  it('pad counts the characters of the value only', () => {
+    expect(render('{{pad externalId 8}}', { externalId: '42' })).toBe('00000042.txt');
+  });
+
+  it('property: for any values, every segment of the name, suffixed names and sidecar names fits 255 bytes, is valid UTF-8 and is not blank', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 400 }),
+      fc.string({ unit: fc.constantFrom('é', '😀', ' ', '\u3000', '.', '/', '\u2215', '\u202E', 'a', '\u0301'), maxLength: 300 }),
+      fc.constantFrom('', ' ', '.', '..', '\t'),
+    );
+    const templates = [
+      BUILT_IN,
+      '{{customerName}}/{{service}}_{{agentLogin}}_{{chatId}}',
+      'x'.repeat(200) + '{{service}}',
+      '{{service}}/{{agentName}}/{{customerName}}/{{label}}/{{externalId}}/{{chatId}}',
+      '{{upper service}}-{{pad customerName 40}}.{{lower agentName}}',
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...templates),
+        fc.record({ service: text, agentLogin: text, agentName: text, customerName: text, label: text, externalId: text }),
+        fc.constantFrom(...FORMATS),
+        fc.boolean(),
+        (template, over, format, sidecar) => {
+          const name = deliverableFilename(template, values(over), 'Europe/London', format, { sidecar });
+          expect(name.endsWith(FORMAT_EXTENSIONS[format])).toBe(true);
+          expect(name.split('/').length).toBe(template.split('/').length);
+          expect(name).not.toMatch(/[\p{Cf}\u2215\u2044\uFDD0\uFDD1]/u);
+          expectDeliverable(name, format);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
+
+// Issue 9 item 16: look-alike slashes and invisible formatting characters.
+describe('renderFilename: look-alike slashes and format characters (issue 9 item 16)', () => {
+  it.each([
+    ['a division slash (U+2215)', 'a\u2215b'],
+    ['a fraction slash (U+2044)', 'a\u2044b'],
+    ['a big solidus (U+29F8)', 'a\u29F8b'],
+    ['a fullwidth solidus (U+FF0F, "/" after NFKC)', 'a\uFF0Fb'],
+    ['a left-to-right embedding (U+202A)', 'a\u202Ab'],
+    ['a right-to-left override (U+202E)', 'a\u202Eb'],
+    ['a left-to-right isolate (U+2066)', 'a\u2066b'],
+    ['a pop directional isolate (U+2069)', 'a\u2069b'],
+    ['a left-to-right mark (U+200E)', 'a\u200Eb'],
+    ['a right-to-left mark (U+200F)', 'a\u200Fb'],
+    ['an Arabic letter mark (U+061C)', 'a\u061Cb'],
+    ['a zero-width space (U+200B)', 'a\u200Bb'],
+    ['a byte order mark (U+FEFF)', 'a\uFEFFb'],
+  ])('a value with %s', (_what, service) => {
+    expect(render('{{date startedAt "YYYY"}}/{{service}}', { service })).toBe('2026/a_b.txt');
+    expect(sanitizeFilenameValue(service)).toBe('a_b');
+  });
+
+  it('a value that would reverse the displayed extension keeps no bidi control', () => {
+    const name = render('{{customerName}}', { customerName: 'invoice\u202Etxt.exe' });
+    expect(name).toBe('invoice_txt.exe.txt');
+  });
+
+  it.each([
+    ['a division slash', 'calls\u2215{{chatId}}', /U\+2215/],
+    ['a fraction slash', 'calls\u2044{{chatId}}', /U\+2044/],
+    ['a right-to-left override', '{{chatId}}\u202Etxt', /U\+202E/],
+    ['a left-to-right mark', '\u200E{{chatId}}', /U\+200E/],
+    ['a zero-width joiner', '{{chatId}}\u200D', /U\+200D/],
+  ])('refuses a template whose literal text holds %s', (_what, template, reason) => {
+    expect(refusal(() => checkFilenameTemplate(template, 'text')).reason).toMatch(reason);
+  });
+
+  it('replaces them in the literal text of a template saved before they were refused', () => {
+    expect(render('calls\u2215\u202E{{externalId}}')).toBe('calls__EXT-1.txt');
+  });
+
+  it('property: no look-alike slash or format character survives in a name', () => {
+    const chars = [
+      'a',
+      '\u2215',
+      '\u2044',
+      '\u29F8',
+      '\u202A',
+      '\u202B',
+      '\u202C',
+      '\u202D',
+      '\u202E',
+      '\u2066',
+      '\u2067',
+      '\u2068',
+      '\u2069',
+      '\u200E',
+      '\u200F',
+      '\u061C',
+      '\u200B',
+      '\u00AD',
+    ];
+    const valueUnit = fc.constantFrom(...chars, '\uFF0F');
+    fc.assert(
+      fc.property(
+        fc.string({ unit: valueUnit, minLength: 1, maxLength: 20 }),
+        fc.string({ unit: fc.constantFrom(...chars), maxLength: 5 }),
+        (value, literal) => {
+          const name = render(`x${literal}/{{service}}`, { service: value });
+          expect(name.split('/').length).toBe(2);
+          expect(name).not.toMatch(/[\p{Cf}\u2215\u2044\u29F8]/u);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -13,9 +13,13 @@
 //     other builtins removed, with `knownHelpersOnly` (unknown helpers fail at compile time) and
 //     rendered with prototype property and method access denied.
 //  3. Values are sanitised before substitution, so that only the template's own literal `/` makes
-//     subfolders: NFKC, then `/`, `\`, control characters and lone surrogates become `_`, and a
-//     value that is exactly `.` or `..` becomes `_`.
-//  4. The whole rendered name is NFKC-normalised and validated (empty, absolute, empty / `.` / `..`
+//     subfolders: NFKC, then `/`, `\`, look-alike slashes, control and format characters (bidi
+//     marks, zero-width characters) and lone surrogates become `_`, and a leading `.` becomes `_`.
+//  4. Values are cut to fit: each segment (the last one with the longest extension the recording
+//     will use: the format's or the sidecar's) stays within 255 bytes and the whole name within
+//     1024, by cutting the longest substituted values first, on a code point boundary; a segment
+//     that its values leave blank becomes `_`. The template's literal text is never cut.
+//  5. The whole rendered name is NFKC-normalised and validated (empty, absolute, empty / `.` / `..`
 //     segment, backslash, control character, segment over 255 bytes, total over 1024 bytes).
 import Handlebars from 'handlebars';
 import dayjs from 'dayjs';
@@ -32,6 +36,14 @@ export const FORMAT_EXTENSIONS: Record<TranscriptFormat, string> = {
   json: '.json',
   html: '.html',
 };
+
+/** The metadata sidecar replaces the format's extension with this one. */
+export const SIDECAR_EXTENSION = '.meta.json';
+
+export interface FilenameOptions {
+  /** The profile delivers a `.meta.json` sidecar: the last segment leaves room for its extension. */
+  sidecar?: boolean;
+}
 
 export interface FilenameValues {
   chatId: string;
@@ -88,6 +100,8 @@ export const MAX_TEMPLATE_LENGTH = 2048;
 export const MAX_SEGMENT_BYTES = 255;
 export const MAX_NAME_BYTES = 1024;
 export const MAX_PAD_WIDTH = 64;
+// Room kept in the whole name for a collision suffix (`_` + a recording id + `_` + a timestamp).
+export const MAX_SUFFIX_BYTES = 64;
 
 /** Realistic values for previews and for `checkFilenameTemplate`. */
 export const SAMPLE_FILENAME_VALUES: FilenameValues = Object.freeze({
@@ -133,8 +147,23 @@ const HOSTILE_FILENAME_VALUES: FilenameValues = Object.freeze({
 // ---------------------------------------------------------------------------------------------
 // Values
 
-// '/', '\', C0/C1 controls, line/paragraph separators and lone surrogates.
-const UNSAFE_VALUE_CHARS = /[/\\\p{Cc}\p{Cs}\u2028\u2029]/gu;
+// Characters that look like a slash or a backslash but are not one (NFKC already folds U+FF0F and
+// U+FE68), and format characters: bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E,
+// U+200F, U+061C), zero-width characters, soft hyphen, tags. They are replaced in values, refused
+// in a template's literal text when it is saved, and replaced there too when an older template
+// renders.
+const LOOKALIKE_SLASHES = '\u0337\u0338\u1735\u2044\u20E5\u2215\u2216\u2571\u2572\u27CB\u27CD\u29F5\u29F8\u29F9\u3033';
+const UNSAFE_LITERAL_CHARS = new RegExp(`[\\p{Cf}${LOOKALIKE_SLASHES}]`, 'gu');
+// Marks around each substituted value while a name is rendered (Unicode noncharacters, which never
+// occur in a value: sanitising replaces them), so that cutting to length can tell values from
+// literal text.
+const VALUE_OPEN = '\uFDD0';
+const VALUE_CLOSE = '\uFDD1';
+const VALUE_MARKS = /[\uFDD0\uFDD1]/g;
+
+// '/', '\', C0/C1 controls, line/paragraph separators, lone surrogates, format characters,
+// look-alike slashes and noncharacters.
+const UNSAFE_VALUE_CHARS = new RegExp(`[/\\\\\\p{Cc}\\p{Cs}\\p{Cf}\\u2028\\u2029\\uFDD0-\\uFDEF\\uFFFE\\uFFFF${LOOKALIKE_SLASHES}]`, 'gu');
 
 /** Sanitises one value: NFKC, path separators and control characters become '_'. */
 export function sanitizeFilenameValue(value: string): string {
@@ -154,7 +183,9 @@ function buildContext(values: FilenameValues): Context {
     } else if (v instanceof Date) {
       ctx[name] = Number.isNaN(v.getTime()) ? null : v.toISOString();
     } else {
-      ctx[name] = sanitizeFilenameValue(String(v));
+      const clean = sanitizeFilenameValue(String(v));
+      // Marked so that cutting to length knows what came from a value; '' stays falsy for {{#if}}.
+      ctx[name] = clean === '' ? '' : VALUE_OPEN + clean + VALUE_CLOSE;
     }
   }
   return ctx;
@@ -232,7 +263,10 @@ env.registerHelper('pad', function (...args: unknown[]): string {
   const n = typeof width === 'number' ? width : Number(width);
   if (!Number.isFinite(n)) throw new FilenameTemplateError('pad: the width must be a number');
   const w = Math.max(0, Math.min(MAX_PAD_WIDTH, Math.floor(n)));
-  return asText(value).padStart(w, '0');
+  const text = asText(value);
+  // The value marks are not characters of the name: they do not count towards the width.
+  const visible = text.replace(VALUE_MARKS, '').length;
+  return '0'.repeat(Math.max(0, w - visible)) + text;
 });
 
 const COMPILE_OPTIONS = {
@@ -509,17 +543,132 @@ function validateName(name: string, extension: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cutting values to fit
+
+/** The longest prefix of `s` that fits in `maxBytes` of UTF-8, cut between code points. */
+export function cutUtf8(s: string, maxBytes: number): string {
+  if (maxBytes <= 0) return '';
+  if (byteLength(s) <= maxBytes) return s;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes + n > maxBytes) break;
+    bytes += n;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
+interface Piece {
+  text: string;
+  value: boolean;
+  bytes: number;
+}
+
+/** Splits a rendered segment into literal text and marked values (marks removed). */
+function piecesOf(segment: string): Piece[] {
+  const out: Piece[] = [];
+  let inValue = false;
+  let start = 0;
+  const push = (end: number) => {
+    if (end > start) {
+      const text = segment.slice(start, end);
+      out.push({ text, value: inValue, bytes: byteLength(text) });
+    }
+  };
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i];
+    if (c === VALUE_OPEN || c === VALUE_CLOSE) {
+      push(i);
+      inValue = c === VALUE_OPEN;
+      start = i + 1;
+    }
+  }
+  push(segment.length);
+  return out;
+}
+
+/** The largest cap (bytes per value) with which the pieces fit the budget; the longest values are cut first. */
+function capFor(pieces: Piece[], budget: number, ceiling: number): number {
+  const fits = (cap: number) => pieces.reduce((n, p) => n + (p.value ? Math.min(p.bytes, cap) : p.bytes), 0) <= budget;
+  if (fits(ceiling)) return ceiling;
+  let lo = 0;
+  let hi = ceiling;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function joinPieces(pieces: Piece[], cap: number): string {
+  return pieces.map((p) => (p.value && p.bytes > cap ? cutUtf8(p.text, cap) : p.text)).join('');
+}
+
+/**
+ * Cuts the marked values of a rendered name (extension not included) so that every segment fits in
+ * 255 bytes (the last one with `reserve` bytes for its extension) and the whole in 1024 with room
+ * for a collision suffix, and spells
+ * a segment that its values leave blank as `_`. Literal text is left alone: if it alone is too long,
+ * validation refuses the name. Returns the name without marks.
+ */
+function fitValues(name: string, reserve: number): string {
+  const segments = name.split('/').map(piecesOf);
+  const last = segments.length - 1;
+  const maxValue = (ps: Piece[]) => ps.reduce((n, p) => (p.value ? Math.max(n, p.bytes) : n), 0);
+  const caps = segments.map((ps, i) => capFor(ps, MAX_SEGMENT_BYTES - (i === last ? reserve : 0), maxValue(ps)));
+  const build = (globalCap: number) =>
+    segments.map((ps, i) => {
+      const hasValue = ps.some((p) => p.value);
+      let seg = joinPieces(ps, Math.min(caps[i], globalCap));
+      if (!hasValue) return seg;
+      // Blank or dot-only because of its values: a placeholder instead of a refusal.
+      if (seg.trim() === '' || seg === '.' || seg === '..') seg = '_';
+      // A leading "." that a value cut to nothing left behind (a literal one is refused).
+      else if (i === last && seg.startsWith('.') && !(!ps[0].value && ps[0].text.startsWith('.'))) seg = '_' + seg.slice(1);
+      return seg;
+    });
+  // The whole name keeps room for a collision suffix, so that a suffixed name still fits.
+  const total = (segs: string[]) => byteLength(segs.join('/')) + reserve + MAX_SUFFIX_BYTES;
+  let out = build(Infinity);
+  if (total(out) > MAX_NAME_BYTES) {
+    // Too long as a whole: one cap over all values, the largest that fits.
+    let lo = 0;
+    let hi = Math.max(0, ...segments.map(maxValue));
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (total(build(mid)) <= MAX_NAME_BYTES) lo = mid;
+      else hi = mid - 1;
+    }
+    out = build(lo);
+  }
+  return out.join('/');
+}
+
+function extensionOf(format: TranscriptFormat): string {
+  const extension = Object.prototype.hasOwnProperty.call(FORMAT_EXTENSIONS, format) ? FORMAT_EXTENSIONS[format] : undefined;
+  if (!extension) throw new FilenameTemplateError(`unknown format "${String(format)}"`);
+  return extension;
+}
+
+/** Bytes the last segment keeps free for its extension: the format's, or the sidecar's if longer. */
+function extensionReserve(extension: string, options: FilenameOptions): number {
+  return Math.max(byteLength(extension), options.sidecar ? byteLength(SIDECAR_EXTENSION) : 0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Public API
 
 /**
- * Renders a profile's template to a relative path including the format's extension.
+ * Renders a profile's template to a relative path including the format's extension. Substituted
+ * values are cut so that the name (and its sidecar's, if `options.sidecar`) fits.
  * Throws FilenameTemplateError (with `reason`) when the template or the resulting name is refused.
  */
-export function renderFilename(template: string, values: FilenameValues, timeZone: string, format: TranscriptFormat): string {
-  const extension = FORMAT_EXTENSIONS[format];
-  if (!Object.prototype.hasOwnProperty.call(FORMAT_EXTENSIONS, format) || !extension) {
-    throw new FilenameTemplateError(`unknown format "${String(format)}"`);
-  }
+export function renderFilename(template: string, values: FilenameValues, timeZone: string, format: TranscriptFormat, options: FilenameOptions = {}): string {
+  const extension = extensionOf(format);
   assertTimeZone(timeZone);
   const fn = compile(template);
   const ctx = buildContext(values);
@@ -534,20 +683,85 @@ export function renderFilename(template: string, values: FilenameValues, timeZon
   } finally {
     currentZone = previousZone;
   }
-  return validateName(rendered.normalize('NFKC'), extension);
+  // Look-alike slashes and format characters in the literal text (a template saved before they
+  // were refused) are replaced as in values.
+  const normalised = rendered.normalize('NFKC').replace(UNSAFE_LITERAL_CHARS, '_');
+  const fitted = fitValues(normalised, extensionReserve(extension, options));
+  return validateName(fitted.normalize('NFKC'), extension);
+}
+
+/**
+ * The name a produced recording is delivered under. A value that is missing for this chat (no
+ * label, no customer id) can leave a folder name empty; rather than fail the delivery, such values
+ * are spelt "none" and the name is rendered again.
+ */
+export function deliverableFilename(
+  template: string,
+  values: FilenameValues,
+  timeZone: string,
+  format: TranscriptFormat,
+  options: FilenameOptions = {},
+): string {
+  try {
+    return renderFilename(template, values, timeZone, format, options);
+  } catch (err) {
+    if (!(err instanceof FilenameTemplateError)) throw err;
+    const filled = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null || v === '' ? 'none' : v])) as unknown as FilenameValues;
+    return renderFilename(template, filled, timeZone, format, options);
+  }
+}
+
+/**
+ * The name with `_SUFFIX` before its extension (a second name for a recording whose first name is
+ * taken). The file's own part is cut so that the suffix, the extension and the sidecar's extension
+ * still fit the limits.
+ */
+export function suffixedFilename(fileName: string, suffix: string, format: TranscriptFormat, options: FilenameOptions = {}): string {
+  const extension = extensionOf(format);
+  const stemPath = fileName.endsWith(extension) ? fileName.slice(0, -extension.length) : fileName;
+  const slash = stemPath.lastIndexOf('/');
+  const dir = stemPath.slice(0, slash + 1);
+  const tail = `_${suffix}`;
+  const reserve = extensionReserve(extension, options) + byteLength(tail);
+  const budget = Math.min(MAX_SEGMENT_BYTES - reserve, MAX_NAME_BYTES - byteLength(dir) - reserve);
+  let stem = cutUtf8(stemPath.slice(slash + 1), budget);
+  if (stem.trim() === '') stem = '_';
+  return dir + stem + tail + extension;
+}
+
+/** The sidecar's name: the file's name with `.meta.json` instead of the format's extension, cut to fit. */
+export function sidecarFilename(fileName: string, format: TranscriptFormat): string {
+  const extension = extensionOf(format);
+  const stemPath = fileName.endsWith(extension) ? fileName.slice(0, -extension.length) : fileName;
+  const slash = stemPath.lastIndexOf('/');
+  const dir = stemPath.slice(0, slash + 1);
+  const reserve = byteLength(SIDECAR_EXTENSION);
+  const stem = cutUtf8(stemPath.slice(slash + 1), Math.min(MAX_SEGMENT_BYTES - reserve, MAX_NAME_BYTES - byteLength(dir) - reserve));
+  return dir + (stem.trim() === '' ? '_' : stem) + SIDECAR_EXTENSION;
 }
 
 /**
  * Checks a template when a profile is saved or previewed: it must render a valid name with realistic
  * values, and with hostile values (separators, dots, control characters) it must still render a
- * valid name with exactly as many folders as the template itself makes.
+ * valid name with exactly as many folders as the template itself makes. Its literal text may not
+ * hold look-alike slashes or format characters (bidi controls, zero-width characters).
  * Returns an example name; throws FilenameTemplateError with the reason.
  */
-export function checkFilenameTemplate(template: string, format: TranscriptFormat, timeZone = 'UTC'): { example: string } {
-  const example = renderFilename(template, SAMPLE_FILENAME_VALUES, timeZone, format);
+export function checkFilenameTemplate(template: string, format: TranscriptFormat, timeZone = 'UTC', options: FilenameOptions = {}): { example: string } {
+  if (typeof template === 'string') {
+    const bad = template.normalize('NFKC').match(UNSAFE_LITERAL_CHARS);
+    if (bad) {
+      const code = (bad[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+      throw new FilenameTemplateError(`the template contains U+${code}, an invisible formatting character or a look-alike of "/"`);
+    }
+    if (template.includes(VALUE_OPEN) || template.includes(VALUE_CLOSE)) {
+      throw new FilenameTemplateError('the template contains a Unicode noncharacter');
+    }
+  }
+  const example = renderFilename(template, SAMPLE_FILENAME_VALUES, timeZone, format, options);
   let hostile: string;
   try {
-    hostile = renderFilename(template, HOSTILE_FILENAME_VALUES, timeZone, format);
+    hostile = renderFilename(template, HOSTILE_FILENAME_VALUES, timeZone, format, options);
   } catch (err) {
     if (err instanceof FilenameTemplateError) {
       throw new FilenameTemplateError(`with unusual values: ${err.reason}`);

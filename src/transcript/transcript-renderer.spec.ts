@@ -1,4 +1,14 @@
-import { escapeHtml, MarkerKind, renderMetadataSidecar, renderTranscript, SenderRole, TranscriptEntry, TranscriptInput } from './transcript-renderer';
+import {
+  escapeHtml,
+  MarkerKind,
+  renderMetadataSidecar,
+  renderMetadataSidecarOf,
+  renderTranscript,
+  renderTranscriptStream,
+  SenderRole,
+  TranscriptEntry,
+  TranscriptInput,
+} from './transcript-renderer';
 
 const T0 = Date.parse('2026-03-01T23:30:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -346,5 +356,92 @@ describe('renderTranscript: the company switch markers', () => {
     const html = renderTranscript('html', input({ entries })).toString('utf8');
     expect(html).toContain('recording switched off for the company by admin adm (company switch)');
     expect(html).toContain('recording switched on for the company by admin adm (company switch)');
+  });
+});
+
+// Issue 9 item 17: delivery renders a transcript as a stream of chunks.
+describe('renderTranscriptStream', () => {
+  const FORMATS = ['text', 'json', 'html'] as const;
+
+  async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer[]> {
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c);
+    return chunks;
+  }
+
+  async function* slowly<T>(items: T[]): AsyncGenerator<T> {
+    for (const item of items) {
+      await Promise.resolve();
+      yield item;
+    }
+  }
+
+  function bigEntries(n: number): TranscriptEntry[] {
+    const out: TranscriptEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(msg(i + 1, i, i % 2 ? 'agent' : 'customer', i % 2 ? 'Bob' : 'Zoë', `line ${i} <é&"'> ☕ 日本\nsecond line ${'x'.repeat(i % 500)}`));
+      if (i % 97 === 0) out.push(marker(i, 'pause', 'agent', 'Bob', `detail ${i}`));
+    }
+    return out;
+  }
+
+  it.each(FORMATS)('gives the same bytes as the whole-buffer renderer (%s)', async (format) => {
+    for (const data of [
+      input(),
+      input({ entries: [] }),
+      input({ entries: bigEntries(3000), agents: [] }),
+      input({ externalId: null, timeZone: 'Nowhere/Land' }),
+    ]) {
+      const { entries, ...header } = data;
+      const whole = renderTranscript(format, data);
+      // Buffer#equals: jest's toEqual walks a multi-megabyte buffer byte by byte.
+      expect(Buffer.concat(await collect(renderTranscriptStream(format, header, slowly(entries)))).equals(whole)).toBe(true);
+      expect(Buffer.concat(await collect(renderTranscriptStream(format, header, entries, 1))).equals(whole)).toBe(true);
+    }
+  });
+
+  it.each(FORMATS)('produces chunks incrementally, reading entries as it goes (%s)', async (format) => {
+    const { entries, ...header } = input({ entries: bigEntries(5000) });
+    let pulled = 0;
+    async function* counted(): AsyncGenerator<TranscriptEntry> {
+      for (const e of entries) {
+        pulled++;
+        yield e;
+      }
+    }
+    const it = renderTranscriptStream(format, header, counted(), 16 * 1024)[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    expect((first.value as Buffer).length).toBeLessThan(64 * 1024);
+    // Only what the first chunk needed was read.
+    expect(pulled).toBeLessThan(entries.length / 10);
+    let chunks = 1;
+    for (let r = await it.next(); !r.done; r = await it.next()) chunks++;
+    expect(chunks).toBeGreaterThan(20);
+    expect(pulled).toBe(entries.length);
+  });
+
+  it('gives the event loop a turn between chunks', async () => {
+    const { entries, ...header } = input({ entries: bigEntries(3000) });
+    let turns = 0;
+    let stop = false;
+    const tick = () => {
+      turns++;
+      if (!stop) setImmediate(tick);
+    };
+    setImmediate(tick);
+    let chunks = 0;
+    for await (const _ of renderTranscriptStream('html', header, entries, 16 * 1024)) chunks++;
+    stop = true;
+    expect(chunks).toBeGreaterThan(20);
+    // Rendered from an in-memory array (no I/O at all), other callbacks still ran throughout.
+    expect(turns).toBeGreaterThanOrEqual(chunks - 1);
+  });
+
+  it('the sidecar from counts equals the sidecar from the entries', () => {
+    const data = input();
+    const { entries: _entries, ...header } = data;
+    const facts = { fileName: 'a.txt', format: 'text' as const, sha256: 'ab'.repeat(32), bytes: 12 };
+    expect(renderMetadataSidecarOf(header, { messages: 4, markers: 14 }, facts)).toEqual(renderMetadataSidecar(data, facts));
   });
 });

@@ -6,7 +6,11 @@
 // markers (joins, leaves, transfers, pauses, resumes, consent, deletion request, abuse flag, ...).
 //
 // Everything is built as an array of parts joined once, so rendering is linear in the transcript's
-// size (a 300k-message transcript renders in well under a second or two).
+// size (a 300k-message transcript renders in well under a second or two). Delivery uses the
+// streaming form (`renderTranscriptStream`): the entries come in as an async iterable (read from
+// the database page by page) and the body goes out in chunks of about 64 KB, with a turn of the
+// event loop after each, so a huge transcript neither holds the event loop nor sits in memory
+// whole. Both forms are built from the same pieces and give the same bytes.
 //
 // Marker `detail` conventions (all optional; the JSON format keeps the raw value):
 //   transfer          the target, "agent-2" or "to agent-2" -> "transferred by agent Bob to agent-2"
@@ -77,6 +81,9 @@ export interface TranscriptInput {
   /** Already in order. */
   entries: TranscriptEntry[];
 }
+
+/** Everything a transcript holds except its entries (which may be streamed). */
+export type TranscriptHeader = Omit<TranscriptInput, 'entries'>;
 
 // ---------------------------------------------------------------------------------------------
 // Shared formatting
@@ -197,7 +204,7 @@ export function markerSentence(m: Extract<TranscriptEntry, { type: 'marker' }>):
 const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029/;
 const CONTINUATION_INDENT = '    ';
 
-function renderText(input: TranscriptInput): string {
+function textHeaderLines(input: TranscriptHeader): string[] {
   const out: string[] = [];
   const r = input.recording;
   const zone = input.timeZone;
@@ -217,21 +224,29 @@ function renderText(input: TranscriptInput): string {
   out.push(`Recorded from: ${stampWithZone(r.startedAt, zone)}`);
   out.push(`Recorded until: ${stampWithZone(r.endedAt, zone)}`);
   out.push('='.repeat(72));
-  for (const e of input.entries) {
-    if (e.type === 'message') {
-      const head = `[${utcStamp(e.at)}] ${actor(e.role, e.name)}: `;
-      const text = e.text ?? '';
-      if (!LINE_BREAK.test(text)) {
-        out.push(head + text);
-      } else {
-        const lines = text.split(LINE_BREAK);
-        out.push(head + lines[0]);
-        for (let i = 1; i < lines.length; i++) out.push(CONTINUATION_INDENT + lines[i]);
-      }
+  return out;
+}
+
+/** One entry's lines (a message with line breaks continues on indented lines). */
+function textEntryLines(e: TranscriptEntry, out: string[]): void {
+  if (e.type === 'message') {
+    const head = `[${utcStamp(e.at)}] ${actor(e.role, e.name)}: `;
+    const text = e.text ?? '';
+    if (!LINE_BREAK.test(text)) {
+      out.push(head + text);
     } else {
-      out.push(`[${utcStamp(e.at)}] -- ${markerSentence(e)} --`);
+      const lines = text.split(LINE_BREAK);
+      out.push(head + lines[0]);
+      for (let i = 1; i < lines.length; i++) out.push(CONTINUATION_INDENT + lines[i]);
     }
+  } else {
+    out.push(`[${utcStamp(e.at)}] -- ${markerSentence(e)} --`);
   }
+}
+
+function renderText(input: TranscriptInput): string {
+  const out = textHeaderLines(input);
+  for (const e of input.entries) textEntryLines(e, out);
   out.push('');
   return out.join('\n');
 }
@@ -239,7 +254,7 @@ function renderText(input: TranscriptInput): string {
 // ---------------------------------------------------------------------------------------------
 // JSON
 
-function headerJson(input: TranscriptInput) {
+function headerJson(input: TranscriptHeader) {
   const r = input.recording;
   return {
     chat: {
@@ -298,16 +313,24 @@ function entryJsonText(e: TranscriptEntry): string {
   );
 }
 
+// The header object without its closing brace; the entries follow it.
+function jsonHead(input: TranscriptHeader): string {
+  return JSON.stringify(headerJson(input), null, 2).slice(0, -2);
+}
+const JSON_NO_ENTRIES = ',\n  "entries": []\n}\n';
+const JSON_ENTRIES_OPEN = ',\n  "entries": [\n';
+const JSON_ENTRIES_CLOSE = '\n  ]\n}\n';
+
 function renderJson(input: TranscriptInput): string {
   // The header is stringified as one object, the entries one by one and joined once: no second
   // full-size intermediate structure for a huge transcript. The result is byte-identical to
   // JSON.stringify({...header, entries}, null, 2) (the spec checks it).
-  const head = JSON.stringify(headerJson(input), null, 2);
+  const head = jsonHead(input);
   const n = input.entries.length;
-  if (n === 0) return head.slice(0, -2) + ',\n  "entries": []\n}\n';
+  if (n === 0) return head + JSON_NO_ENTRIES;
   const parts: string[] = new Array(n);
   for (let i = 0; i < n; i++) parts[i] = entryJsonText(input.entries[i]);
-  return head.slice(0, -2) + ',\n  "entries": [\n' + parts.join(',\n') + '\n  ]\n}\n';
+  return head + JSON_ENTRIES_OPEN + parts.join(',\n') + JSON_ENTRIES_CLOSE;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,7 +372,7 @@ const STYLE = [
   '.role-agent .who,.role-supervisor .who{color:#05a}',
 ].join('');
 
-function renderHtml(input: TranscriptInput): string {
+function htmlHeaderLines(input: TranscriptHeader): string[] {
   const r = input.recording;
   const zone = input.timeZone;
   const out: string[] = [];
@@ -380,22 +403,28 @@ function renderHtml(input: TranscriptInput): string {
   out.push(row('Recorded until', stampWithZone(r.endedAt, zone)));
   out.push('</table>');
   out.push('<ol class="entries">');
-  for (const e of input.entries) {
-    const iso = e.at.toISOString();
-    const time = `<time datetime="${iso}">${iso.slice(0, 19)}Z</time>`;
-    if (e.type === 'message') {
-      out.push(
-        `<li class="message ${roleClass(e.role)}" data-seq="${Number(e.seq) || 0}">${time}` +
-          `<span class="who">${escapeHtml(actor(e.role, e.name))}</span>: ` +
-          `<span class="text">${escapeHtml(e.text)}</span></li>`,
-      );
-    } else {
-      out.push(`<li class="marker ${roleClass(e.actorRole)}">${time}<span class="marker">${escapeHtml(markerSentence(e))}</span></li>`);
-    }
+  return out;
+}
+
+const HTML_FOOTER_LINES = ['</ol>', '</body>', '</html>'];
+
+function htmlEntryLine(e: TranscriptEntry): string {
+  const iso = e.at.toISOString();
+  const time = `<time datetime="${iso}">${iso.slice(0, 19)}Z</time>`;
+  if (e.type === 'message') {
+    return (
+      `<li class="message ${roleClass(e.role)}" data-seq="${Number(e.seq) || 0}">${time}` +
+      `<span class="who">${escapeHtml(actor(e.role, e.name))}</span>: ` +
+      `<span class="text">${escapeHtml(e.text)}</span></li>`
+    );
   }
-  out.push('</ol>');
-  out.push('</body>');
-  out.push('</html>');
+  return `<li class="marker ${roleClass(e.actorRole)}">${time}<span class="marker">${escapeHtml(markerSentence(e))}</span></li>`;
+}
+
+function renderHtml(input: TranscriptInput): string {
+  const out = htmlHeaderLines(input);
+  for (const e of input.entries) out.push(htmlEntryLine(e));
+  out.push(...HTML_FOOTER_LINES);
   out.push('');
   return out.join('\n');
 }
@@ -417,18 +446,95 @@ export function renderTranscript(format: TranscriptFormat, input: TranscriptInpu
   }
 }
 
+export interface EntryCounts {
+  messages: number;
+  markers: number;
+}
+
+export interface SidecarFacts {
+  fileName: string;
+  format: TranscriptFormat;
+  sha256: string;
+  bytes: number;
+}
+
 /** The `.json` metadata sidecar that may go with a delivered file (pretty JSON, UTF-8). */
-export function renderMetadataSidecar(input: TranscriptInput, extra: { fileName: string; format: TranscriptFormat; sha256: string; bytes: number }): Buffer {
-  let messages = 0;
-  let markers = 0;
+export function renderMetadataSidecar(input: TranscriptInput, extra: SidecarFacts): Buffer {
+  const counts: EntryCounts = { messages: 0, markers: 0 };
   for (const e of input.entries) {
-    if (e.type === 'message') messages++;
-    else markers++;
+    if (e.type === 'message') counts.messages++;
+    else counts.markers++;
   }
+  return renderMetadataSidecarOf(input, counts, extra);
+}
+
+/** The sidecar from the header and the entry counts (when the entries were streamed). */
+export function renderMetadataSidecarOf(header: TranscriptHeader, counts: EntryCounts, extra: SidecarFacts): Buffer {
   const sidecar = {
     file: { name: extra.fileName, format: extra.format, sha256: extra.sha256, bytes: extra.bytes },
-    ...headerJson(input),
-    counts: { messages, markers },
+    ...headerJson(header),
+    counts: { messages: counts.messages, markers: counts.markers },
   };
   return Buffer.from(JSON.stringify(sidecar, null, 2) + '\n', 'utf8');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming
+
+/** About this many UTF-16 units of output per chunk. */
+export const STREAM_CHUNK_CHARS = 64 * 1024;
+
+/** Lets timers, I/O and other sockets run: awaiting a resolved promise alone would not. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Renders the transcript in the profile's format as UTF-8 chunks of about `chunkChars` characters,
+ * reading the entries as it goes and giving the event loop a turn after each chunk. The
+ * concatenated chunks equal `renderTranscript(format, {...header, entries})`.
+ */
+export async function* renderTranscriptStream(
+  format: TranscriptFormat,
+  header: TranscriptHeader,
+  entries: AsyncIterable<TranscriptEntry> | Iterable<TranscriptEntry>,
+  chunkChars = STREAM_CHUNK_CHARS,
+): AsyncGenerator<Buffer> {
+  if (format !== 'text' && format !== 'json' && format !== 'html') throw new Error(`unknown transcript format "${String(format)}"`);
+  let parts: string[] = [];
+  let size = 0;
+  const add = (s: string) => {
+    parts.push(s);
+    size += s.length;
+  };
+  const take = (): Buffer => {
+    const buf = Buffer.from(parts.join(''), 'utf8');
+    parts = [];
+    size = 0;
+    return buf;
+  };
+  const lines: string[] = [];
+  if (format === 'text') for (const l of textHeaderLines(header)) add(l + '\n');
+  else if (format === 'html') for (const l of htmlHeaderLines(header)) add(l + '\n');
+  else add(jsonHead(header));
+  let first = true;
+  for await (const e of entries) {
+    if (format === 'text') {
+      lines.length = 0;
+      textEntryLines(e, lines);
+      for (const l of lines) add(l + '\n');
+    } else if (format === 'html') {
+      add(htmlEntryLine(e) + '\n');
+    } else {
+      add((first ? JSON_ENTRIES_OPEN : ',\n') + entryJsonText(e));
+    }
+    first = false;
+    if (size >= chunkChars) {
+      yield take();
+      await yieldToEventLoop();
+    }
+  }
+  if (format === 'html') for (const l of HTML_FOOTER_LINES) add(l + '\n');
+  else if (format === 'json') add(first ? JSON_NO_ENTRIES : JSON_ENTRIES_CLOSE);
+  if (size > 0) yield take();
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Brackets, DataSource, In } from 'typeorm';
+import { Brackets, DataSource, In, WhereExpressionBuilder } from 'typeorm';
 import { ChatEventEntity } from '../chat/chat-event.entity';
 import { ChatEntity } from '../chat/chat.entity';
 import { MessageEntity } from '../chat/message.entity';
@@ -12,20 +12,40 @@ import { PermanentDeliveryError } from '../export/transport';
 import { RecordingEntity } from '../recording/recording.entity';
 import { ProfileSnapshot, RecordingService } from '../recording/recording.service';
 import { CryptoService, EncryptionKeyErasedError } from '../security/crypto.service';
-import { FilenameTemplateError, FilenameValues, renderFilename, TranscriptFormat } from './filename-template';
+import { deliverableFilename, FilenameTemplateError, FilenameValues, TranscriptFormat } from './filename-template';
 import { ProfileEntity } from './profile.entity';
-import { MarkerKind, renderMetadataSidecar, renderTranscript, SenderRole, TranscriptEntry, TranscriptInput } from './transcript-renderer';
+import {
+  EntryCounts,
+  MarkerKind,
+  renderMetadataSidecarOf,
+  renderTranscriptStream,
+  SenderRole,
+  TranscriptEntry,
+  TranscriptHeader,
+  yieldToEventLoop,
+} from './transcript-renderer';
+
+// Messages are read this many at a time (keyset on seq): a 10,000-character message is 20 KB of
+// UTF-16, so a page stays within a few MB whatever the chat's size.
+export const MESSAGE_PAGE_SIZE = 100;
+// A body up to this size is kept from the measuring pass and uploaded from memory (no second read
+// of the database while an SFTP connection is held); a larger one is rendered again for upload.
+export const KEPT_BODY_BYTES = 1024 * 1024;
 
 export interface RenderedRecording {
   fileName: string;
   format: TranscriptFormat;
-  content: Buffer;
+  // The body, rendered again from the database on each call; never held whole.
+  content: () => AsyncIterable<Buffer>;
+  bytes: number;
   sha256: string;
   sidecar: Buffer | null;
 }
 
 export interface LoadedRecording {
-  input: TranscriptInput;
+  input: TranscriptHeader;
+  // The recording's entries in order, read page by page on each call.
+  entries: () => AsyncIterable<TranscriptEntry>;
   values: FilenameValues;
   profile: ProfileSnapshot;
   timeZone: string;
@@ -101,38 +121,55 @@ export class TranscriptService {
     // marker's afterSeq places it after the message it follows; its time keeps out markers written
     // while the recording was not running, at the same place in the chat).
     const spans = segments.map((g) => ({ s: g.startSeq, e: g.endSeq ?? chat.nextSeq, from: g.startedAt, to: g.stoppedAt ?? stoppedAt }));
-    const [sealed, events] = spans.length
-      ? await Promise.all([
-          this.db
+    const inSpans = (column: string, qb: WhereExpressionBuilder, withTime: boolean) =>
+      spans.forEach((g, i) =>
+        qb.orWhere(
+          withTime ? `(${column} >= :s${i} AND ${column} < :e${i} AND e.at >= :f${i} AND e.at <= :t${i})` : `(${column} >= :s${i} AND ${column} < :e${i})`,
+          withTime ? { [`s${i}`]: g.s - 1, [`e${i}`]: g.e, [`f${i}`]: sqlDate(g.from), [`t${i}`]: sqlDate(g.to) } : { [`s${i}`]: g.s, [`e${i}`]: g.e },
+        ),
+      );
+    // The captured messages (bodies stored) in the recording's segments, read in pages.
+    const messagePage = (afterSeq: number): Promise<MessageEntity[]> =>
+      spans.length === 0
+        ? Promise.resolve([])
+        : this.db
             .getRepository(MessageEntity)
             .createQueryBuilder('m')
             .where('m.chat_id = :chatId AND m.text IS NOT NULL', { chatId: rec.chatId })
-            .andWhere(new Brackets((qb) => spans.forEach((g, i) => qb.orWhere(`(m.seq >= :s${i} AND m.seq < :e${i})`, { [`s${i}`]: g.s, [`e${i}`]: g.e }))))
+            .andWhere(new Brackets((qb) => inSpans('m.seq', qb, false)))
+            .andWhere('m.seq > :after', { after: afterSeq })
             .orderBy('m.seq', 'ASC')
-            .getMany(),
-          this.db
+            .take(MESSAGE_PAGE_SIZE)
+            .getMany();
+    const eventsQuery: Promise<ChatEventEntity[]> =
+      spans.length === 0
+        ? Promise.resolve([])
+        : this.db
             .getRepository(ChatEventEntity)
             .createQueryBuilder('e')
             .where('e.chat_id = :chatId', { chatId: rec.chatId })
-            .andWhere(
-              new Brackets((qb) =>
-                spans.forEach((g, i) =>
-                  qb.orWhere(`(e.after_seq >= :s${i} AND e.after_seq < :e${i} AND e.at >= :f${i} AND e.at <= :t${i})`, {
-                    [`s${i}`]: g.s - 1,
-                    [`e${i}`]: g.e,
-                    [`f${i}`]: sqlDate(g.from),
-                    [`t${i}`]: sqlDate(g.to),
-                  }),
-                ),
-              ),
-            )
+            .andWhere(new Brackets((qb) => inSpans('e.after_seq', qb, true)))
             .orderBy('e.after_seq', 'ASC')
             .addOrderBy('e.at', 'ASC')
-            .getMany(),
-        ])
-      : [[], []];
-    const messages = await this.openBodies(rec.companyId, sealed);
-    const input: TranscriptInput = {
+            .getMany();
+    // The markers and the first page of messages are read side by side.
+    const [events, firstPage] = await Promise.all([eventsQuery, messagePage(0)]);
+    let prefetched: MessageEntity[] | null = firstPage;
+    const companyId = rec.companyId;
+    const openBodies = (rows: MessageEntity[]) => this.openBodies(companyId, rows);
+    async function* messages(): AsyncGenerator<MessageEntity> {
+      let after = 0;
+      for (;;) {
+        const sealed = prefetched ?? (await messagePage(after));
+        prefetched = null;
+        const page = await openBodies(sealed);
+        for (const m of page) yield m;
+        if (page.length < MESSAGE_PAGE_SIZE) return;
+        after = page[page.length - 1].seq;
+        await yieldToEventLoop();
+      }
+    }
+    const input: TranscriptHeader = {
       chatId: chat.id,
       externalId: chat.externalId,
       companyId: chat.companyId,
@@ -143,9 +180,8 @@ export class TranscriptService {
       customer: { id: chat.customerId, name: chat.customerName },
       chatStartedAt: chat.startedAt,
       chatEndedAt: chat.endedAt ?? stoppedAt,
-      entries: merge(messages, events),
     };
-    return { input, values, profile, timeZone };
+    return { input, entries: () => merge(messages(), events), values, profile, timeZone };
   }
 
   // A transcript whose bodies were crypto-shredded can never be rendered: retrying cannot help.
@@ -167,44 +203,59 @@ export class TranscriptService {
     return fileNameFor(loaded.profile, loaded.values, loaded.timeZone);
   }
 
-  renderLoaded(loaded: LoadedRecording, fixedName: string | null): RenderedRecording {
+  // A first streaming pass measures the body (sha256, bytes, entry counts) for the sidecar and the
+  // transports' checks; `content` replays a small body from memory and renders a large one again.
+  async renderLoaded(loaded: LoadedRecording, fixedName: string | null): Promise<RenderedRecording> {
     const { input, profile } = loaded;
     const fileName = fixedName ?? this.nameOf(loaded);
-    const content = renderTranscript(profile.format, input);
-    const sha256 = createHash('sha256').update(content).digest('hex');
-    const sidecar = profile.sidecar ? renderMetadataSidecar(input, { fileName, format: profile.format, sha256, bytes: content.length }) : null;
-    return { fileName, format: profile.format, content, sha256, sidecar };
+    const counts: EntryCounts = { messages: 0, markers: 0 };
+    async function* counted(): AsyncGenerator<TranscriptEntry> {
+      for await (const e of loaded.entries()) {
+        if (e.type === 'message') counts.messages++;
+        else counts.markers++;
+        yield e;
+      }
+    }
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let kept: Buffer[] | null = [];
+    for await (const chunk of renderTranscriptStream(profile.format, input, counted())) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      if (kept && bytes <= KEPT_BODY_BYTES) kept.push(chunk);
+      else kept = null;
+    }
+    const sha256 = hash.digest('hex');
+    const sidecar = profile.sidecar ? renderMetadataSidecarOf(input, counts, { fileName, format: profile.format, sha256, bytes }) : null;
+    const small = kept;
+    const content = small
+      ? async function* (): AsyncGenerator<Buffer> {
+          yield* small;
+        }
+      : () => renderTranscriptStream(profile.format, input, loaded.entries());
+    return { fileName, format: profile.format, content, bytes, sha256, sidecar };
   }
 }
 
-// A value that is missing for this chat (no label, no customer id) can leave a folder name empty;
-// rather than fail the delivery, such values are spelt "none" and the name is tried again.
+// Missing values are spelt "none", long ones cut, and room is left for the sidecar's extension.
 function fileNameFor(profile: ProfileSnapshot, values: FilenameValues, timeZone: string): string {
-  try {
-    return renderFilename(profile.filenameTemplate, values, timeZone, profile.format);
-  } catch (err) {
-    if (!(err instanceof FilenameTemplateError)) throw err;
-    const filled = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null || v === '' ? 'none' : v])) as unknown as FilenameValues;
-    return renderFilename(profile.filenameTemplate, filled, timeZone, profile.format);
-  }
+  return deliverableFilename(profile.filenameTemplate, values, timeZone, profile.format, { sidecar: profile.sidecar });
 }
 
-function merge(messages: MessageEntity[], events: ChatEventEntity[]): TranscriptEntry[] {
-  const out: TranscriptEntry[] = [];
+// Messages and markers in order: a marker after seq N comes before message N+1.
+async function* merge(messages: AsyncIterable<MessageEntity>, events: ChatEventEntity[]): AsyncGenerator<TranscriptEntry> {
   let e = 0;
-  const pushMarker = (ev: ChatEventEntity) =>
-    out.push({
-      type: 'marker',
-      at: ev.at,
-      kind: ev.kind as MarkerKind,
-      actorRole: ev.actorRole as SenderRole,
-      actorName: ev.actorName ?? ev.actorId ?? ev.actorRole,
-      detail: ev.detail,
-    });
-  for (const m of messages) {
-    while (e < events.length && events[e].afterSeq < m.seq) pushMarker(events[e++]);
-    out.push({ type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text as string });
+  const marker = (ev: ChatEventEntity): TranscriptEntry => ({
+    type: 'marker',
+    at: ev.at,
+    kind: ev.kind as MarkerKind,
+    actorRole: ev.actorRole as SenderRole,
+    actorName: ev.actorName ?? ev.actorId ?? ev.actorRole,
+    detail: ev.detail,
+  });
+  for await (const m of messages) {
+    while (e < events.length && events[e].afterSeq < m.seq) yield marker(events[e++]);
+    yield { type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text as string };
   }
-  while (e < events.length) pushMarker(events[e++]);
-  return out;
+  while (e < events.length) yield marker(events[e++]);
 }

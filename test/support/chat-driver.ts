@@ -14,13 +14,13 @@ export interface DrivenChat {
 export async function openChat(
   app: AppHandle,
   company: string,
-  opts: { agentId?: string; service?: string; agentName?: string; externalId?: string } = {},
+  opts: { agentId?: string; service?: string; agentName?: string; externalId?: string; customer?: { id?: string; name?: string } } = {},
 ): Promise<DrivenChat> {
   const flow = token({ sub: 'flow', company, role: 'flow' });
   const agentId = opts.agentId ?? 'agent-1';
   const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, {
     service: opts.service ?? 'sales',
-    customer: { id: 'cust', name: 'Carol' },
+    customer: opts.customer ?? { id: 'cust', name: 'Carol' },
     ...(opts.externalId ? { externalId: opts.externalId } : {}),
   });
   if (created.status !== 201) throw new Error(`create failed: ${JSON.stringify(created.body)}`);
