@@ -9,4 +9,6 @@ export interface Principal {
   chat?: string;
   name?: string;
   login?: string;
+  // The token's expiry (seconds since the epoch): sockets outlive their handshake and check it.
+  exp?: number;
 }

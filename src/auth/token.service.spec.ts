@@ -22,7 +22,7 @@ describe('TokenService', () => {
 
   it('accepts a valid token of an accepted role and returns its principal', () => {
     const p = hs.verify(sign({ sub: 'a1', company: 'acme', role: 'agent', name: 'Ann', login: 'ann' }), ['agent', 'supervisor']);
-    expect(p).toEqual({ sub: 'a1', company: 'acme', role: 'agent', name: 'Ann', login: 'ann' });
+    expect(p).toEqual({ sub: 'a1', company: 'acme', role: 'agent', name: 'Ann', login: 'ann', exp: expect.any(Number) });
   });
 
   it('refuses missing, forged, expired, unsigned and wrong-role tokens', () => {
@@ -47,7 +47,7 @@ describe('TokenService', () => {
 
   it('mints customer tokens that verify on the customer side only', () => {
     const t = hs.signCustomerToken('acme', 'chat-1', 'cust-1', 'Alice');
-    expect(hs.verify(t, ['customer'])).toEqual({ sub: 'cust-1', company: 'acme', role: 'customer', chat: 'chat-1', name: 'Alice' });
+    expect(hs.verify(t, ['customer'])).toEqual({ sub: 'cust-1', company: 'acme', role: 'customer', chat: 'chat-1', name: 'Alice', exp: expect.any(Number) });
     expect(code(() => hs.verify(t, ['agent']))).toMatch(/^forbidden/);
   });
 

@@ -97,7 +97,7 @@ export class TokenService implements OnModuleInit {
       throw new AuthError('unauthorized', 'token sub is missing or invalid');
     if (typeof company !== 'string' || !COMPANY_RE.test(company)) throw new AuthError('unauthorized', 'token company is missing or invalid');
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new AuthError('unauthorized', 'token role is missing or invalid');
-    const p: Principal = { sub, company, role: role as Role };
+    const p: Principal = { sub, company, role: role as Role, exp };
     if (role === 'customer') {
       if (typeof chat !== 'string' || chat.length === 0 || chat.length > 64) throw new AuthError('unauthorized', 'customer token has no chat');
       p.chat = chat;

@@ -11,7 +11,7 @@ import { checkText } from './customer.gateway';
 import { AgentMessageDto, ChatRefDto, FlagAbusiveDto, parseAgentMessage, TransferDto } from './dto/socket-payloads.dto';
 import { ParticipantEntity } from './participant.entity';
 import { EventMap, on, SocketDispatcher } from './socket-dispatch';
-import { connectError, handshakeToken, principalOf, SocketData } from './socket-auth';
+import { connectError, handshakeToken, principalOf, refuseDefaultNamespace, SocketData } from './socket-auth';
 import { agentRoom, chatRoom, SocketNotifier } from './socket-notifier';
 
 // The agent portal's namespace, for agents and supervisors.
@@ -71,6 +71,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(ns: Namespace): void {
     this.notifier.agents = ns;
+    refuseDefaultNamespace(ns.server);
     ns.use((socket, next) => {
       try {
         const principal = this.tokens.verify(handshakeToken(socket), ['agent', 'supervisor']);

@@ -341,8 +341,9 @@ export class ChatService {
   async flagAbusive(p: Principal, chatId: string, rawReason: string): Promise<void> {
     const reason = await this.scrub(p.company, rawReason);
     await this.inChat(p.company, chatId, async (m, chat, now) => {
-      if (p.role === 'agent') await this.requireJoined(m, chatId, p.sub);
+      // An ended chat is a conflict, not an access question: its participants have all left.
       if (chat.status !== 'open' && !chat.abusive) throw AppException.conflict('chat has ended: recording decisions are final');
+      if (p.role === 'agent') await this.requireJoined(m, chatId, p.sub);
       await m.getRepository(ChatEntity).update({ id: chatId }, { abusive: true });
       chat.abusive = true;
       await this.marker(m, chat, 'abuse_flag', actorOf(p), reason, now);

@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { actorOf, ChatService } from './chat.service';
 import { ConsentAnswerDto, CustomerMessageDto, EmptyDto, parseCustomerMessage } from './dto/socket-payloads.dto';
 import { EventMap, on, SocketDispatcher } from './socket-dispatch';
-import { connectError, handshakeToken, principalOf, SocketData } from './socket-auth';
+import { connectError, handshakeToken, principalOf, refuseDefaultNamespace, SocketData } from './socket-auth';
 import { chatRoom, SocketNotifier } from './socket-notifier';
 
 // The chat widget's namespace. The token names the one chat this socket may touch.
@@ -53,6 +53,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(ns: Namespace): void {
     this.notifier.customers = ns;
+    refuseDefaultNamespace(ns.server);
     // Authentication runs at connection (message guards do not), for every (re)connection.
     ns.use((socket, next) => {
       void (async () => {

@@ -4,7 +4,7 @@ import { AccessAuditService } from '../audit/access-audit.service';
 import { AppException, toAppException } from '../common/app.exception';
 import { RateLimiter, TokenBucket } from '../common/rate-limiter';
 import { assertPlainShape, validatePayload } from '../common/validate';
-import { principalOf } from './socket-auth';
+import { disconnectOnExpiry, principalOf, TOKEN_EXPIRED, tokenExpired } from './socket-auth';
 
 export type Ack = (reply: Record<string, unknown>) => void;
 
@@ -28,10 +28,16 @@ export function on<T extends object>(
 export type EventMap = Record<string, EventHandler<object>>;
 
 const RATE_LIMITED = { ok: false, error: { code: 'rate_limited', message: 'too many events, slow down' } };
+const QUEUE_FULL = { ok: false, error: { code: 'rate_limited', message: 'too many events waiting for an answer, slow down' } };
+
+// Events of one socket that may wait for the one before them; beyond, they are refused.
+export const MAX_QUEUED_EVENTS_PER_SOCKET = 100;
 
 // One dispatcher for every client event: rate limits, validates the payload, runs the handler and
 // answers the acknowledgement with {ok:true,...} or the contract's {ok:false,error:{code,message}}.
 // Unknown events and bad payloads get an error, never a crash; refused access is audited.
+// Each socket's events run one after the other in arrival order (a message sent before chat.end is
+// stored before the chat ends); different sockets run in parallel.
 @Injectable()
 export class SocketDispatcher {
   constructor(
@@ -42,26 +48,48 @@ export class SocketDispatcher {
   attach(socket: Socket, events: EventMap, logger: Logger): void {
     const bucket: TokenBucket = this.limiter.newSocketBucket();
     let limitedLogged = 0;
+    let queued = 0;
+    let tail: Promise<void> = Promise.resolve();
+    disconnectOnExpiry(socket);
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const last = args[args.length - 1];
       const ack: Ack | null = typeof last === 'function' ? (last as Ack) : null;
       const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
-      if (!bucket.take() || !this.limiter.takeForPrincipal(principalOf(socket))) {
+      if (tokenExpired(socket)) {
+        ack?.(TOKEN_EXPIRED);
+        return;
+      }
+      // Rate limiting answers at once, not in the socket's turn.
+      const limited = !bucket.take() || !this.limiter.takeForPrincipal(principalOf(socket));
+      if (limited || queued >= MAX_QUEUED_EVENTS_PER_SOCKET) {
         // Logged at most once a minute per socket: a flood must not flood the logs too.
         if (Date.now() - limitedLogged > 60_000) {
           limitedLogged = Date.now();
-          logger.warn(`${socket.nsp.name} ${principalOf(socket).sub}: rate limited`);
+          logger.warn(`${socket.nsp.name} ${principalOf(socket).sub}: ${limited ? 'rate limited' : 'event queue full'}`);
         }
-        ack?.(RATE_LIMITED);
+        ack?.(limited ? RATE_LIMITED : QUEUE_FULL);
         return;
       }
-      void this.dispatch(socket, String(event), payload, ack, events, logger);
+      queued++;
+      const run = async () => {
+        try {
+          await this.dispatch(socket, String(event), payload, ack, events, logger);
+        } finally {
+          queued--;
+        }
+      };
+      tail = tail.then(run).catch((err: unknown) => logger.error(`${socket.nsp.name} event failed: ${String(err)}`));
     });
   }
 
   private async dispatch(socket: Socket, event: string, payload: unknown, ack: Ack | null, events: EventMap, logger: Logger): Promise<void> {
     const name = event.slice(0, 64);
     try {
+      // The token may have expired while the event waited for its turn.
+      if (tokenExpired(socket)) {
+        ack?.(TOKEN_EXPIRED);
+        return;
+      }
       const handler = Object.prototype.hasOwnProperty.call(events, event) ? events[event] : undefined;
       if (!handler) throw AppException.badRequest(`unknown event "${name}"`);
       assertPlainShape(payload);

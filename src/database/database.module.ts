@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { resolveDataSourceOptions } from './resolve-options';
+import { serialiseSqlite } from './sqlite-serial';
 
 @Module({
   imports: [
@@ -15,6 +17,8 @@ import { resolveDataSourceOptions } from './resolve-options';
         retryAttempts: 30,
         retryDelay: 2000,
       }),
+      // Every caller shares SQLite's one connection: see sqlite-serial.ts. MySQL is left as it is.
+      dataSourceFactory: async (options?: DataSourceOptions) => serialiseSqlite(new DataSource(options as DataSourceOptions)).initialize(),
     }),
   ],
 })
