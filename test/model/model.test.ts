@@ -186,7 +186,7 @@ describe('the reference model of the recording rules', () => {
       },
       { agents: { a: { permitRecordings: true, samplingPercent: 0 }, b: { permitRecordings: true, samplingPercent: 50 } } },
     );
-    expect(() => predict(h)).toThrow(/draw of b/);
+    expect(() => predict(h)).toThrow(/draw of agent:b/);
     const p = predict(h, { b: true });
     expect(p.recordings.map((r) => [r.key, r.produced, r.reasons])).toEqual([
       ['agent:a', false, ['not_sampled']],
