@@ -112,7 +112,7 @@ function cloneState(s: ChatState): ChatState {
     agents: new Map([...s.agents].map(([k, v]) => [k, { ...v }])),
     profiles: new Map(s.profiles),
     present: new Map(s.present),
-    joined: new Map(s.joined),
+    joined: new Map([...s.joined].map(([k, v]) => [k, { ...v }])),
     flow: new Map([...s.flow].map(([k, v]) => [k, { ...v }])),
   };
 }

@@ -25,6 +25,7 @@ const REPLAY = process.env.MBT_REPLAY || undefined;
 const DB = process.env.MBT_DB ?? 'both';
 const TIME_LIMIT_S = Number(process.env.MBT_TIME_LIMIT_S ?? 80);
 const VERBOSE = !!process.env.MBT_VERBOSE;
+const SURVEY = !!process.env.MBT_SURVEY;
 const MAX_COMMANDS = Number(process.env.MBT_MAX_COMMANDS ?? 18);
 const APP_ENV = {
   IDLE_SWEEP_MS: '500',
@@ -68,6 +69,19 @@ async function property(world: World, faults: Faults, dbName: string): Promise<v
       }
     },
   );
+  if (SURVEY) {
+    // Survey: RUNS independent runs, no shrinking, every failure listed (to sort them by cause).
+    const found: string[] = [];
+    const base = SEED ?? Date.now() % 1_000_000;
+    for (let i = 0; i < RUNS; i++) {
+      lastFailure = null;
+      const one = await fc.check(prop, { numRuns: 1, seed: base + i, endOnFailure: true });
+      const f = lastFailure as { log: string[]; error: string } | null;
+      if (one.failed) found.push(`seed ${base + i}:\n  ${(f?.log ?? []).join('\n  ')}\n  => ${f?.error ?? fc.defaultReportMessage(one)}`);
+    }
+    if (found.length > 0) throw new Error(`${found.length} of ${RUNS} runs on ${dbName} failed:\n\n${found.join('\n\n')}`);
+    return;
+  }
   const out = await fc.check(prop, {
     numRuns: RUNS,
     seed: SEED,

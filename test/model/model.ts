@@ -1,6 +1,6 @@
 import { ChatHistory } from './history';
 import { captureOf, Entry, unstoredSeqs } from './capture';
-import { Draws, outcomeOf, Reason, RecordingRef, recordingKey, recordingsOf } from './rules';
+import { Draws, outcomeOf, PermitReading, Reason, RecordingRef, recordingKey, recordingsOf } from './rules';
 import { stateAfter } from './state';
 
 // The reference model: from a chat's history to the recordings the contract says it has, each
@@ -25,11 +25,11 @@ export interface Prediction {
   unstored: number[];
 }
 
-export function predict(h: ChatHistory, draws: Draws = {}): Prediction {
+export function predict(h: ChatHistory, draws: Draws = {}, permitReading: PermitReading = 'at_end'): Prediction {
   const end = stateAfter(h);
   if (!end.ended) throw new Error('predict: the chat has not ended');
   const recordings = recordingsOf(h).map((ref): PredictedRecording => {
-    const o = outcomeOf(end, ref, draws);
+    const o = outcomeOf(end, ref, draws, permitReading);
     return { key: recordingKey(ref), ref, produced: o.produced, reasons: o.reasons, profileVersion: o.profileVersion, entries: captureOf(h, ref) };
   });
   return { recordings, allBodiesPurged: !recordings.some((r) => r.produced), unstored: unstoredSeqs(h) };

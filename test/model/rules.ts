@@ -44,9 +44,17 @@ export function recordingKey(r: RecordingRef): string {
   return r.kind === 'agent' ? `agent:${r.agentId}` : `flow:${r.recordingId}`;
 }
 
+// Two readings of (a), both kept because the contract allows both: "any agent or supervisor who
+// joined has permitRecordings = false" read at the chat's end (decisions are final then), or read
+// at each join (the setting the agent had while it took part). They differ only when an admin
+// changes the setting of an agent who has joined; the test accepts an outcome of either reading,
+// the same reading for every recording of the chat.
+export type PermitReading = 'at_end' | 'at_join';
+export const PERMIT_READINGS: PermitReading[] = ['at_end', 'at_join'];
+
 // The decision at the chat's end ("Decisions are final at the chat's end"): everything is read in
 // the state the chat ends in, except the sampling draw, made once at the agent's first join.
-export function outcomeOf(s: ChatState, r: RecordingRef, draws: Draws = {}): Outcome {
+export function outcomeOf(s: ChatState, r: RecordingRef, draws: Draws = {}, permitReading: PermitReading = 'at_end'): Outcome {
   const profileVersion = r.kind === 'agent' ? (s.joined.get(r.agentId)?.profileVersion ?? 0) : (s.flow.get(r.recordingId)?.profileVersion ?? 0);
   // "A company whose webchat recording is off records nothing": above every other rule, the
   // abuse override included (that one overrides (a)-(c) and sampling only).
@@ -54,7 +62,8 @@ export function outcomeOf(s: ChatState, r: RecordingRef, draws: Draws = {}): Out
 
   // (a)-(c): no recording of the chat is produced.
   const vetoes: Reason[] = [];
-  if ([...s.joined.keys()].some((id) => !agentSettings(s, id).permitRecordings)) vetoes.push('agent_not_permitted');
+  const permitted = (id: string) => (permitReading === 'at_end' ? agentSettings(s, id).permitRecordings : (s.joined.get(id)?.permitAtJoins ?? true));
+  if ([...s.joined.keys()].some((id) => !permitted(id))) vetoes.push('agent_not_permitted');
   if (s.deletionConfirmed) vetoes.push('deletion_confirmed');
   if (s.consent === false) vetoes.push('consent_refused');
   if (s.discarded) vetoes.push('discarded');

@@ -13,7 +13,8 @@ export interface ChatState {
   present: Map<string, Staff>;
   // Every account that ever joined, with the agent-profile version and sampling percent of its
   // first join (one recording per account, drawn once).
-  joined: Map<string, { who: Staff; profileVersion: number; samplingPercent: number }>;
+  // permitAtJoins: whether permitRecordings was true at every one of its joins.
+  joined: Map<string, { who: Staff; profileVersion: number; samplingPercent: number; permitAtJoins: boolean }>;
   paused: boolean;
   consent: boolean | null;
   deletionRequested: boolean;
@@ -75,16 +76,21 @@ export function apply(s: ChatState, e: HistoryEvent): void {
     case 'assign':
       s.assignedTo = e.agentId;
       return;
-    case 'join':
+    case 'join': {
       s.present.set(e.who.id, e.who);
-      if (!s.joined.has(e.who.id)) {
+      const permit = agentSettings(s, e.who.id).permitRecordings;
+      const j = s.joined.get(e.who.id);
+      if (j) j.permitAtJoins = j.permitAtJoins && permit;
+      else {
         s.joined.set(e.who.id, {
           who: e.who,
           profileVersion: s.profiles.get(AGENT_PROFILE) ?? 0,
           samplingPercent: agentSettings(s, e.who.id).samplingPercent,
+          permitAtJoins: permit,
         });
       }
       return;
+    }
     case 'leave':
       s.present.delete(e.who.id);
       return;
