@@ -83,8 +83,10 @@ function entriesFor(e: HistoryEvent, before: ChatState, after: ChatState, r: Rec
     case 'agentSettings':
     case 'profile':
     case 'assign':
-    case 'deletionConfirm':
     case 'discard':
+      // "consent refused": a service may mark it as a consent marker.
+      return [marker('consent', 'the flow discarded the conversation', false)];
+    case 'deletionConfirm':
     case 'flowStart':
     case 'flowStop':
     case 'end':

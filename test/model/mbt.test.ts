@@ -56,13 +56,25 @@ async function property(world: World, faults: Faults, dbName: string): Promise<v
     fc.commands([actionArb(faults).map((a) => new Step(a))], { maxCommands: MAX_COMMANDS, size: 'max', replayPath: REPLAY }),
     async (setup: Setup, cmds) => {
       const run = new ChatRun(world, setup);
+      const logStart = world.apps.map((a) => a.logs().length);
       try {
         await run.open();
         await fc.asyncModelRun(() => ({ model: run, real: run }), cmds);
         await run.finishAndCheck();
         if (VERBOSE) console.log(`run passed (${run.log.length} actions):\n  ${run.log.join('\n  ')}`);
       } catch (e) {
-        lastFailure = { log: [...run.log], error: e instanceof Error ? e.message : String(e) };
+        // The service's own error lines help to tell a defect from a wrong expectation.
+        const errors = world.apps.flatMap((a, i) =>
+          a
+            .logs()
+            .slice(logStart[i])
+            .replace(/\u001b\[[0-9;]*m/g, '')
+            .split('\n')
+            .filter((l) => /error/i.test(l))
+            .slice(-3),
+        );
+        const tail = errors.length > 0 ? `\n  service log (last errors):\n    ${errors.join('\n    ')}` : '';
+        lastFailure = { log: [...run.log], error: (e instanceof Error ? e.message : String(e)) + tail };
         throw e;
       } finally {
         run.close();

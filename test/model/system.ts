@@ -226,8 +226,9 @@ export class ChatRun {
   private nextMessage(from: Sender): { clientMsgId: string; text: string } {
     const n = (this.counters.get(from) ?? 0) + 1;
     this.counters.set(from, n);
-    // The same clientMsgIds for every sender: a resend is keyed by sender and role.
-    return { clientMsgId: `m${n}`, text: `${from} says ${n}` };
+    // The same clientMsgIds for every sender: a resend is keyed by sender and role. (MBT_NO_CLASH
+    // gives each sender its own, to look past that defect while surveying for others.)
+    return { clientMsgId: process.env.MBT_NO_CLASH ? `${from}-m${n}` : `m${n}`, text: `${from} says ${n}` };
   }
 
   private actorOf(from: Sender): Actor {
@@ -354,6 +355,14 @@ export class ChatRun {
         if (this.check(`${by} ${x.op}`, want, ack.ok, ack)) this.record({ type: x.op === 'pause' ? 'pause' : 'resume', by: staffActor(by) });
       }
     });
+    // The pause state the events leave behind is the one of the last of them.
+    const view = await this.rest('GET', `/v1/admin/chats/${this.chatId}`);
+    const paused = (view.body.flags as { paused?: boolean } | undefined)?.paused;
+    if (paused !== undefined && paused !== this.state().paused) {
+      throw new ModelMismatch(
+        `after ${by}'s back-to-back ${ops.join(', ')} the chat is ${paused ? '' : 'not '}paused: the events were not applied in the order sent (${JSON.stringify(acks)})`,
+      );
+    }
   }
 
   private async staffEvent(by: StaffId, event: string, payload: Record<string, unknown>, want: Expect, onOk: () => HistoryEvent | null): Promise<void> {
