@@ -42,7 +42,8 @@ export type Action =
   // A profile's template edited (a new version) or the profile deleted (saved again if it was).
   | { t: 'profile'; name: 'agent' | FlowProfile; op: 'edit' | 'delete' }
   | { t: 'agentSettings'; agent: StaffId; permit?: boolean; sampling?: number }
-  | { t: 'switch'; on: boolean }
+  // The company switch flipped (off if on, on if off).
+  | { t: 'switch' }
   | { t: 'reconnect'; who: 'customer' | StaffId; instance: number }
   // Faults.
   | { t: 'kill9'; instance: number; inFlight: Sender | null }
@@ -101,7 +102,7 @@ export function describeAction(a: Action): string {
     case 'agentSettings':
       return `admin sets ${a.agent}: ${a.permit === undefined ? '' : `permitRecordings=${a.permit} `}${a.sampling === undefined ? '' : `samplingPercent=${a.sampling}`}`.trim();
     case 'switch':
-      return `admin turns the company switch ${a.on ? 'on' : 'off'}`;
+      return 'admin flips the company switch';
     case 'reconnect':
       return `${a.who} reconnects (to instance ${a.instance})`;
     case 'kill9':
@@ -156,8 +157,8 @@ export function actionArb(f: Faults): fc.Arbitrary<Action> {
     ),
     w(5, fc.record({ t: fc.constant('assign' as const), to: agent })),
     w(8, fc.record({ t: fc.constant('join' as const), who: staff })),
-    w(3, fc.record({ t: fc.constant('leave' as const), who: staff })),
-    w(3, fc.record({ t: fc.constant('transfer' as const), by: fc.constantFrom<AgentId | 'flow'>('p1', 'p2', 'flow'), to: agent })),
+    w(5, fc.record({ t: fc.constant('leave' as const), who: staff })),
+    w(4, fc.record({ t: fc.constant('transfer' as const), by: fc.constantFrom<AgentId | 'flow'>('p1', 'p2', 'flow'), to: agent })),
     w(3, fc.record({ t: fc.constant('pause' as const), by: staff })),
     w(3, fc.record({ t: fc.constant('resume' as const), by: staff })),
     w(1, fc.constant({ t: 'consentRequest' as const })),
@@ -190,7 +191,7 @@ export function actionArb(f: Faults): fc.Arbitrary<Action> {
         { requiredKeys: ['t', 'agent'] },
       ),
     ),
-    w(2, fc.record({ t: fc.constant('switch' as const), on: fc.boolean() })),
+    w(3, fc.constant({ t: 'switch' as const })),
     w(2, fc.record({ t: fc.constant('reconnect' as const), who: fc.constantFrom<'customer' | StaffId>('customer', ...STAFF), instance })),
     w(1, fc.record({ t: fc.constant('end' as const), how: fc.constantFrom<'agent' | 'customer' | 'flow' | 'idle'>('agent', 'customer', 'flow', 'idle') })),
   ];

@@ -59,9 +59,11 @@ function entriesFor(e: HistoryEvent, before: ChatState, after: ChatState, r: Rec
       return before.present.has(e.who.id) ? [marker('leave', `${e.who.role} ${e.who.id} left`, live)] : [];
     case 'transfer': {
       const leaver = leaverOfTransfer(before, e.by);
-      const out = [marker('transfer', `transfer by ${e.by.role} ${e.by.id} to ${e.toAgentId}`, live && wasOn)];
-      if (leaver !== null && before.present.has(leaver)) out.push(marker('leave', `${leaver} leaves with the transfer`, false));
-      return out;
+      const transfer = marker('transfer', `transfer by ${e.by.role} ${e.by.id} to ${e.toAgentId}`, live && wasOn);
+      if (leaver === null || !before.present.has(leaver)) return [transfer];
+      // The leave the transfer implies: before or after the transfer marker, or not shown.
+      const leave = marker('leave', `${leaver} leaves with the transfer`, false);
+      return [leave, transfer, leave];
     }
     case 'pause':
       // A pause while paused changes nothing; its marker is optional.

@@ -8,6 +8,7 @@ import { createTestDatabase, TestDatabase } from '../support/database';
 import { SshdHandle, startSshd } from '../support/sshd';
 import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
 import { Action, actionArb, describeAction, Faults, Setup, setupArb } from './actions';
+import { SEQUENCES, EVERYONE_RECORDED, Sequence } from './sequences';
 import { ChatRun, World } from './system';
 
 // Model-based test (issue 10): random conversations driven through the built service over
@@ -26,7 +27,7 @@ const DB = process.env.MBT_DB ?? 'both';
 const TIME_LIMIT_S = Number(process.env.MBT_TIME_LIMIT_S ?? 80);
 const VERBOSE = !!process.env.MBT_VERBOSE;
 const SURVEY = !!process.env.MBT_SURVEY;
-const MAX_COMMANDS = Number(process.env.MBT_MAX_COMMANDS ?? 18);
+const MAX_COMMANDS = Number(process.env.MBT_MAX_COMMANDS ?? 22);
 const APP_ENV = {
   IDLE_SWEEP_MS: '500',
   DELIVERY_LEASE_MS: '3000',
@@ -34,6 +35,22 @@ const APP_ENV = {
   DELIVERY_RETRY_BASE_MS: '200',
   DELIVERY_RETRY_MAX_MS: '1000',
 };
+
+// The service's own error lines since a mark: they help to tell a defect from a wrong expectation.
+const logMark = (world: World) => world.apps.map((a) => a.logs().length);
+function serviceErrors(world: World, mark: number[]): string {
+  const errors = world.apps.flatMap((a, i) =>
+    a
+      .logs()
+      .slice(mark[i])
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .split('\n')
+      .filter((l) => /error/i.test(l))
+      .slice(-3)
+      .map((l) => `instance ${i}: ${l}`),
+  );
+  return errors.length > 0 ? `\n  service log (last errors):\n    ${errors.join('\n    ')}` : '';
+}
 
 class Step implements fc.AsyncCommand<ChatRun, ChatRun, false> {
   constructor(readonly action: Action) {}
@@ -56,24 +73,14 @@ async function property(world: World, faults: Faults, dbName: string): Promise<v
     fc.commands([actionArb(faults).map((a) => new Step(a))], { maxCommands: MAX_COMMANDS, size: 'max', replayPath: REPLAY }),
     async (setup: Setup, cmds) => {
       const run = new ChatRun(world, setup);
-      const logStart = world.apps.map((a) => a.logs().length);
+      const logStart = logMark(world);
       try {
         await run.open();
         await fc.asyncModelRun(() => ({ model: run, real: run }), cmds);
         await run.finishAndCheck();
         if (VERBOSE) console.log(`run passed (${run.log.length} actions):\n  ${run.log.join('\n  ')}`);
       } catch (e) {
-        // The service's own error lines help to tell a defect from a wrong expectation.
-        const errors = world.apps.flatMap((a, i) =>
-          a
-            .logs()
-            .slice(logStart[i])
-            .replace(/\u001b\[[0-9;]*m/g, '')
-            .split('\n')
-            .filter((l) => /error/i.test(l))
-            .slice(-3),
-        );
-        const tail = errors.length > 0 ? `\n  service log (last errors):\n    ${errors.join('\n    ')}` : '';
+        const tail = serviceErrors(world, logStart);
         lastFailure = { log: [...run.log], error: (e instanceof Error ? e.message : String(e)) + tail };
         throw e;
       } finally {
@@ -117,6 +124,30 @@ async function property(world: World, faults: Faults, dbName: string): Promise<v
   if (out.failed) throw new Error(fc.defaultReportMessage(out) ?? 'model-based test failed');
 }
 
+// A fixed sequence through the same driver and checks; every action must apply.
+async function runSequence(world: World, faults: Faults, seq: Sequence): Promise<void> {
+  const run = new ChatRun(world, EVERYONE_RECORDED, seq.clash ?? false);
+  const mark = logMark(world);
+  try {
+    await run.open();
+    for (const a of seq.actions) {
+      if (!run.applicable(a)) throw new Error(`sequence "${seq.name}": ${describeAction(a)} does not apply here`);
+      await run.execute(a);
+    }
+    await run.finishAndCheck();
+  } catch (e) {
+    throw new Error(`${seq.name}\n  ${run.log.join('\n  ')}\n=> ${e instanceof Error ? e.message : String(e)}${serviceErrors(world, mark)}`);
+  } finally {
+    run.close();
+  }
+}
+
+// Skipped while replaying or surveying random runs.
+const sequencesFor = (f: Faults) =>
+  SEQUENCES.filter(() => !PATH && !SURVEY)
+    .filter((s) => !s.needs || (s.needs === 'dbCut' && f.dbCut) || (s.needs === 'sshd' && f.sshd) || (s.needs === 'instances' && f.instances > 1))
+    .map((s) => [s.name, s] as const);
+
 const suiteTimeout = (TIME_LIMIT_S + 120) * 1000;
 
 (DB === 'both' || DB === 'mariadb' ? describe : describe.skip)('model-based test on MariaDB, two instances over Redis, real sshd', () => {
@@ -146,24 +177,25 @@ const suiteTimeout = (TIME_LIMIT_S + 120) * 1000;
     await db?.drop();
   });
 
-  it(
-    'every delivered file matches the model, through kill -9, database cuts and sshd outages',
-    async () => {
-      const world: World = {
-        name: 'mariadb',
-        apps,
-        sshd,
-        dbProxy: proxy,
-        filesRoot: () => sshd.localDir,
-        bodies: async (chatId) => {
-          const rows = await db.query<{ seq: number; text: string | null }>('SELECT seq, text FROM messages WHERE chat_id = ?', [chatId]);
-          return new Map(rows.map((r) => [Number(r.seq), r.text]));
-        },
-      };
-      await property(world, { kill: true, dbCut: true, sshd: true, instances: 2 }, 'mariadb');
-    },
-    suiteTimeout,
-  );
+  const faults: Faults = { kill: true, dbCut: true, sshd: true, instances: 2 };
+  let world: World;
+  beforeAll(() => {
+    world = {
+      name: 'mariadb',
+      apps,
+      sshd,
+      dbProxy: proxy,
+      filesRoot: () => sshd.localDir,
+      bodies: async (chatId) => {
+        const rows = await db.query<{ seq: number; text: string | null }>('SELECT seq, text FROM messages WHERE chat_id = ?', [chatId]);
+        return new Map(rows.map((r) => [Number(r.seq), r.text]));
+      },
+    };
+  });
+
+  it.each(sequencesFor(faults))('fixed sequence: %s', async (_name, seq) => runSequence(world, faults, seq), 90_000);
+
+  it('every delivered file matches the model, through kill -9, database cuts and sshd outages', () => property(world, faults, 'mariadb'), suiteTimeout);
 });
 
 (DB === 'both' || DB === 'sqlite' ? describe : describe.skip)('model-based test on SQLite (the default), one instance, local folder', () => {
@@ -182,25 +214,26 @@ const suiteTimeout = (TIME_LIMIT_S + 120) * 1000;
     cleanupDir(dir);
   });
 
-  it(
-    'every delivered file matches the model, through kill -9',
-    async () => {
-      const world: World = {
-        name: 'sqlite',
-        apps: [app],
-        filesRoot: (company) => join(app.workDir, 'data', 'outbox', company),
-        bodies: (chatId) => {
-          const conn = new Database(file, { readonly: true, fileMustExist: true });
-          try {
-            const rows = conn.prepare('SELECT seq, text FROM messages WHERE chat_id = ?').all(chatId) as { seq: number; text: string | null }[];
-            return Promise.resolve(new Map(rows.map((r) => [Number(r.seq), r.text])));
-          } finally {
-            conn.close();
-          }
-        },
-      };
-      await property(world, { kill: true, dbCut: false, sshd: false, instances: 1 }, 'sqlite');
-    },
-    suiteTimeout,
-  );
+  const faults: Faults = { kill: true, dbCut: false, sshd: false, instances: 1 };
+  let world: World;
+  beforeAll(() => {
+    world = {
+      name: 'sqlite',
+      apps: [app],
+      filesRoot: (company) => join(app.workDir, 'data', 'outbox', company),
+      bodies: (chatId) => {
+        const conn = new Database(file, { readonly: true, fileMustExist: true });
+        try {
+          const rows = conn.prepare('SELECT seq, text FROM messages WHERE chat_id = ?').all(chatId) as { seq: number; text: string | null }[];
+          return Promise.resolve(new Map(rows.map((r) => [Number(r.seq), r.text])));
+        } finally {
+          conn.close();
+        }
+      },
+    };
+  });
+
+  it.each(sequencesFor(faults))('fixed sequence: %s', async (_name, seq) => runSequence(world, faults, seq), 90_000);
+
+  it('every delivered file matches the model, through kill -9', () => property(world, faults, 'sqlite'), suiteTimeout);
 });

@@ -73,6 +73,8 @@ export class ChatRun {
   constructor(
     private readonly world: World,
     private readonly setup: Setup,
+    // The same clientMsgIds for every sender (true), or each its own.
+    private readonly clash = !process.env.MBT_NO_CLASH,
   ) {
     this.company = `mbt-${randomBytes(5).toString('hex')}`;
     this.admin = token({ sub: 'adm', company: this.company, role: 'admin' });
@@ -155,6 +157,11 @@ export class ChatRun {
 
   applicable(a: Action): boolean {
     const s = this.state();
+    // Faults may strike after the end too, while the files are on their way.
+    if (a.t === 'sshdStop') return !this.sshdDown;
+    if (a.t === 'sshdStart') return this.sshdDown;
+    if (a.t === 'kill9' || a.t === 'dbCut') return true;
+    if (a.t === 'reconnect') return a.instance < this.world.apps.length;
     if (s.ended) return false;
     const present = (id: string) => s.present.has(id);
     const canSend = (x: Sender) => !isStaff(x) || present(x);
@@ -192,14 +199,6 @@ export class ChatRun {
         return this.flowRecordings.length > 0;
       case 'profile':
         return !(a.name === AGENT_PROFILE && a.op === 'delete');
-      case 'kill9':
-      case 'dbCut':
-      case 'reconnect':
-        return a.t !== 'reconnect' || a.instance < this.world.apps.length;
-      case 'sshdStop':
-        return !this.sshdDown;
-      case 'sshdStart':
-        return this.sshdDown;
       case 'end':
         return a.how !== 'agent' || s.present.size > 0;
       case 'consentRequest':
@@ -226,9 +225,9 @@ export class ChatRun {
   private nextMessage(from: Sender): { clientMsgId: string; text: string } {
     const n = (this.counters.get(from) ?? 0) + 1;
     this.counters.set(from, n);
-    // The same clientMsgIds for every sender: a resend is keyed by sender and role. (MBT_NO_CLASH
-    // gives each sender its own, to look past that defect while surveying for others.)
-    return { clientMsgId: process.env.MBT_NO_CLASH ? `${from}-m${n}` : `m${n}`, text: `${from} says ${n}` };
+    // The same clientMsgIds for every sender: a resend is keyed by sender and role. (Without clash
+    // each sender has its own, to look past that defect while looking for others.)
+    return { clientMsgId: this.clash ? `m${n}` : `${from}-m${n}`, text: `${from} says ${n}` };
   }
 
   private actorOf(from: Sender): Actor {
@@ -479,10 +478,13 @@ export class ChatRun {
         this.record({ type: 'agentSettings', agentId: a.agent, permitRecordings: a.permit, samplingPercent: a.sampling });
         return;
       }
-      case 'switch':
-        await this.restOk('PUT', '/v1/admin/settings', { recordingEnabled: a.on });
-        this.record({ type: 'companySwitch', on: a.on });
+      case 'switch': {
+        const on = !s.companySwitch;
+        this.log[this.log.length - 1] = `admin turns the company switch ${on ? 'on' : 'off'}`;
+        await this.restOk('PUT', '/v1/admin/settings', { recordingEnabled: on });
+        this.record({ type: 'companySwitch', on });
         return;
+      }
       case 'reconnect':
         return this.connectClient(a.who, a.instance);
       case 'kill9':
@@ -505,7 +507,7 @@ export class ChatRun {
   private async kill9(instance: number, inFlight: Sender | null): Promise<void> {
     const app = this.app(instance);
     const s = this.state();
-    const sender = inFlight && (!isStaff(inFlight) || s.present.has(inFlight)) ? inFlight : null;
+    const sender = inFlight && !s.ended && (!isStaff(inFlight) || s.present.has(inFlight)) ? inFlight : null;
     const m = sender ? this.nextMessage(sender) : null;
     const pending = sender && m ? this.post(sender, m, 3_000) : null;
     await app.kill();
@@ -518,6 +520,12 @@ export class ChatRun {
   private async dbCut(from: Sender): Promise<void> {
     const proxy = this.world.dbProxy;
     const s = this.state();
+    if (s.ended) {
+      proxy?.resetAfterBytes(0);
+      await sleep(1_500);
+      proxy?.resetAfterBytes(null);
+      return;
+    }
     const sender = !isStaff(from) || s.present.has(from) ? from : 'customer';
     const m = this.nextMessage(sender);
     proxy?.resetAfterBytes(0);
