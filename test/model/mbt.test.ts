@@ -19,12 +19,12 @@ import { ChatRun, World } from './system';
 // The environment carries the options to jest: MBT_RUNS, MBT_SEED, MBT_DB, MBT_PATH, MBT_REPLAY,
 // MBT_TIME_LIMIT_S (the bound of each database's property, shrinking included).
 
-const RUNS = Number(process.env.MBT_RUNS ?? 6);
+const RUNS = Number(process.env.MBT_RUNS ?? 30);
 const SEED = process.env.MBT_SEED ? Number(process.env.MBT_SEED) : undefined;
 const PATH = process.env.MBT_PATH || undefined;
 const REPLAY = process.env.MBT_REPLAY || undefined;
 const DB = process.env.MBT_DB ?? 'both';
-const TIME_LIMIT_S = Number(process.env.MBT_TIME_LIMIT_S ?? 80);
+const TIME_LIMIT_S = Number(process.env.MBT_TIME_LIMIT_S ?? 70);
 const VERBOSE = !!process.env.MBT_VERBOSE;
 const SURVEY = !!process.env.MBT_SURVEY;
 const MAX_COMMANDS = Number(process.env.MBT_MAX_COMMANDS ?? 22);

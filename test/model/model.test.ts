@@ -151,6 +151,19 @@ describe('the reference model of the recording rules', () => {
     ]);
   });
 
+  it('(a) with the setting changed after the join: the two readings the contract allows', () => {
+    const h = chat(
+      ({ ev }) => {
+        ev({ type: 'join', who: S });
+        ev({ type: 'agentSettings', agentId: 's', permitRecordings: true });
+        ev({ type: 'end', how: 'flow' });
+      },
+      { agents: { s: { permitRecordings: false, samplingPercent: 100 } } },
+    );
+    expect(predict(h, {}, 'at_end').recordings[0]).toMatchObject({ produced: true, reasons: ['recorded'] });
+    expect(predict(h, {}, 'at_join').recordings[0]).toMatchObject({ produced: false, reasons: ['agent_not_permitted'] });
+  });
+
   it('(b), (c) and the abuse override', () => {
     const deleted = chat(({ ev }) => {
       ev({ type: 'join', who: A });
