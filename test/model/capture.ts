@@ -82,12 +82,12 @@ function entriesFor(e: HistoryEvent, before: ChatState, after: ChatState, r: Rec
       // The files mark the switch off and on; the contract leaves the kind open. A service that
       // marks it as a pause / resume is as right as one with a kind of its own.
       return before.companySwitch === after.companySwitch ? [] : [marker(e.on ? 'resume' : 'pause', `company switch ${e.on ? 'on' : 'off'}`, false)];
-    case 'agentSettings':
-    case 'profile':
-    case 'assign':
     case 'discard':
       // "consent refused": a service may mark it as a consent marker.
       return [marker('consent', 'the flow discarded the conversation', false)];
+    case 'agentSettings':
+    case 'profile':
+    case 'assign':
     case 'deletionConfirm':
     case 'flowStart':
     case 'flowStop':

@@ -441,7 +441,7 @@ export class ChatRun {
         return this.flowCall(
           '/recordings',
           { profile: a.profile, label: `l${this.flowRecordings.length}` },
-          this.profiles[a.profile] === null ? 'no' : 'yes',
+          this.profiles[a.profile] === null ? 'no' : s.companySwitch ? 'yes' : 'either',
           (b) => {
             const recordingId = String(b.recordingId);
             this.flowRecordings.push(recordingId);
