@@ -27,7 +27,7 @@ const DB = process.env.MBT_DB ?? 'both';
 const TIME_LIMIT_S = Number(process.env.MBT_TIME_LIMIT_S ?? 70);
 const VERBOSE = !!process.env.MBT_VERBOSE;
 const SURVEY = !!process.env.MBT_SURVEY;
-const MAX_COMMANDS = Number(process.env.MBT_MAX_COMMANDS ?? 22);
+const MAX_COMMANDS = Number(process.env.MBT_MAX_COMMANDS ?? 30);
 const APP_ENV = {
   IDLE_SWEEP_MS: '500',
   DELIVERY_LEASE_MS: '3000',
