@@ -84,7 +84,7 @@ async function property(world: World, faults: Faults, dbName: string): Promise<v
         lastFailure = { log: [...run.log], error: (e instanceof Error ? e.message : String(e)) + tail };
         throw e;
       } finally {
-        run.close();
+        await run.close();
       }
     },
   );
@@ -138,7 +138,7 @@ async function runSequence(world: World, faults: Faults, seq: Sequence): Promise
   } catch (e) {
     throw new Error(`${seq.name}\n  ${run.log.join('\n  ')}\n=> ${e instanceof Error ? e.message : String(e)}${serviceErrors(world, mark)}`);
   } finally {
-    run.close();
+    await run.close();
   }
 }
 

@@ -141,9 +141,15 @@ export class ChatRun {
     this.sockets.set(who, { socket, instance: instance % this.world.apps.length });
   }
 
-  close(): void {
+  // After a run, failed or not: no fault may outlive it into the next run.
+  async close(): Promise<void> {
     for (const s of this.sockets.values()) s.socket.close();
     this.sockets.clear();
+    this.world.dbProxy?.resetAfterBytes(null);
+    if (this.sshdDown) {
+      await this.world.sshd?.start();
+      this.sshdDown = false;
+    }
   }
 
   private socket(who: 'customer' | StaffId): Socket {
