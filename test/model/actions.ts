@@ -37,7 +37,8 @@ export type Action =
   | { t: 'deleteConfirm'; by: StaffId }
   | { t: 'abuse'; by: StaffId | 'flow' }
   | { t: 'discard' }
-  | { t: 'flowStart'; profile: FlowProfile }
+  // The label goes into the file name; a long one makes a name segment over 255 bytes.
+  | { t: 'flowStart'; profile: FlowProfile; longLabel?: boolean }
   | { t: 'flowStop'; pick: number }
   // A profile's template edited (a new version) or the profile deleted (saved again if it was).
   | { t: 'profile'; name: 'agent' | FlowProfile; op: 'edit' | 'delete' }
@@ -94,7 +95,7 @@ export function describeAction(a: Action): string {
     case 'discard':
       return 'flow discards the conversation';
     case 'flowStart':
-      return `flow starts a recording of profile ${a.profile}`;
+      return `flow starts a recording of profile ${a.profile}${a.longLabel ? ' with a 300-byte label' : ''}`;
     case 'flowStop':
       return `flow stops its recording #${a.pick}`;
     case 'profile':
@@ -174,7 +175,17 @@ export function actionArb(f: Faults): fc.Arbitrary<Action> {
     w(1, fc.record({ t: fc.constant('deleteConfirm' as const), by: staff })),
     w(1, fc.record({ t: fc.constant('abuse' as const), by: fc.constantFrom<StaffId | 'flow'>(...STAFF, 'flow') })),
     w(1, fc.constant({ t: 'discard' as const })),
-    w(3, fc.record({ t: fc.constant('flowStart' as const), profile: fc.constantFrom<FlowProfile>(...FLOW_PROFILES) })),
+    w(
+      3,
+      fc.record(
+        {
+          t: fc.constant('flowStart' as const),
+          profile: fc.constantFrom<FlowProfile>(...FLOW_PROFILES),
+          longLabel: fc.constantFrom(true, false, false, false),
+        },
+        { requiredKeys: ['t', 'profile'] },
+      ),
+    ),
     w(2, fc.record({ t: fc.constant('flowStop' as const), pick: fc.nat({ max: 4 }) })),
     w(
       2,

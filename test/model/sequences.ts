@@ -95,6 +95,14 @@ export const SEQUENCES: Sequence[] = [
     ],
   },
   {
+    name: 'a label that makes a file name segment longer than 255 bytes',
+    actions: [
+      { t: 'flowStart', profile: 'fa', longLabel: true },
+      { t: 'say', from: 'customer', n: 1, wait: true },
+      { t: 'end', how: 'flow' },
+    ],
+  },
+  {
     name: 'an idle chat ends by the timeout and is delivered',
     actions: [
       { t: 'say', from: 'customer', n: 2, wait: false },

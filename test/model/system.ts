@@ -53,7 +53,11 @@ const staffActor = (id: StaffId): Staff => ({ role: ROLE_OF[id], id });
 const isStaff = (s: Sender): s is StaffId => (STAFF as readonly string[]).includes(s);
 const ACK_MS = 8_000;
 
-export const templateOf = (profile: string, version: number) => `mbt/{{chatId}}/{{recordingId}}-${profile}-v${version}`;
+// The file name shows the recording and the profile version it used; flow files carry the label.
+export const templateOf = (profile: string, version: number) =>
+  `mbt/{{chatId}}/{{recordingId}}-${profile}-v${version}${profile === AGENT_PROFILE ? '' : '-{{label}}'}`;
+const LONG_LABEL = 'ü'.repeat(150);
+const utf8Bytes = (x: string) => Buffer.byteLength(x, 'utf8');
 
 export class ChatRun {
   readonly history: ChatHistory = emptyHistory();
@@ -67,6 +71,7 @@ export class ChatRun {
   private readonly sent = new Map<Sender, Sent[]>();
   private readonly counters = new Map<Sender, number>();
   private readonly flowRecordings: string[] = [];
+  private readonly labels = new Map<string, string>();
   private readonly profiles: Record<string, number | null> = { agent: 1, fa: 1, fb: 1 };
   private sshdDown = false;
 
@@ -443,17 +448,21 @@ export class ChatRun {
         return this.staffEvent(a.by, 'chat.flagAbusive', { reason: 'mbt' }, 'yes', () => ({ type: 'abuse', by: staffActor(a.by as StaffId) }));
       case 'discard':
         return this.flowCall('/discard', {}, 'yes', () => ({ type: 'discard' }));
-      case 'flowStart':
+      case 'flowStart': {
+        const label = `${a.longLabel ? LONG_LABEL : 'l'}${this.flowRecordings.length}`;
         return this.flowCall(
           '/recordings',
-          { profile: a.profile, label: `l${this.flowRecordings.length}` },
-          this.profiles[a.profile] === null ? 'no' : s.companySwitch ? 'yes' : 'either',
+          { profile: a.profile, label },
+          // A refusal is right too while the switch is off, or for a label that cannot fit a file name.
+          this.profiles[a.profile] === null ? 'no' : s.companySwitch && !a.longLabel ? 'yes' : 'either',
           (b) => {
             const recordingId = String(b.recordingId);
             this.flowRecordings.push(recordingId);
+            this.labels.set(recordingId, label);
             return { type: 'flowStart', recordingId, profile: a.profile };
           },
         );
+      }
       case 'flowStop': {
         const id = this.flowRecordings[a.pick % this.flowRecordings.length];
         return this.flowCall(`/recordings/${id}/stop`, {}, 'yes', () => ({ type: 'flowStop', recordingId: id }));
@@ -635,10 +644,21 @@ export class ChatRun {
       if (!(p.reasons as string[]).includes(reason)) problems.push(`${what}: reason ${reason}, expected ${p.reasons.join(' or ')}`);
       if (!p.produced || r.status !== 'delivered') continue;
       const profile = p.ref.kind === 'agent' ? AGENT_PROFILE : p.ref.profile;
-      const name = `${r.id}-${profile}-v${p.profileVersion}.json`;
+      const stem = `${r.id}-${profile}-v${p.profileVersion}`;
+      const label = p.ref.kind === 'flow' ? (this.labels.get(p.ref.recordingId) ?? '') : null;
+      let name = label === null ? `${stem}.json` : `${stem}-${label}.json`;
+      const dir = `mbt/${this.chatId}/`;
+      if (label !== null && utf8Bytes(name) > 255) {
+        // Too long for one segment: how the service shortens it is open, but it must stay one
+        // segment of at most 255 bytes that still names this recording and the profile version.
+        const got = r.fileName ?? '';
+        const last = got.slice(dir.length);
+        if (got.startsWith(dir) && last.startsWith(`${stem}-`) && last.endsWith('.json') && !last.includes('/') && utf8Bytes(last) <= 255) name = last;
+        else problems.push(`${what}: delivered as ${got}, expected ${dir}${stem}-<label, shortened>.json in one segment of at most 255 bytes`);
+      } else if (r.fileName !== `${dir}${name}`) {
+        problems.push(`${what}: delivered as ${r.fileName}, expected ${dir}${name} (the profile as it was at the start)`);
+      }
       expectedFiles.push(name);
-      if (r.fileName !== `mbt/${this.chatId}/${name}`)
-        problems.push(`${what}: delivered as ${r.fileName}, expected mbt/${this.chatId}/${name} (the profile as it was at the start)`);
       const path = join(chatDir, name);
       if (!existsSync(path)) continue;
       let delivered: Entry[];
