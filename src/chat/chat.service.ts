@@ -14,7 +14,7 @@ import { RecordingEntity } from '../recording/recording.entity';
 import { RecordingService } from '../recording/recording.service';
 import { CryptoService, EncryptionKeyErasedError, isSealed } from '../security/crypto.service';
 import { ChatEventEntity } from './chat-event.entity';
-import { ChatNotifier, RecordingState } from './chat-notifier';
+import { ChatAssignment, ChatNotifier, RecordingState } from './chat-notifier';
 import { ChatEntity } from './chat.entity';
 import { MessageEntity, SenderRole } from './message.entity';
 import { MessageStore, StoredMessage } from './message-store';
@@ -147,6 +147,13 @@ export class ChatService {
     return chat;
   }
 
+  // Refuses an agent that does not take part in the chat now (after a reconnect, its socket's rooms
+  // are rebuilt from this).
+  async requireParticipant(companyId: string, chatId: string, agentId: string): Promise<void> {
+    const chat = await this.find(companyId, chatId);
+    await this.requireJoined(this.db.manager, chat.id, agentId);
+  }
+
   // --- messages --------------------------------------------------------------------------------
 
   async postMessage(p: Principal, chatId: string, clientMsgId: string | null, text: string, exceptSocketId?: string): Promise<StoredMessage> {
@@ -161,7 +168,7 @@ export class ChatService {
       text: company.redactCardData ? redactCardData(text) : text,
     });
     if (!stored.duplicate && stored.text !== null) {
-      this.notifier.toChat(chatId, 'message', toView(stored), exceptSocketId);
+      this.notifier.message(toView(stored), exceptSocketId);
     }
     return stored;
   }
@@ -198,11 +205,7 @@ export class ChatService {
       await this.audit.record({ companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'chat.assigned', detail: { agentId } }, m);
       return chat;
     });
-    this.notifier.toAgent(chat.companyId, agentId, 'chat.assigned', {
-      chatId,
-      service: chat.service,
-      customer: { id: chat.customerId, name: chat.customerName },
-    });
+    this.notifier.assigned(chat.companyId, agentId, assignmentOf(chat));
   }
 
   async join(p: Principal, chatId: string): Promise<{ history: MessageView[]; recordingState: RecordingState }> {
@@ -232,7 +235,7 @@ export class ChatService {
       await this.touch(m, chat.id, now);
       return this.recordings.state(m, chat);
     });
-    this.notifier.toChat(chatId, 'recording.state', { chatId, state });
+    this.notifier.recordingState(chatId, state);
     return { history: await this.history(p.company, chatId), recordingState: state };
   }
 
@@ -245,7 +248,7 @@ export class ChatService {
       return this.recordings.state(m, chat);
     });
     this.notifier.detachAgent(p.company, p.sub, chatId);
-    if (state) this.notifier.toChat(chatId, 'recording.state', { chatId, state });
+    if (state) this.notifier.recordingState(chatId, state);
   }
 
   private async leaveIn(m: EntityManager, chat: ChatEntity, agentId: string, actor: Actor, now: Date, detail: string | null): Promise<void> {
@@ -276,12 +279,8 @@ export class ChatService {
       return { chat, from: leaving, state: await this.recordings.state(m, chat) };
     });
     if (from && from !== toAgentId) this.notifier.detachAgent(chat.companyId, from, chatId);
-    this.notifier.toAgent(chat.companyId, toAgentId, 'chat.assigned', {
-      chatId,
-      service: chat.service,
-      customer: { id: chat.customerId, name: chat.customerName },
-    });
-    this.notifier.toChat(chatId, 'recording.state', { chatId, state });
+    this.notifier.assigned(chat.companyId, toAgentId, assignmentOf(chat));
+    this.notifier.recordingState(chatId, state);
   }
 
   // --- recording controls --------------------------------------------------------------------
@@ -302,7 +301,7 @@ export class ChatService {
       }
       return this.recordings.state(m, chat);
     });
-    this.notifier.toChat(chatId, 'recording.state', { chatId, state });
+    this.notifier.recordingState(chatId, state);
     return state;
   }
 
@@ -318,7 +317,7 @@ export class ChatService {
       );
       return { id: rec.id, state: await this.recordings.state(m, chat) };
     });
-    this.notifier.toChat(chatId, 'recording.state', { chatId, state });
+    this.notifier.recordingState(chatId, state);
     return id;
   }
 
@@ -335,7 +334,7 @@ export class ChatService {
       );
       return this.recordings.state(m, chat);
     });
-    if (state) this.notifier.toChat(chatId, 'recording.state', { chatId, state });
+    if (state) this.notifier.recordingState(chatId, state);
   }
 
   async flagAbusive(p: Principal, chatId: string, rawReason: string): Promise<void> {
@@ -360,7 +359,7 @@ export class ChatService {
         await this.audit.record({ companyId: chat.companyId, chatId, actorRole: p.role, actorId: p.sub, action: 'deletion.requested' }, m);
       }
     });
-    this.notifier.toAgents(chatId, 'recording.deleteRequested', { chatId });
+    this.notifier.deletionRequested(chatId);
   }
 
   async confirmDeletion(p: Principal, chatId: string): Promise<void> {
@@ -382,7 +381,7 @@ export class ChatService {
       this.requireOpen(chat);
       await this.marker(m, chat, 'consent', actorOf(p), `requested: ${prompt}`, now);
     });
-    this.notifier.toCustomer(chatId, 'consent.request', { prompt });
+    this.notifier.consentRequested(chatId, prompt);
   }
 
   async answerConsent(p: Principal, chatId: string, granted: boolean): Promise<void> {
@@ -431,8 +430,8 @@ export class ChatService {
       return true;
     });
     if (!ended) return false;
-    this.notifier.toChat(chatId, 'recording.state', { chatId, state: 'off' });
-    this.notifier.toChat(chatId, 'chat.ended', { chatId });
+    this.notifier.recordingState(chatId, 'off');
+    this.notifier.chatEnded(chatId);
     this.delivery.wake();
     return true;
   }
@@ -469,9 +468,9 @@ export class ChatService {
   async pendingAssignments(
     companyId: string,
     agentId: string,
-  ): Promise<{ chatId: string; service: string; customer: { id: string | null; name: string | null } }[]> {
+  ): Promise<ChatAssignment[]> {
     const chats = await this.db.getRepository(ChatEntity).find({ where: { companyId, assignedAgentId: agentId, status: 'open' }, take: 100 });
-    return chats.map((c) => ({ chatId: c.id, service: c.service, customer: { id: c.customerId, name: c.customerName } }));
+    return chats.map(assignmentOf);
   }
 
   async recordingState(companyId: string, chatId: string): Promise<RecordingState> {
@@ -521,7 +520,7 @@ export class ChatService {
 
   // After the switch's commit.
   announceRecordingStates(states: { chatId: string; state: RecordingState }[]): void {
-    for (const { chatId, state } of states) this.notifier.toChat(chatId, 'recording.state', { chatId, state });
+    for (const { chatId, state } of states) this.notifier.recordingState(chatId, state);
   }
 
   // The switch as the creating transaction sees it, under a shared lock on the company row.
@@ -598,4 +597,8 @@ function scrubDeep(v: unknown, scrub: (t: string) => string): unknown {
 
 export function toView(s: StoredMessage): MessageView {
   return { chatId: s.chatId, seq: s.seq, from: { role: s.senderRole, name: s.senderName }, text: s.text ?? '', at: s.at.toISOString() };
+}
+
+function assignmentOf(c: ChatEntity): ChatAssignment {
+  return { chatId: c.id, service: c.service, customer: { id: c.customerId, name: c.customerName } };
 }

@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal';
 import { redactCardData } from '../common/redact-card-data';
 import { AppConfig } from '../config/app-config';
 import { actorOf, ChatService } from './chat.service';
-import { checkText } from './customer.gateway';
+import { checkText } from './message-text';
 import { AbusiveDto, AssignDto, ConsentDto, ConsentRequestDto, CreateChatDto, FlowMessageDto, StartRecordingDto, TransferChatDto } from './dto/flow.dto';
 
 const CHAT_ID = 'chatId';

@@ -6,7 +6,7 @@ import { Principal } from '../auth/principal';
 import { RateLimiter } from '../common/rate-limiter';
 import { loadConfig } from '../config/app-config';
 import { ChatRefDto } from './dto/socket-payloads.dto';
-import { MAX_QUEUED_EVENTS_PER_SOCKET, on, SocketDispatcher } from './socket-dispatch';
+import { MAX_QUEUED_EVENTS_PER_SOCKET, on, SocketDispatcher } from './socket-dispatcher';
 
 type Reply = Record<string, unknown>;
 
