@@ -9,8 +9,13 @@ import { SocketDispatcher } from './socket/socket-dispatcher';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenService } from './auth/token.service';
 import { AgentGateway } from './socket/agent.gateway';
-import { ChatNotifier } from './chat/chat-notifier';
-import { ChatService } from './chat/chat.service';
+import { ChatCreationService } from './chat/chat-creation.service';
+import { ChatEventBus } from './chat/chat-events';
+import { ChatJournal } from './chat/chat-journal';
+import { ChatLifecycleService } from './chat/chat-lifecycle.service';
+import { ChatMessagesService } from './chat/chat-messages.service';
+import { ChatTransactions } from './chat/chat-transactions';
+import { RecordingControlsService } from './chat/recording-controls.service';
 import { CustomerGateway } from './socket/customer.gateway';
 import { FlowController } from './chat/flow.controller';
 import { IdleSweeper } from './chat/idle-sweeper';
@@ -22,6 +27,7 @@ import { CompanyService } from './company/company.service';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { ChatEndedListener } from './export/chat-ended.listener';
 import { DeliverySignal } from './export/delivery-signal';
 import { DeliveryWorker } from './export/delivery.worker';
 import { ExportTargetService } from './export/export-target.service';
@@ -52,9 +58,15 @@ export class AppModule {
         CryptoService,
         MessageStore,
         RecordingService,
-        ChatService,
+        ChatEventBus,
+        ChatTransactions,
+        ChatJournal,
+        ChatCreationService,
+        ChatLifecycleService,
+        ChatMessagesService,
+        RecordingControlsService,
         SocketNotifier,
-        { provide: ChatNotifier, useExisting: SocketNotifier },
+        ChatEndedListener,
         CustomerGateway,
         AgentGateway,
         IdleSweeper,

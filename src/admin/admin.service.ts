@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
 import { ChatEventEntity } from '../chat/chat-event.entity';
 import { ChatEntity } from '../chat/chat.entity';
-import { ChatService } from '../chat/chat.service';
+import { RecordingControlsService } from '../chat/recording-controls.service';
 import { ParticipantEntity } from '../chat/participant.entity';
 import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
@@ -49,7 +49,7 @@ export class AdminService {
     private readonly transport: DeliveryTransport,
     private readonly delivery: DeliverySignal,
     private readonly crypto: CryptoService,
-    private readonly chats: ChatService,
+    private readonly chats: RecordingControlsService,
     private readonly addresses: TargetAddressPolicy,
     private readonly limiter: RateLimiter,
   ) {}

@@ -3,7 +3,10 @@ import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/we
 import type { Namespace, Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
 import { TokenService } from '../auth/token.service';
-import { actorOf, ChatService } from '../chat/chat.service';
+import { actorOf } from '../chat/actor';
+import { ChatLifecycleService } from '../chat/chat-lifecycle.service';
+import { ChatMessagesService } from '../chat/chat-messages.service';
+import { RecordingControlsService } from '../chat/recording-controls.service';
 import { checkText } from '../chat/message-text';
 import { AppConfig } from '../config/app-config';
 import { AgentEvent } from './client-events';
@@ -21,7 +24,9 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
 
   constructor(
     private readonly tokens: TokenService,
-    private readonly chats: ChatService,
+    private readonly chats: ChatLifecycleService,
+    private readonly messages: ChatMessagesService,
+    private readonly controls: RecordingControlsService,
     private readonly notifier: SocketNotifier,
     private readonly config: AppConfig,
     private readonly dispatcher: SocketDispatcher,
@@ -38,18 +43,18 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
         async (socket, dto) => {
           checkText(dto.text, this.config.maxMessageLength);
           await this.requireJoined(socket, dto.chatId);
-          const stored = await this.chats.postMessage(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, socket.id);
+          const stored = await this.messages.postMessage(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, socket.id);
           return { seq: stored.seq, at: stored.at.toISOString() };
         },
         parseAgentMessage,
       ),
-      'recording.pause': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.chats.setPaused(principalOf(socket), dto.chatId, true) })),
-      'recording.resume': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.chats.setPaused(principalOf(socket), dto.chatId, false) })),
+      'recording.pause': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.controls.setPaused(principalOf(socket), dto.chatId, true) })),
+      'recording.resume': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.controls.setPaused(principalOf(socket), dto.chatId, false) })),
       'recording.delete': on(ChatRefDto, async (socket, dto) => {
-        await this.chats.confirmDeletion(principalOf(socket), dto.chatId);
+        await this.controls.confirmDeletion(principalOf(socket), dto.chatId);
       }),
       'chat.flagAbusive': on(FlagAbusiveDto, async (socket, dto) => {
-        await this.chats.flagAbusive(principalOf(socket), dto.chatId, dto.reason);
+        await this.controls.flagAbusive(principalOf(socket), dto.chatId, dto.reason);
       }),
       'chat.transfer': on(TransferDto, async (socket, dto) => {
         await this.requireJoined(socket, dto.chatId);

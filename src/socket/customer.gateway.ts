@@ -3,7 +3,10 @@ import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/we
 import type { Namespace, Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
 import { TokenService } from '../auth/token.service';
-import { actorOf, ChatService } from '../chat/chat.service';
+import { actorOf } from '../chat/actor';
+import { ChatLifecycleService } from '../chat/chat-lifecycle.service';
+import { ChatMessagesService } from '../chat/chat-messages.service';
+import { RecordingControlsService } from '../chat/recording-controls.service';
 import { checkText } from '../chat/message-text';
 import { AppConfig } from '../config/app-config';
 import { CustomerEvent } from './client-events';
@@ -20,7 +23,9 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
 
   constructor(
     private readonly tokens: TokenService,
-    private readonly chats: ChatService,
+    private readonly chats: ChatLifecycleService,
+    private readonly messages: ChatMessagesService,
+    private readonly controls: RecordingControlsService,
     private readonly notifier: SocketNotifier,
     private readonly config: AppConfig,
     private readonly dispatcher: SocketDispatcher,
@@ -32,18 +37,18 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
         async (socket, dto) => {
           const p = principalOf(socket);
           checkText(dto.text, this.config.maxMessageLength);
-          const stored = await this.chats.postMessage(p, p.chat as string, dto.clientMsgId, dto.text, socket.id);
+          const stored = await this.messages.postMessage(p, p.chat as string, dto.clientMsgId, dto.text, socket.id);
           return { seq: stored.seq, at: stored.at.toISOString() };
         },
         parseCustomerMessage,
       ),
       'consent.answer': on(ConsentAnswerDto, async (socket, dto) => {
         const p = principalOf(socket);
-        await this.chats.answerConsent(p, p.chat as string, dto.granted);
+        await this.controls.answerConsent(p, p.chat as string, dto.granted);
       }),
       'recording.deleteRequest': on(EmptyDto, async (socket) => {
         const p = principalOf(socket);
-        await this.chats.requestDeletion(p, p.chat as string);
+        await this.controls.requestDeletion(p, p.chat as string);
       }),
       'chat.end': on(EmptyDto, async (socket) => {
         const p = principalOf(socket);

@@ -1,45 +1,34 @@
 import { Injectable } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
-import type { MessageView } from '../chat/chat.service';
-import { ChatAssignment, ChatNotifier, RecordingState } from '../chat/chat-notifier';
+import { ChatEventBus } from '../chat/chat-events';
 import { emitTo, ServerEvent, ServerEventMap } from './server-events';
 
 export const chatRoom = (chatId: string) => `chat:${chatId}`;
 export const agentRoom = (companyId: string, agentId: string) => `agent:${companyId}:${agentId}`;
 
-// The socket.io side of ChatNotifier. Rooms go through the adapter, so with a shared adapter they
-// reach sockets on every instance.
+// Tells connected clients what chat services did, once it committed: it listens to the chat's
+// events and emits the contract's server events. Rooms go through the adapter, so with a shared
+// adapter they reach sockets on every instance.
 @Injectable()
-export class SocketNotifier extends ChatNotifier {
+export class SocketNotifier {
   customers: Namespace | null = null;
   agents: Namespace | null = null;
 
-  message(view: MessageView, exceptSocketId?: string): void {
-    this.toChat(view.chatId, 'message', view, exceptSocketId);
-  }
-
-  recordingState(chatId: string, state: RecordingState): void {
-    this.toChat(chatId, 'recording.state', { chatId, state });
-  }
-
-  chatEnded(chatId: string): void {
-    this.toChat(chatId, 'chat.ended', { chatId });
-  }
-
-  consentRequested(chatId: string, prompt: string): void {
-    if (this.customers) emitTo(this.customers.to(chatRoom(chatId)), 'consent.request', { prompt });
-  }
-
-  deletionRequested(chatId: string): void {
-    if (this.agents) emitTo(this.agents.to(chatRoom(chatId)), 'recording.deleteRequested', { chatId });
-  }
-
-  assigned(companyId: string, agentId: string, assignment: ChatAssignment): void {
-    if (this.agents) emitTo(this.agents.to(agentRoom(companyId, agentId)), 'chat.assigned', assignment);
-  }
-
-  detachAgent(companyId: string, agentId: string, chatId: string): void {
-    this.agents?.in(agentRoom(companyId, agentId)).socketsLeave(chatRoom(chatId));
+  constructor(bus: ChatEventBus) {
+    bus.on('chat.message', ({ view, exceptSocketId }) => this.toChat(view.chatId, 'message', view, exceptSocketId));
+    bus.on('chat.recordingState', ({ chatId, state }) => this.toChat(chatId, 'recording.state', { chatId, state }));
+    bus.on('chat.ended', ({ chatId }) => this.toChat(chatId, 'chat.ended', { chatId }));
+    bus.on('chat.consentRequested', ({ chatId, prompt }) => {
+      if (this.customers) emitTo(this.customers.to(chatRoom(chatId)), 'consent.request', { prompt });
+    });
+    bus.on('chat.deletionRequested', ({ chatId }) => {
+      if (this.agents) emitTo(this.agents.to(chatRoom(chatId)), 'recording.deleteRequested', { chatId });
+    });
+    bus.on('chat.assigned', ({ companyId, agentId, assignment }) => {
+      if (this.agents) emitTo(this.agents.to(agentRoom(companyId, agentId)), 'chat.assigned', assignment);
+    });
+    // Room membership authorises an agent's events on a chat: an agent that left loses it.
+    bus.on('chat.agentLeft', ({ companyId, agentId, chatId }) => this.agents?.in(agentRoom(companyId, agentId)).socketsLeave(chatRoom(chatId)));
   }
 
   // To everyone in the chat (customer and joined agents), optionally except one socket.
