@@ -21,7 +21,7 @@ import { ExportTargetService } from '../export/export-target.service';
 import { ExportTargetConfig, publicView, SftpTargetConfig } from '../export/export-target.types';
 import { TargetAddressPolicy, TargetRefusedError } from '../export/target-address-policy';
 import { DeliveryTransport } from '../export/transport';
-import { RateLimiter } from '../common/rate-limiter';
+import { RateLimiter } from '../auth/rate-limiter';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CryptoService } from '../security/crypto.service';
 import { checkFilenameTemplate, FilenameTemplateError } from '../transcript/filename-template';

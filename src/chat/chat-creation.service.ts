@@ -75,7 +75,12 @@ export class ChatCreationService {
         // committed before (and is seen here) or waits and then finds this chat among the open ones.
         chat.recordingOff = !(await this.companies.recordingSwitchForNewChat(m, p.company));
         await m.getRepository(ChatEntity).insert(chat);
-        await this.journal.note(m, chat, { role: p.role, id: p.sub }, { action: 'chat.created', detail: { externalId: chat.externalId, service: chat.service } });
+        await this.journal.note(
+          m,
+          chat,
+          { role: p.role, id: p.sub },
+          { action: 'chat.created', detail: { externalId: chat.externalId, service: chat.service } },
+        );
       });
     } catch (err) {
       // Two creations with one externalId raced: the loser returns the winner's chat.

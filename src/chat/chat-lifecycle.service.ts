@@ -67,7 +67,15 @@ export class ChatLifecycleService {
       if (existing) {
         await parts.update({ chatId, agentId: p.sub }, { leftAt: null, permitRecordings: existing.permitRecordings && settings.permitRecordings });
       } else {
-        await parts.insert({ chatId, agentId: p.sub, role, name: settings.name ?? p.name ?? null, permitRecordings: settings.permitRecordings, joinedAt: now, leftAt: null });
+        await parts.insert({
+          chatId,
+          agentId: p.sub,
+          role,
+          name: settings.name ?? p.name ?? null,
+          permitRecordings: settings.permitRecordings,
+          joinedAt: now,
+          leftAt: null,
+        });
       }
       await this.journal.marker(m, chat, 'join', actorOf(p), null, now);
       await this.recordings.startAgentRecording(m, chat, settings, now);

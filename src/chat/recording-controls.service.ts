@@ -135,7 +135,13 @@ export class RecordingControlsService {
   // Runs inside the admin's transaction that flips the company's recordingEnabled (which has
   // already locked the company row): every open chat of the company, locked in id order, takes the
   // switch and a marker after its last message. Answers what each chat must be told after commit.
-  async applyCompanySwitch(m: EntityManager, companyId: string, enabled: boolean, actor: Actor, now: Date): Promise<{ chatId: string; state: RecordingState }[]> {
+  async applyCompanySwitch(
+    m: EntityManager,
+    companyId: string,
+    enabled: boolean,
+    actor: Actor,
+    now: Date,
+  ): Promise<{ chatId: string; state: RecordingState }[]> {
     // The candidates are read without locks, then locked by primary key in id order (the order the
     // message store locks chats in), so the two never deadlock. No chat of the company can be
     // created meanwhile: creation reads the company row, which the caller holds, under a shared lock.

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
 import { AppException, toAppException } from '../common/app.exception';
-import { RateLimiter, TokenBucket } from '../common/rate-limiter';
+import { RateLimiter, TokenBucket } from '../auth/rate-limiter';
 import { assertPlainShape, validatePayload } from '../common/validate';
 import { disconnectOnExpiry, principalOf, TOKEN_EXPIRED, tokenExpired } from './socket-handshake';
 
