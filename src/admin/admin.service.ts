@@ -1,12 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditEntity } from '../audit/audit.entity';
 import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
-import { ChatEventEntity } from '../chat/chat-event.entity';
-import { ChatEntity } from '../chat/chat.entity';
+import { ChatViewsService } from '../chat/chat-views.service';
 import { RecordingControlsService } from '../chat/recording-controls.service';
-import { ParticipantEntity } from '../chat/participant.entity';
 import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { containsCardNumber, redactCardData } from '../common/redact-card-data';
@@ -14,7 +11,7 @@ import { cardNumberMessage } from '../common/validators';
 import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
 import { CompanyService } from '../company/company.service';
-import { forUpdate, sqlDate } from '../database/sql';
+import { forUpdate } from '../database/sql';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { DeliverySignal } from '../export/delivery-signal';
 import { ExportTargetService } from '../export/export-target.service';
@@ -50,6 +47,7 @@ export class AdminService {
     private readonly delivery: DeliverySignal,
     private readonly crypto: CryptoService,
     private readonly chats: RecordingControlsService,
+    private readonly chatViews: ChatViewsService,
     private readonly addresses: TargetAddressPolicy,
     private readonly limiter: RateLimiter,
   ) {}
@@ -304,68 +302,19 @@ export class AdminService {
   }
 
   async chat(p: Principal, chatId: string) {
-    const chat = await this.db.getRepository(ChatEntity).findOneBy({ id: chatId });
-    if (!chat || chat.companyId !== p.company) throw AppException.notFound('chat not found');
+    const { chat, participants, events } = await this.chatViews.adminView(p.company, chatId);
     const recordings = await this.db.getRepository(RecordingEntity).find({ where: { chatId }, order: { createdAt: 'ASC' } });
-    const participants = await this.db.getRepository(ParticipantEntity).find({ where: { chatId }, order: { joinedAt: 'ASC' } });
-    const events = await this.db.getRepository(ChatEventEntity).find({ where: { chatId }, order: { afterSeq: 'ASC', at: 'ASC' }, take: 1000 });
-    return {
-      chatId: chat.id,
-      externalId: chat.externalId,
-      service: chat.service,
-      customer: { id: chat.customerId, name: chat.customerName },
-      status: chat.status,
-      assignedAgentId: chat.assignedAgentId,
-      startedAt: chat.startedAt.toISOString(),
-      endedAt: chat.endedAt?.toISOString() ?? null,
-      endReason: chat.endReason,
-      messageCount: chat.nextSeq - 1,
-      flags: {
-        paused: chat.paused,
-        recordingOff: chat.recordingOff,
-        consent: chat.consent,
-        discarded: chat.discarded,
-        abusive: chat.abusive,
-        deletionRequested: chat.deletionRequested,
-        deletionConfirmed: chat.deletionConfirmed,
-      },
-      participants: participants.map((x) => ({
-        agentId: x.agentId,
-        role: x.role,
-        name: x.name,
-        permitRecordings: x.permitRecordings,
-        joinedAt: x.joinedAt.toISOString(),
-        leftAt: x.leftAt?.toISOString() ?? null,
-      })),
-      recordings: recordings.map(recordingView),
-      events: events.map((e) => ({
-        kind: e.kind,
-        afterSeq: e.afterSeq,
-        actor: { role: e.actorRole, id: e.actorId, name: e.actorName },
-        detail: e.detail,
-        at: e.at.toISOString(),
-      })),
-    };
+    return { ...chat, participants, recordings: recordings.map(recordingView), events };
   }
 
   async auditLog(p: Principal, q: AuditQueryDto) {
-    const qb = this.db.getRepository(AuditEntity).createQueryBuilder('a').where('a.company_id = :c', { c: p.company });
-    if (q.chatId) qb.andWhere('a.chat_id = :chat', { chat: q.chatId });
-    if (q.from) qb.andWhere('a.at >= :from', { from: sqlDate(parseDate(q.from, 'from')) });
-    if (q.to) qb.andWhere('a.at <= :to', { to: sqlDate(parseDate(q.to, 'to')) });
-    const rows = await qb
-      .orderBy('a.at', 'ASC')
-      .addOrderBy('a.id', 'ASC')
-      .limit(Math.min(Number(q.limit ?? 500), 5000))
-      .getMany();
-    return rows.map((a) => ({
-      id: a.id,
-      at: a.at.toISOString(),
-      chatId: a.chatId,
-      actor: { role: a.actorRole, id: a.actorId },
-      action: a.action,
-      detail: a.detail ? (JSON.parse(a.detail) as unknown) : null,
-    }));
+    return this.audit.list({
+      companyId: p.company,
+      chatId: q.chatId,
+      from: q.from ? parseDate(q.from, 'from') : undefined,
+      to: q.to ? parseDate(q.to, 'to') : undefined,
+      limit: Math.min(Number(q.limit ?? 500), 5000),
+    });
   }
 }
 

@@ -9,6 +9,7 @@ import { ChatJournal } from './chat-journal';
 import { ChatLifecycleService } from './chat-lifecycle.service';
 import { ChatMessagesService } from './chat-messages.service';
 import { ChatTransactions } from './chat-transactions';
+import { ChatViewsService } from './chat-views.service';
 import { FlowController } from './flow.controller';
 import { IdleSweeper } from './idle-sweeper';
 import { MessageStore } from './message-store';
@@ -27,9 +28,10 @@ import { RecordingControlsService } from './recording-controls.service';
     ChatLifecycleService,
     ChatMessagesService,
     RecordingControlsService,
+    ChatViewsService,
     MessageStore,
     IdleSweeper,
   ],
-  exports: [ChatEventBus, ChatLifecycleService, ChatMessagesService, RecordingControlsService, MessageStore],
+  exports: [ChatEventBus, ChatLifecycleService, ChatMessagesService, RecordingControlsService, ChatViewsService, MessageStore],
 })
 export class ChatModule {}
