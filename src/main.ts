@@ -3,7 +3,7 @@ import { Logger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { RedisIoAdapter } from './chat/redis-io.adapter';
+import { RedisIoAdapter } from './socket/redis-io.adapter';
 import { buildOpenApiDocument } from './openapi';
 import { appValidationPipe } from './common/validation.pipe';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';

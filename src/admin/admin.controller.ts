@@ -2,6 +2,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { AuthGuard, CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
+import { AdminSettingsService } from './admin-settings.service';
 import { AdminService } from './admin.service';
 import {
   AgentSettingsDto,
@@ -20,23 +21,26 @@ import {
 @UseGuards(AuthGuard)
 @Roles('admin')
 export class AdminController {
-  constructor(private readonly admin: AdminService) {}
+  constructor(
+    private readonly admin: AdminService,
+    private readonly companySettings: AdminSettingsService,
+  ) {}
 
   @Get('settings') settings(@CurrentPrincipal() p: Principal) {
-    return this.admin.settings(p);
+    return this.companySettings.settings(p);
   }
   @Put('settings') putSettings(@CurrentPrincipal() p: Principal, @Body() dto: SettingsDto) {
-    return this.admin.putSettings(p, dto);
+    return this.companySettings.putSettings(p, dto);
   }
 
   @Get('agents') agents(@CurrentPrincipal() p: Principal) {
-    return this.admin.agents(p);
+    return this.companySettings.agents(p);
   }
   @Get('agents/:agentId') agent(@CurrentPrincipal() p: Principal, @Param('agentId') agentId: string) {
-    return this.admin.agent(p, agentId);
+    return this.companySettings.agent(p, agentId);
   }
   @Put('agents/:agentId') putAgent(@CurrentPrincipal() p: Principal, @Param('agentId') agentId: string, @Body() dto: AgentSettingsDto) {
-    return this.admin.putAgent(p, agentId, dto);
+    return this.companySettings.putAgent(p, agentId, dto);
   }
 
   @Get('profiles') profiles(@CurrentPrincipal() p: Principal) {

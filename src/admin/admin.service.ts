@@ -1,43 +1,28 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AuditEntity } from '../audit/audit.entity';
 import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
-import { ChatEventEntity } from '../chat/chat-event.entity';
-import { ChatEntity } from '../chat/chat.entity';
-import { ChatService } from '../chat/chat.service';
-import { ParticipantEntity } from '../chat/participant.entity';
+import { ChatViewsService } from '../chat/chat-views.service';
 import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
-import { containsCardNumber, redactCardData } from '../common/redact-card-data';
+import { containsCardNumber } from '../common/redact-card-data';
 import { cardNumberMessage } from '../common/validators';
-import { AgentEntity } from '../company/agent.entity';
-import { CompanyEntity } from '../company/company.entity';
 import { CompanyService } from '../company/company.service';
-import { forUpdate, sqlDate } from '../database/sql';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { DeliverySignal } from '../export/delivery-signal';
 import { ExportTargetService } from '../export/export-target.service';
 import { ExportTargetConfig, publicView, SftpTargetConfig } from '../export/export-target.types';
 import { TargetAddressPolicy, TargetRefusedError } from '../export/target-address-policy';
 import { DeliveryTransport } from '../export/transport';
-import { RateLimiter } from '../common/rate-limiter';
+import { RateLimiter } from '../auth/rate-limiter';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CryptoService } from '../security/crypto.service';
 import { checkFilenameTemplate, FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileEntity } from '../transcript/profile.entity';
-import { AgentSettingsDto, AuditQueryDto, CreateProfileDto, ExportTargetDto, ProfileBodyDto, RecordingQueryDto, SettingsDto } from './dto/admin.dto';
+import { AuditQueryDto, CreateProfileDto, ExportTargetDto, ProfileBodyDto, RecordingQueryDto } from './dto/admin.dto';
 
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// The administrator's side (contract section 6). Every change is audited.
+// The administrator's side (contract section 6) beyond the settings: profiles, the export target,
+// the encryption key, recordings, chats and the audit trail. Every change is audited.
 @Injectable()
 export class AdminService {
   constructor(
@@ -49,69 +34,10 @@ export class AdminService {
     private readonly transport: DeliveryTransport,
     private readonly delivery: DeliverySignal,
     private readonly crypto: CryptoService,
-    private readonly chats: ChatService,
+    private readonly chatViews: ChatViewsService,
     private readonly addresses: TargetAddressPolicy,
     private readonly limiter: RateLimiter,
   ) {}
-
-  async settings(p: Principal) {
-    const c = await this.companies.get(p.company);
-    return settingsView(c);
-  }
-
-  async putSettings(p: Principal, dto: SettingsDto) {
-    if (dto.timeZone !== undefined && !isValidTimeZone(dto.timeZone)) throw AppException.badRequest(`timeZone "${dto.timeZone}" is not an IANA time zone`);
-    await this.companies.get(p.company);
-    // null means "not given", like a missing field: no setting can be null.
-    const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null));
-    const switched = await this.db.transaction(async (m) => {
-      // The company row first, then (for a flip of the switch) every open chat in id order: the one
-      // lock order every writer of both keeps.
-      const before = await forUpdate(m.getRepository(CompanyEntity).createQueryBuilder('c').where('c.id = :id', { id: p.company }), m).getOneOrFail();
-      const now = this.clock.now();
-      await m.getRepository(CompanyEntity).update({ id: p.company }, { ...changes, updatedAt: now });
-      await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'settings.updated', detail: changes }, m);
-      if (typeof dto.recordingEnabled !== 'boolean' || dto.recordingEnabled === before.recordingEnabled) return [];
-      return this.chats.applyCompanySwitch(m, p.company, dto.recordingEnabled, { role: 'system', id: p.sub, name: `admin ${p.name ?? p.sub}` }, now);
-    });
-    this.companies.invalidate(p.company);
-    this.chats.announceRecordingStates(switched);
-    return this.settings(p);
-  }
-
-  async agents(p: Principal) {
-    await this.companies.get(p.company);
-    const rows = await this.db.getRepository(AgentEntity).find({ where: { companyId: p.company }, order: { agentId: 'ASC' } });
-    return rows.map(agentView);
-  }
-
-  async agent(p: Principal, agentId: string) {
-    const row = await this.db.getRepository(AgentEntity).findOneBy({ companyId: p.company, agentId });
-    if (row) return agentView(row);
-    // An agent never seen has the defaults.
-    return { agentId, name: null, login: null, permitRecordings: true, samplingPercent: 100 };
-  }
-
-  async putAgent(p: Principal, agentId: string, dto: AgentSettingsDto) {
-    if (agentId.length > 128) throw AppException.badRequest('agentId is longer than 128 characters');
-    if (containsCardNumber(agentId)) throw AppException.badRequest(cardNumberMessage('agentId'));
-    const company = await this.companies.get(p.company);
-    // The name is free text: masked (contract section 8); the login is an identifier, refused by the DTO.
-    if (typeof dto.name === 'string' && company.redactCardData) dto.name = redactCardData(dto.name);
-    const now = this.clock.now();
-    await this.db.transaction(async (m) => {
-      const repo = m.getRepository(AgentEntity);
-      const existing = await repo.findOneBy({ companyId: p.company, agentId });
-      const merged = Object.assign(
-        existing ?? { companyId: p.company, agentId, name: null, login: null, permitRecordings: true, samplingPercent: 100, createdAt: now },
-        Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null)),
-        { configured: true, updatedAt: now },
-      );
-      await repo.save(merged);
-      await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'agent.updated', detail: { agentId, ...dto } }, m);
-    });
-    return this.agent(p, agentId);
-  }
 
   async profiles(p: Principal) {
     await this.companies.get(p.company);
@@ -304,68 +230,19 @@ export class AdminService {
   }
 
   async chat(p: Principal, chatId: string) {
-    const chat = await this.db.getRepository(ChatEntity).findOneBy({ id: chatId });
-    if (!chat || chat.companyId !== p.company) throw AppException.notFound('chat not found');
+    const { chat, participants, events } = await this.chatViews.adminView(p.company, chatId);
     const recordings = await this.db.getRepository(RecordingEntity).find({ where: { chatId }, order: { createdAt: 'ASC' } });
-    const participants = await this.db.getRepository(ParticipantEntity).find({ where: { chatId }, order: { joinedAt: 'ASC' } });
-    const events = await this.db.getRepository(ChatEventEntity).find({ where: { chatId }, order: { afterSeq: 'ASC', at: 'ASC' }, take: 1000 });
-    return {
-      chatId: chat.id,
-      externalId: chat.externalId,
-      service: chat.service,
-      customer: { id: chat.customerId, name: chat.customerName },
-      status: chat.status,
-      assignedAgentId: chat.assignedAgentId,
-      startedAt: chat.startedAt.toISOString(),
-      endedAt: chat.endedAt?.toISOString() ?? null,
-      endReason: chat.endReason,
-      messageCount: chat.nextSeq - 1,
-      flags: {
-        paused: chat.paused,
-        recordingOff: chat.recordingOff,
-        consent: chat.consent,
-        discarded: chat.discarded,
-        abusive: chat.abusive,
-        deletionRequested: chat.deletionRequested,
-        deletionConfirmed: chat.deletionConfirmed,
-      },
-      participants: participants.map((x) => ({
-        agentId: x.agentId,
-        role: x.role,
-        name: x.name,
-        permitRecordings: x.permitRecordings,
-        joinedAt: x.joinedAt.toISOString(),
-        leftAt: x.leftAt?.toISOString() ?? null,
-      })),
-      recordings: recordings.map(recordingView),
-      events: events.map((e) => ({
-        kind: e.kind,
-        afterSeq: e.afterSeq,
-        actor: { role: e.actorRole, id: e.actorId, name: e.actorName },
-        detail: e.detail,
-        at: e.at.toISOString(),
-      })),
-    };
+    return { ...chat, participants, recordings: recordings.map(recordingView), events };
   }
 
   async auditLog(p: Principal, q: AuditQueryDto) {
-    const qb = this.db.getRepository(AuditEntity).createQueryBuilder('a').where('a.company_id = :c', { c: p.company });
-    if (q.chatId) qb.andWhere('a.chat_id = :chat', { chat: q.chatId });
-    if (q.from) qb.andWhere('a.at >= :from', { from: sqlDate(parseDate(q.from, 'from')) });
-    if (q.to) qb.andWhere('a.at <= :to', { to: sqlDate(parseDate(q.to, 'to')) });
-    const rows = await qb
-      .orderBy('a.at', 'ASC')
-      .addOrderBy('a.id', 'ASC')
-      .limit(Math.min(Number(q.limit ?? 500), 5000))
-      .getMany();
-    return rows.map((a) => ({
-      id: a.id,
-      at: a.at.toISOString(),
-      chatId: a.chatId,
-      actor: { role: a.actorRole, id: a.actorId },
-      action: a.action,
-      detail: a.detail ? (JSON.parse(a.detail) as unknown) : null,
-    }));
+    return this.audit.list({
+      companyId: p.company,
+      chatId: q.chatId,
+      from: q.from ? parseDate(q.from, 'from') : undefined,
+      to: q.to ? parseDate(q.to, 'to') : undefined,
+      limit: Math.min(Number(q.limit ?? 500), 5000),
+    });
   }
 }
 
@@ -381,20 +258,6 @@ function parseDate(v: string, field: string): Date {
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw AppException.badRequest(`${field} must be an ISO date`);
   return d;
-}
-
-function settingsView(c: CompanyEntity) {
-  return {
-    recordingEnabled: c.recordingEnabled,
-    timeZone: c.timeZone,
-    idleTimeoutSeconds: c.idleTimeoutSeconds,
-    retentionDays: c.retentionDays,
-    redactCardData: c.redactCardData,
-  };
-}
-
-function agentView(a: AgentEntity) {
-  return { agentId: a.agentId, name: a.name, login: a.login, permitRecordings: a.permitRecordings, samplingPercent: a.samplingPercent };
 }
 
 function profileView(r: ProfileEntity) {

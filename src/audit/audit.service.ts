@@ -1,8 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { sqlDate } from '../database/sql';
 import { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { AuditEntity } from './audit.entity';
+
+export interface AuditQuery {
+  companyId: string;
+  chatId?: string;
+  from?: Date;
+  to?: Date;
+  limit: number;
+}
 
 export interface AuditInput {
   companyId: string;
@@ -43,5 +52,22 @@ export class AuditService {
         })),
       )
       .execute();
+  }
+
+  // A company's trail, oldest first, as plain data.
+  async list(q: AuditQuery) {
+    const qb = this.db.getRepository(AuditEntity).createQueryBuilder('a').where('a.company_id = :c', { c: q.companyId });
+    if (q.chatId) qb.andWhere('a.chat_id = :chat', { chat: q.chatId });
+    if (q.from) qb.andWhere('a.at >= :from', { from: sqlDate(q.from) });
+    if (q.to) qb.andWhere('a.at <= :to', { to: sqlDate(q.to) });
+    const rows = await qb.orderBy('a.at', 'ASC').addOrderBy('a.id', 'ASC').limit(q.limit).getMany();
+    return rows.map((a) => ({
+      id: a.id,
+      at: a.at.toISOString(),
+      chatId: a.chatId,
+      actor: { role: a.actorRole, id: a.actorId },
+      action: a.action,
+      detail: a.detail ? (JSON.parse(a.detail) as unknown) : null,
+    }));
   }
 }

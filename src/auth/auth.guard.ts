@@ -2,7 +2,7 @@ import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMet
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AppException } from '../common/app.exception';
-import { RateLimiter } from '../common/rate-limiter';
+import { RateLimiter } from './rate-limiter';
 import { Principal, Role } from './principal';
 import { TokenService } from './token.service';
 

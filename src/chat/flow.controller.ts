@@ -4,8 +4,12 @@ import { CurrentPrincipal, AuthGuard, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
 import { redactCardData } from '../common/redact-card-data';
 import { AppConfig } from '../config/app-config';
-import { actorOf, ChatService } from './chat.service';
-import { checkText } from './customer.gateway';
+import { actorOf } from './actor';
+import { ChatCreationService } from './chat-creation.service';
+import { ChatLifecycleService } from './chat-lifecycle.service';
+import { ChatMessagesService } from './chat-messages.service';
+import { RecordingControlsService } from './recording-controls.service';
+import { checkText } from './message-text';
 import { AbusiveDto, AssignDto, ConsentDto, ConsentRequestDto, CreateChatDto, FlowMessageDto, StartRecordingDto, TransferChatDto } from './dto/flow.dto';
 
 const CHAT_ID = 'chatId';
@@ -18,14 +22,17 @@ const CHAT_ID = 'chatId';
 @Roles('flow')
 export class FlowController {
   constructor(
-    private readonly chats: ChatService,
+    private readonly creation: ChatCreationService,
+    private readonly chats: ChatLifecycleService,
+    private readonly messages: ChatMessagesService,
+    private readonly controls: RecordingControlsService,
     private readonly config: AppConfig,
   ) {}
 
   @Post()
   @HttpCode(201)
   async create(@CurrentPrincipal() p: Principal, @Body() dto: CreateChatDto) {
-    const { chatId, customerToken } = await this.chats.create(p, dto);
+    const { chatId, customerToken } = await this.creation.create(p, dto);
     return { chatId, customerToken };
   }
 
@@ -36,34 +43,34 @@ export class FlowController {
     await this.chats.find(p.company, chatId);
     // The bot's name is free text: masked like the token's name (contract section 8).
     const name = dto.name === undefined ? (p.name ?? 'Bot') : redactCardData(dto.name);
-    const stored = await this.chats.postMessage({ ...p, name }, chatId, dto.clientMsgId ?? null, dto.text);
+    const stored = await this.messages.postMessage({ ...p, name }, chatId, dto.clientMsgId ?? null, dto.text);
     return { seq: stored.seq, at: stored.at.toISOString() };
   }
 
   @Post(':chatId/consent/request')
   @HttpCode(200)
   async consentRequest(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: ConsentRequestDto) {
-    await this.chats.requestConsent(p, chatId, dto.prompt);
+    await this.controls.requestConsent(p, chatId, dto.prompt);
     return { ok: true };
   }
 
   @Post(':chatId/consent')
   @HttpCode(200)
   async consent(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: ConsentDto) {
-    await this.chats.answerConsent(p, chatId, dto.granted);
+    await this.controls.answerConsent(p, chatId, dto.granted);
     return { ok: true };
   }
 
   @Post(':chatId/recordings')
   @HttpCode(201)
   async startRecording(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: StartRecordingDto) {
-    return { recordingId: await this.chats.startRecording(p, chatId, dto.profile, dto.label ?? null) };
+    return { recordingId: await this.controls.startRecording(p, chatId, dto.profile, dto.label ?? null) };
   }
 
   @Post(':chatId/recordings/:recordingId/stop')
   @HttpCode(200)
   async stopRecording(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Param('recordingId') recordingId: string) {
-    await this.chats.stopRecording(p, chatId, recordingId);
+    await this.controls.stopRecording(p, chatId, recordingId);
     return { ok: true };
   }
 
@@ -84,14 +91,14 @@ export class FlowController {
   @Post(':chatId/abusive')
   @HttpCode(200)
   async abusive(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string, @Body() dto: AbusiveDto) {
-    await this.chats.flagAbusive(p, chatId, dto.reason);
+    await this.controls.flagAbusive(p, chatId, dto.reason);
     return { ok: true };
   }
 
   @Post(':chatId/discard')
   @HttpCode(200)
   async discard(@CurrentPrincipal() p: Principal, @Param(CHAT_ID) chatId: string) {
-    await this.chats.discard(p, chatId);
+    await this.controls.discard(p, chatId);
     return { ok: true };
   }
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ChatService } from './chat.service';
+import { ChatLifecycleService } from './chat-lifecycle.service';
 
 // Ends chats whose clients never came back, by each company's idle timeout.
 @Injectable()
@@ -10,7 +10,7 @@ export class IdleSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private running = false;
 
   constructor(
-    private readonly chats: ChatService,
+    private readonly chats: ChatLifecycleService,
     private readonly config: AppConfig,
   ) {}
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
+import { isMysql } from '../database/sql';
 import { ProfileEntity } from '../transcript/profile.entity';
 import { AgentEntity } from './agent.entity';
 import { CompanyEntity } from './company.entity';
@@ -43,6 +44,15 @@ export class CompanyService {
   // taken under a lock (ending an idle chat), which must not act on a value up to 2 s old.
   async current(m: EntityManager, companyId: string): Promise<CompanyEntity | null> {
     return m.getRepository(CompanyEntity).findOneBy({ id: companyId });
+  }
+
+  // The recording switch as a chat's creating transaction sees it, under a shared lock on the
+  // company row: an admin's switch either committed before, or waits and then finds the new chat.
+  async recordingSwitchForNewChat(m: EntityManager, companyId: string): Promise<boolean> {
+    const rows = (await m.query(`SELECT recording_enabled FROM companies WHERE id = ?${isMysql(m) ? ' LOCK IN SHARE MODE' : ''}`, [companyId])) as {
+      recording_enabled: number | boolean;
+    }[];
+    return rows.length === 0 || !!Number(rows[0].recording_enabled);
   }
 
   private async create(companyId: string): Promise<CompanyEntity> {

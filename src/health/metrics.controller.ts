@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MessageStore } from '../chat/message-store';
-import { SocketNotifier } from '../chat/socket-notifier';
+import { SocketNotifier } from '../socket/socket-notifier';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { DeliveryWorker } from '../export/delivery.worker';
 

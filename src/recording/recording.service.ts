@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager, In, IsNull } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ChatEntity } from '../chat/chat.entity';
-import { RecordingState } from '../chat/chat-notifier';
+import { RecordingState } from '../chat/chat-events';
 import { MessageEntity } from '../chat/message.entity';
 import { ParticipantEntity } from '../chat/participant.entity';
 import { AppException } from '../common/app.exception';

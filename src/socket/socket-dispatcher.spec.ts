@@ -3,10 +3,10 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
 import { Principal } from '../auth/principal';
-import { RateLimiter } from '../common/rate-limiter';
+import { RateLimiter } from '../auth/rate-limiter';
 import { loadConfig } from '../config/app-config';
 import { ChatRefDto } from './dto/socket-payloads.dto';
-import { MAX_QUEUED_EVENTS_PER_SOCKET, on, SocketDispatcher } from './socket-dispatch';
+import { MAX_QUEUED_EVENTS_PER_SOCKET, on, SocketDispatcher } from './socket-dispatcher';
 
 type Reply = Record<string, unknown>;
 

@@ -2,24 +2,30 @@ import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
-import { AuthError, TokenService } from '../auth/token.service';
-import { AppException, toAppException } from '../common/app.exception';
+import { TokenService } from '../auth/token.service';
+import { actorOf } from '../chat/actor';
+import { ChatLifecycleService } from '../chat/chat-lifecycle.service';
+import { ChatMessagesService } from '../chat/chat-messages.service';
+import { RecordingControlsService } from '../chat/recording-controls.service';
+import { checkText } from '../chat/message-text';
 import { AppConfig } from '../config/app-config';
-import { actorOf, ChatService } from './chat.service';
+import { CustomerEvent } from './client-events';
 import { ConsentAnswerDto, CustomerMessageDto, EmptyDto, parseCustomerMessage } from './dto/socket-payloads.dto';
-import { EventMap, on, SocketDispatcher } from './socket-dispatch';
-import { connectError, handshakeToken, principalOf, refuseDefaultNamespace, SocketData } from './socket-auth';
+import { HandlerMap, on, SocketDispatcher } from './socket-dispatcher';
+import { authenticateNamespace, principalOf } from './socket-handshake';
 import { chatRoom, SocketNotifier } from './socket-notifier';
 
 // The chat widget's namespace. The token names the one chat this socket may touch.
 @WebSocketGateway({ namespace: '/customer', maxHttpBufferSize: 1_000_000, cors: { origin: true } })
 export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly logger = new Logger(CustomerGateway.name);
-  private readonly events: EventMap;
+  private readonly events: HandlerMap<CustomerEvent>;
 
   constructor(
     private readonly tokens: TokenService,
-    private readonly chats: ChatService,
+    private readonly chats: ChatLifecycleService,
+    private readonly messages: ChatMessagesService,
+    private readonly controls: RecordingControlsService,
     private readonly notifier: SocketNotifier,
     private readonly config: AppConfig,
     private readonly dispatcher: SocketDispatcher,
@@ -31,18 +37,18 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
         async (socket, dto) => {
           const p = principalOf(socket);
           checkText(dto.text, this.config.maxMessageLength);
-          const stored = await this.chats.postMessage(p, p.chat as string, dto.clientMsgId, dto.text, socket.id);
+          const stored = await this.messages.postMessage(p, p.chat as string, dto.clientMsgId, dto.text, socket.id);
           return { seq: stored.seq, at: stored.at.toISOString() };
         },
         parseCustomerMessage,
       ),
       'consent.answer': on(ConsentAnswerDto, async (socket, dto) => {
         const p = principalOf(socket);
-        await this.chats.answerConsent(p, p.chat as string, dto.granted);
+        await this.controls.answerConsent(p, p.chat as string, dto.granted);
       }),
       'recording.deleteRequest': on(EmptyDto, async (socket) => {
         const p = principalOf(socket);
-        await this.chats.requestDeletion(p, p.chat as string);
+        await this.controls.requestDeletion(p, p.chat as string);
       }),
       'chat.end': on(EmptyDto, async (socket) => {
         const p = principalOf(socket);
@@ -53,22 +59,9 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(ns: Namespace): void {
     this.notifier.customers = ns;
-    refuseDefaultNamespace(ns.server);
-    // Authentication runs at connection (message guards do not), for every (re)connection.
-    ns.use((socket, next) => {
-      void (async () => {
-        try {
-          const principal = this.tokens.verify(handshakeToken(socket), ['customer']);
-          await this.chats.find(principal.company, principal.chat as string);
-          (socket.data as SocketData) = { principal };
-          next();
-        } catch (err) {
-          const known = toAppException(err);
-          if (err instanceof AuthError && err.principal) this.access.denied(err.principal, `connect ${ns.name}`, null, err.code, err.message);
-          this.logger.debug(`customer connection refused: ${known?.message ?? (err as Error).message}`);
-          next(connectError(known?.code ?? 'unavailable', known?.message ?? 'internal error'));
-        }
-      })();
+    // A customer token's chat must exist (and be its company's).
+    authenticateNamespace(ns, ['customer'], { tokens: this.tokens, access: this.access, logger: this.logger }, async (p) => {
+      await this.chats.find(p.company, p.chat as string);
     });
   }
 
@@ -78,9 +71,4 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
     this.dispatcher.attach(socket, this.events, this.logger);
     await socket.join(chatRoom(p.chat as string));
   }
-}
-
-export function checkText(text: string, max: number): void {
-  if (text.length === 0) throw AppException.badRequest('text must not be empty');
-  if (text.length > max) throw AppException.badRequest(`text is longer than ${max} characters`);
 }

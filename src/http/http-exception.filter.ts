@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { AccessAuditService } from '../audit/access-audit.service';
 import type { Principal } from '../auth/principal';
 import { AuthError } from '../auth/token.service';
-import { ErrorCode, httpStatusFor, toAppException } from './app.exception';
+import { ErrorCode, httpStatusFor, toAppException } from '../common/app.exception';
 
 function codeForStatus(status: number): ErrorCode | 'internal_error' {
   switch (status) {

@@ -1,33 +1,36 @@
 import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import { DataSource, IsNull } from 'typeorm';
 import { AccessAuditService } from '../audit/access-audit.service';
-import { AuthError, TokenService } from '../auth/token.service';
-import { AppException, toAppException } from '../common/app.exception';
+import { TokenService } from '../auth/token.service';
+import { actorOf } from '../chat/actor';
+import { ChatLifecycleService } from '../chat/chat-lifecycle.service';
+import { ChatMessagesService } from '../chat/chat-messages.service';
+import { RecordingControlsService } from '../chat/recording-controls.service';
+import { checkText } from '../chat/message-text';
 import { AppConfig } from '../config/app-config';
-import { actorOf, ChatService } from './chat.service';
-import { checkText } from './customer.gateway';
+import { AgentEvent } from './client-events';
 import { AgentMessageDto, ChatRefDto, FlagAbusiveDto, parseAgentMessage, TransferDto } from './dto/socket-payloads.dto';
-import { ParticipantEntity } from './participant.entity';
-import { EventMap, on, SocketDispatcher } from './socket-dispatch';
-import { connectError, handshakeToken, principalOf, refuseDefaultNamespace, SocketData } from './socket-auth';
+import { emitTo } from './server-events';
+import { HandlerMap, on, SocketDispatcher } from './socket-dispatcher';
+import { authenticateNamespace, principalOf } from './socket-handshake';
 import { agentRoom, chatRoom, SocketNotifier } from './socket-notifier';
 
 // The agent portal's namespace, for agents and supervisors.
 @WebSocketGateway({ namespace: '/agent', maxHttpBufferSize: 1_000_000, cors: { origin: true } })
 export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
   private readonly logger = new Logger(AgentGateway.name);
-  private readonly events: EventMap;
+  private readonly events: HandlerMap<AgentEvent>;
 
   constructor(
     private readonly tokens: TokenService,
-    private readonly chats: ChatService,
+    private readonly chats: ChatLifecycleService,
+    private readonly messages: ChatMessagesService,
+    private readonly controls: RecordingControlsService,
     private readonly notifier: SocketNotifier,
     private readonly config: AppConfig,
     private readonly dispatcher: SocketDispatcher,
     private readonly access: AccessAuditService,
-    private readonly db: DataSource,
   ) {
     this.events = {
       'chat.join': on(ChatRefDto, async (socket, dto) => {
@@ -40,18 +43,18 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
         async (socket, dto) => {
           checkText(dto.text, this.config.maxMessageLength);
           await this.requireJoined(socket, dto.chatId);
-          const stored = await this.chats.postMessage(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, socket.id);
+          const stored = await this.messages.postMessage(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, socket.id);
           return { seq: stored.seq, at: stored.at.toISOString() };
         },
         parseAgentMessage,
       ),
-      'recording.pause': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.chats.setPaused(principalOf(socket), dto.chatId, true) })),
-      'recording.resume': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.chats.setPaused(principalOf(socket), dto.chatId, false) })),
+      'recording.pause': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.controls.setPaused(principalOf(socket), dto.chatId, true) })),
+      'recording.resume': on(ChatRefDto, async (socket, dto) => ({ recordingState: await this.controls.setPaused(principalOf(socket), dto.chatId, false) })),
       'recording.delete': on(ChatRefDto, async (socket, dto) => {
-        await this.chats.confirmDeletion(principalOf(socket), dto.chatId);
+        await this.controls.confirmDeletion(principalOf(socket), dto.chatId);
       }),
       'chat.flagAbusive': on(FlagAbusiveDto, async (socket, dto) => {
-        await this.chats.flagAbusive(principalOf(socket), dto.chatId, dto.reason);
+        await this.controls.flagAbusive(principalOf(socket), dto.chatId, dto.reason);
       }),
       'chat.transfer': on(TransferDto, async (socket, dto) => {
         await this.requireJoined(socket, dto.chatId);
@@ -71,19 +74,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(ns: Namespace): void {
     this.notifier.agents = ns;
-    refuseDefaultNamespace(ns.server);
-    ns.use((socket, next) => {
-      try {
-        const principal = this.tokens.verify(handshakeToken(socket), ['agent', 'supervisor']);
-        (socket.data as SocketData) = { principal };
-        next();
-      } catch (err) {
-        const known = toAppException(err);
-        if (err instanceof AuthError && err.principal) this.access.denied(err.principal, `connect ${ns.name}`, null, err.code, err.message);
-        this.logger.debug(`agent connection refused: ${known?.message ?? (err as Error).message}`);
-        next(connectError(known?.code ?? 'unavailable', known?.message ?? 'internal error'));
-      }
-    });
+    authenticateNamespace(ns, ['agent', 'supervisor'], { tokens: this.tokens, access: this.access, logger: this.logger });
   }
 
   async handleConnection(socket: Socket): Promise<void> {
@@ -93,7 +84,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
     await socket.join(agentRoom(p.company, p.sub));
     // A (re)connecting agent hears again about chats assigned to it.
     try {
-      for (const a of await this.chats.pendingAssignments(p.company, p.sub)) socket.emit('chat.assigned', a);
+      for (const a of await this.chats.pendingAssignments(p.company, p.sub)) emitTo(socket, 'chat.assigned', a);
     } catch (err) {
       this.logger.warn(`could not list assignments for ${p.sub}: ${(err as Error).message}`);
     }
@@ -104,9 +95,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
   private async requireJoined(socket: Socket, chatId: string): Promise<void> {
     if (socket.rooms.has(chatRoom(chatId))) return;
     const p = principalOf(socket);
-    const chat = await this.chats.find(p.company, chatId);
-    const part = await this.db.getRepository(ParticipantEntity).findOneBy({ chatId: chat.id, agentId: p.sub, leftAt: IsNull() });
-    if (!part) throw AppException.forbidden('join the chat first');
+    await this.chats.requireParticipant(p.company, chatId, p.sub);
     await socket.join(chatRoom(chatId));
   }
 }

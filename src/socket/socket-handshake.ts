@@ -1,5 +1,10 @@
-import type { Server, Socket } from 'socket.io';
-import { Principal } from '../auth/principal';
+import { Logger } from '@nestjs/common';
+import type { Namespace, Server, Socket } from 'socket.io';
+import { AccessAuditService } from '../audit/access-audit.service';
+import { Principal, Role } from '../auth/principal';
+import { AuthError, TokenService } from '../auth/token.service';
+import { toAppException } from '../common/app.exception';
+import { emitTo } from './server-events';
 
 export interface SocketData {
   principal: Principal;
@@ -51,7 +56,7 @@ export function disconnectOnExpiry(socket: Socket): void {
       timer.unref();
       return;
     }
-    socket.emit('auth.expired', { reason: 'token expired' });
+    emitTo(socket, 'auth.expired', { reason: 'token expired' });
     socket.disconnect(true);
   };
   socket.once('disconnect', () => {
@@ -68,4 +73,37 @@ export function refuseDefaultNamespace(server: Server): void {
   if (refusing.has(server)) return;
   refusing.add(server);
   server.of('/').use((_socket, next) => next(connectError('not_found', 'no such namespace: connect to /customer or /agent')));
+}
+
+export interface HandshakeDeps {
+  tokens: TokenService;
+  access: AccessAuditService;
+  logger: Logger;
+}
+
+// The one handshake of both namespaces: authentication runs at connection (message guards do not),
+// for every (re)connection. The token's role must be one of `roles`; `check` may refuse more (the
+// customer's chat must exist). Refusals are audited and answered with the contract's {code, message}.
+export function authenticateNamespace(ns: Namespace, roles: Role[], deps: HandshakeDeps, check?: (p: Principal) => Promise<void>): void {
+  refuseDefaultNamespace(ns.server);
+  const label = ns.name.replace(/^\//, '');
+  ns.use((socket, next) => {
+    const refuse = (err: unknown) => {
+      const known = toAppException(err);
+      if (err instanceof AuthError && err.principal) deps.access.denied(err.principal, `connect ${ns.name}`, null, err.code, err.message);
+      deps.logger.debug(`${label} connection refused: ${known?.message ?? (err as Error).message}`);
+      next(connectError(known?.code ?? 'unavailable', known?.message ?? 'internal error'));
+    };
+    const accept = (principal: Principal) => {
+      (socket.data as SocketData) = { principal };
+      next();
+    };
+    try {
+      const principal = deps.tokens.verify(handshakeToken(socket), roles);
+      if (!check) return accept(principal);
+      check(principal).then(() => accept(principal), refuse);
+    } catch (err) {
+      refuse(err);
+    }
+  });
 }

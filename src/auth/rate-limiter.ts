@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import type { Principal } from '../auth/principal';
+import type { Principal } from './principal';
 
 interface Bucket {
   tokens: number;

@@ -2,9 +2,9 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
 import { AppException, toAppException } from '../common/app.exception';
-import { RateLimiter, TokenBucket } from '../common/rate-limiter';
+import { RateLimiter, TokenBucket } from '../auth/rate-limiter';
 import { assertPlainShape, validatePayload } from '../common/validate';
-import { disconnectOnExpiry, principalOf, TOKEN_EXPIRED, tokenExpired } from './socket-auth';
+import { disconnectOnExpiry, principalOf, TOKEN_EXPIRED, tokenExpired } from './socket-handshake';
 
 export type Ack = (reply: Record<string, unknown>) => void;
 
@@ -16,7 +16,7 @@ export interface EventHandler<T extends object> {
   run(socket: Socket, payload: T): Promise<Record<string, unknown> | void>;
 }
 
-// Builds a typed event map entry; the generic ties the handler's payload type to its DTO.
+// Builds a typed handler map entry; the generic ties the handler's payload type to its DTO.
 export function on<T extends object>(
   dto: new () => T,
   run: (socket: Socket, payload: T) => Promise<Record<string, unknown> | void>,
@@ -25,7 +25,8 @@ export function on<T extends object>(
   return { dto, run, fast } as EventHandler<T>;
 }
 
-export type EventMap = Record<string, EventHandler<object>>;
+// A namespace's handlers, one per client event it handles (see client-events.ts).
+export type HandlerMap<E extends string = string> = Record<E, EventHandler<object>>;
 
 const RATE_LIMITED = { ok: false, error: { code: 'rate_limited', message: 'too many events, slow down' } };
 const QUEUE_FULL = { ok: false, error: { code: 'rate_limited', message: 'too many events waiting for an answer, slow down' } };
@@ -45,7 +46,7 @@ export class SocketDispatcher {
     private readonly access: AccessAuditService,
   ) {}
 
-  attach(socket: Socket, events: EventMap, logger: Logger): void {
+  attach(socket: Socket, events: HandlerMap, logger: Logger): void {
     const bucket: TokenBucket = this.limiter.newSocketBucket();
     let limitedLogged = 0;
     let queued = 0;
@@ -82,7 +83,7 @@ export class SocketDispatcher {
     });
   }
 
-  private async dispatch(socket: Socket, event: string, payload: unknown, ack: Ack | null, events: EventMap, logger: Logger): Promise<void> {
+  private async dispatch(socket: Socket, event: string, payload: unknown, ack: Ack | null, events: HandlerMap, logger: Logger): Promise<void> {
     const name = event.slice(0, 64);
     try {
       // The token may have expired while the event waited for its turn.

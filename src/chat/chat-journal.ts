@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { Principal } from '../auth/principal';
+import { newId } from '../common/ids';
+import { Actor, actorOf } from './actor';
+import { ChatEntity } from './chat.entity';
+import { ChatEventEntity } from './chat-event.entity';
+
+export interface MarkerInput {
+  kind: string;
+  detail?: string | null;
+}
+
+export interface AuditNote {
+  action: string;
+  detail?: Record<string, unknown>;
+}
+
+// A chat's markers (after its last message: joins, pauses, consent...) and the audit trail's
+// entries for the same acts, written in the caller's transaction.
+@Injectable()
+export class ChatJournal {
+  constructor(private readonly audit: AuditService) {}
+
+  // The usual pair: a marker by the principal's actor and its audit entry, in one call.
+  async record(m: EntityManager, chat: ChatEntity, now: Date, by: Principal, marker: MarkerInput, audit?: AuditNote): Promise<void> {
+    await this.marker(m, chat, marker.kind, actorOf(by), marker.detail ?? null, now);
+    if (audit) await this.note(m, chat, { role: by.role, id: by.sub }, audit);
+  }
+
+  async marker(m: EntityManager, chat: ChatEntity, kind: string, actor: Actor, detail: string | null, now: Date): Promise<void> {
+    await m.getRepository(ChatEventEntity).insert({
+      id: newId(),
+      chatId: chat.id,
+      afterSeq: chat.nextSeq - 1,
+      kind,
+      actorRole: actor.role,
+      actorId: actor.id,
+      actorName: actor.name,
+      detail: detail === null ? null : detail.slice(0, 2000),
+      at: now,
+    });
+  }
+
+  // An audit entry alone, for acts whose entry must follow other writes (a chat's end follows its
+  // recordings' outcomes).
+  async note(m: EntityManager, chat: ChatEntity, by: { role: string; id: string | null }, audit: AuditNote): Promise<void> {
+    await this.audit.record({ companyId: chat.companyId, chatId: chat.id, actorRole: by.role, actorId: by.id, action: audit.action, detail: audit.detail }, m);
+  }
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Principal } from '../auth/principal';
+import { redactCardData } from '../common/redact-card-data';
+import { CompanyService } from '../company/company.service';
+import { CryptoService, EncryptionKeyErasedError, isSealed } from '../security/crypto.service';
+import { actorOf } from './actor';
+import { ChatEventBus } from './chat-events';
+import { MessageEntity, SenderRole } from './message.entity';
+import { MessageStore, StoredMessage } from './message-store';
+
+export interface MessageView {
+  chatId: string;
+  seq: number;
+  from: { role: string; name: string | null };
+  text: string;
+  at: string;
+}
+
+const HISTORY_LIMIT = 2000;
+
+// A chat's messages: posting one (masked, stored, then told to the others) and reading them back.
+@Injectable()
+export class ChatMessagesService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly companies: CompanyService,
+    private readonly messages: MessageStore,
+    private readonly crypto: CryptoService,
+    private readonly events: ChatEventBus,
+  ) {}
+
+  async postMessage(p: Principal, chatId: string, clientMsgId: string | null, text: string, exceptSocketId?: string): Promise<StoredMessage> {
+    const company = await this.companies.get(p.company);
+    // The store commits the message before it returns: the event follows the commit.
+    const stored = await this.messages.append({
+      chatId,
+      companyId: p.company,
+      senderRole: actorOf(p).role as SenderRole,
+      senderId: p.sub,
+      senderName: p.name ?? (p.role === 'flow' ? 'Bot' : null),
+      clientMsgId,
+      text: company.redactCardData ? redactCardData(text) : text,
+    });
+    if (!stored.duplicate && stored.text !== null) {
+      this.events.emit('chat.message', { view: toView(stored), exceptSocketId });
+    }
+    return stored;
+  }
+
+  async history(companyId: string, chatId: string): Promise<MessageView[]> {
+    const sealed = await this.db
+      .getRepository(MessageEntity)
+      .createQueryBuilder('m')
+      .where('m.chat_id = :chatId AND m.text IS NOT NULL', { chatId })
+      .orderBy('m.seq', 'DESC')
+      .limit(HISTORY_LIMIT)
+      .getMany();
+    let rows: MessageEntity[];
+    try {
+      rows = await this.crypto.openBodies(companyId, sealed);
+    } catch (err) {
+      // Crypto-shredded bodies are gone for good: the chat can still be joined, without them.
+      if (!(err instanceof EncryptionKeyErasedError)) throw err;
+      rows = sealed.filter((r) => r.text !== null && !isSealed(r.text));
+    }
+    return rows
+      .reverse()
+      .map((r) => ({ chatId: r.chatId, seq: r.seq, from: { role: r.senderRole, name: r.senderName }, text: r.text as string, at: r.at.toISOString() }));
+  }
+}
+
+export function toView(s: StoredMessage): MessageView {
+  return { chatId: s.chatId, seq: s.seq, from: { role: s.senderRole, name: s.senderName }, text: s.text ?? '', at: s.at.toISOString() };
+}

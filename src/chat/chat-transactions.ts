@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { AppException } from '../common/app.exception';
+import { Clock } from '../common/clock';
+import { AfterCommit } from '../common/events/typed-event-bus';
+import { forUpdate } from '../database/sql';
+import { ChatEventBus, ChatEvents } from './chat-events';
+import { ChatEntity } from './chat.entity';
+import { ParticipantEntity } from './participant.entity';
+
+// One state change of one chat: its transaction, the chat row locked in it, the time, and the
+// events to fire once it committed.
+export interface ChatTx {
+  m: EntityManager;
+  chat: ChatEntity;
+  now: Date;
+  events: AfterCommit<ChatEvents>;
+}
+
+// Every state change of a chat runs here: one transaction that locks the chat row (another
+// company's chat is as missing as a missing one), and the change's events only after the commit.
+@Injectable()
+export class ChatTransactions {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly bus: ChatEventBus,
+  ) {}
+
+  async run<T>(companyId: string, chatId: string, fn: (tx: ChatTx) => Promise<T>): Promise<T> {
+    const events = new AfterCommit<ChatEvents>(this.bus);
+    const result = await this.db.transaction(async (m) => {
+      const chat = await forUpdate(m.getRepository(ChatEntity).createQueryBuilder('c').where('c.id = :chatId', { chatId }), m).getOne();
+      if (!chat || chat.companyId !== companyId) throw AppException.notFound('chat not found');
+      return fn({ m, chat, now: this.clock.now(), events });
+    });
+    events.flush();
+    return result;
+  }
+}
+
+export function requireOpen(chat: ChatEntity): void {
+  if (chat.status !== 'open') throw AppException.conflict('chat has ended');
+}
+
+export async function requireJoined(m: EntityManager, chatId: string, agentId: string): Promise<void> {
+  const part = await m.getRepository(ParticipantEntity).findOneBy({ chatId, agentId, leftAt: IsNull() });
+  if (!part) throw AppException.forbidden('join the chat first');
+}

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { CompanyService } from './company.service';
+
+@Module({ providers: [CompanyService], exports: [CompanyService] })
+export class CompanyModule {}
