@@ -33,7 +33,14 @@ import { MetricsController } from './health/metrics.controller';
 import { RecordingService } from './recording/recording.service';
 import { RetentionService } from './retention/retention.service';
 import { CryptoService } from './security/crypto.service';
-import { TranscriptService } from './transcript/transcript.service';
+import { ChatRecords } from './chat/chat-records';
+import { CompanyDirectory } from './company/company-directory';
+import { DeliveryJobRepository } from './export/delivery-job.repository';
+import { DeliveryOutbox } from './export/delivery-outbox';
+import { RecordingDelivery } from './recording/recording-delivery';
+import { RecordingSnapshots } from './recording/recording-snapshots';
+import { RecordingRepository } from './recording/recording.repository';
+import { ProfileRepository } from './transcript/profile.repository';
 
 @Module({})
 export class AppModule {
@@ -62,7 +69,14 @@ export class AppModule {
         RateLimiter,
         AccessAuditService,
         SocketDispatcher,
-        TranscriptService,
+        ChatRecords,
+        CompanyDirectory,
+        ProfileRepository,
+        RecordingRepository,
+        RecordingSnapshots,
+        RecordingDelivery,
+        DeliveryJobRepository,
+        DeliveryOutbox,
         ExportTargetService,
         DeliverySignal,
         { provide: TargetAddressPolicy, useFactory: (c: AppConfig) => TargetAddressPolicy.fromConfig(c), inject: [AppConfig] },

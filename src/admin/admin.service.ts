@@ -15,7 +15,7 @@ import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
 import { CompanyService } from '../company/company.service';
 import { forUpdate, sqlDate } from '../database/sql';
-import { DeliveryJobEntity } from '../export/delivery-job.entity';
+import { DeliveryOutbox } from '../export/delivery-outbox';
 import { DeliverySignal } from '../export/delivery-signal';
 import { ExportTargetService } from '../export/export-target.service';
 import { ExportTargetConfig, publicView, SftpTargetConfig } from '../export/export-target.types';
@@ -48,6 +48,7 @@ export class AdminService {
     private readonly targets: ExportTargetService,
     private readonly transport: DeliveryTransport,
     private readonly delivery: DeliverySignal,
+    private readonly outbox: DeliveryOutbox,
     private readonly crypto: CryptoService,
     private readonly chats: ChatService,
     private readonly addresses: TargetAddressPolicy,
@@ -291,9 +292,7 @@ export class AdminService {
       if (!rec || rec.companyId !== p.company) throw AppException.notFound('recording not found');
       if (rec.status !== 'failed') throw AppException.conflict(`only a failed recording can be retried (this one is ${rec.status})`);
       await m.getRepository(RecordingEntity).update({ id }, { status: 'pending', lastError: null, updatedAt: now });
-      await m
-        .getRepository(DeliveryJobEntity)
-        .update({ recordingId: id }, { state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseUntil: null, updatedAt: now });
+      await this.outbox.requeue(m, id, now);
       await this.audit.record(
         { companyId: p.company, chatId: rec.chatId, actorRole: p.role, actorId: p.sub, action: 'recording.retried', detail: { recordingId: id } },
         m,

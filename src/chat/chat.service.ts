@@ -10,7 +10,6 @@ import { redactCardData } from '../common/redact-card-data';
 import { CompanyService } from '../company/company.service';
 import { atLeastBefore, forUpdate, isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { DeliverySignal } from '../export/delivery-signal';
-import { RecordingEntity } from '../recording/recording.entity';
 import { RecordingService } from '../recording/recording.service';
 import { CryptoService, EncryptionKeyErasedError, isSealed } from '../security/crypto.service';
 import { ChatEventEntity } from './chat-event.entity';
@@ -324,7 +323,7 @@ export class ChatService {
 
   async stopRecording(p: Principal, chatId: string, recordingId: string): Promise<void> {
     const state = await this.inChat(p.company, chatId, async (m, chat, now) => {
-      const rec = await m.getRepository(RecordingEntity).findOneBy({ id: recordingId, chatId });
+      const rec = await this.recordings.flowRecording(m, chatId, recordingId);
       if (!rec || rec.kind !== 'flow') throw AppException.notFound('recording not found');
       if (rec.endSeq !== null) return null; // stopping twice is harmless
       await this.recordings.stop(m, chat, rec, now);

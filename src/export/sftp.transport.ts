@@ -3,12 +3,17 @@ import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import SftpClient from 'ssh2-sftp-client';
+import { DeliveryFailure } from './delivery-failure';
 import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, temporaryName } from './transport';
 import { SftpTargetConfig } from './export-target.types';
 import { TargetAddressPolicy, TargetRefusedError } from './target-address-policy';
 
 export class SftpTimeoutError extends Error {}
-export class HostKeyMismatchError extends Error {}
+// Retried: the host key may be fixed in the settings meanwhile.
+export class HostKeyMismatchError extends Error implements DeliveryFailure {
+  readonly permanent = false;
+  readonly code = 'host_key_mismatch';
+}
 
 // Whatever went wrong before the SSH handshake completed (refused, reset, timed out, not an SSH
 // server, no common algorithm, a name that does not resolve): one message, so that the answers of
