@@ -211,6 +211,16 @@ export class RecordingService {
 
   // Message bodies that no segment of a produced recording covers are removed now; what is kept
   // is only what some file needs.
+  // For retention: of the chats given, those with a produced recording still owing a delivery.
+  chatsOwingBodies(chatIds: string[], owed: string[]): Promise<Set<string>> {
+    return this.repo.chatsOwingBodies(chatIds, owed);
+  }
+
+  // For retention, in its purge transaction: flags the chat's finished recordings; how many.
+  markPurged(m: EntityManager, chatId: string, final: string[], now: Date): Promise<number> {
+    return this.repo.markPurged(m, chatId, final, now);
+  }
+
   private async purgeUncovered(m: EntityManager, chatId: string, produced: RecordingEntity[]): Promise<void> {
     const kept = await this.repo.segmentsOf(
       m,

@@ -5,7 +5,7 @@ import { ChatRecords, EndedChat } from '../chat/chat-records';
 import { Clock } from '../common/clock';
 import { CompanyDirectory } from '../company/company-directory';
 import { AppConfig } from '../config/app-config';
-import { RecordingRepository } from '../recording/recording.repository';
+import { RecordingService } from '../recording/recording.service';
 
 const DAY_MS = 86_400_000;
 const FINAL = ['delivered', 'suppressed'];
@@ -30,7 +30,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly clock: Clock,
     private readonly companies: CompanyDirectory,
     private readonly chats: ChatRecords,
-    private readonly recordings: RecordingRepository,
+    private readonly recordings: RecordingService,
     private readonly audit: AuditService,
   ) {}
 

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { ExportModule } from '../export/export.module';
+import { TranscriptModule } from '../transcript/transcript.module';
+import { RecordingDelivery } from './recording-delivery';
+import { RecordingSnapshots } from './recording-snapshots';
+import { RecordingRepository } from './recording.repository';
+import { RecordingService } from './recording.service';
+
+// Recording bookkeeping, outcomes, snapshots, and the delivery jobs' source. AuditService,
+// CompanyDirectory and ChatRecords come from InterimProvidersModule until the audit, company and
+// chat modules exist.
+@Module({
+  imports: [ExportModule, TranscriptModule],
+  providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery],
+  exports: [RecordingService],
+})
+export class RecordingModule {}
