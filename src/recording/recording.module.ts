@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ExportModule } from '../export/export.module';
 import { TranscriptModule } from '../transcript/transcript.module';
+import { RecordingAdminService } from './recording-admin.service';
 import { RecordingDelivery } from './recording-delivery';
 import { RecordingSnapshots } from './recording-snapshots';
 import { RecordingRepository } from './recording.repository';
@@ -11,7 +12,7 @@ import { RecordingService } from './recording.service';
 // chat modules exist.
 @Module({
   imports: [ExportModule, TranscriptModule],
-  providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery],
-  exports: [RecordingService],
+  providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery, RecordingAdminService],
+  exports: [RecordingService, RecordingAdminService],
 })
 export class RecordingModule {}

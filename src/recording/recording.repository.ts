@@ -28,6 +28,14 @@ export class RecordingRepository {
     return m.getRepository(RecordingEntity).find({ where: { chatId }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
+  // Newest first.
+  search(where: { companyId: string; chatId?: string; status?: RecordingEntity['status'] }, limit: number): Promise<RecordingEntity[]> {
+    const w: Record<string, unknown> = { companyId: where.companyId };
+    if (where.chatId) w.chatId = where.chatId;
+    if (where.status) w.status = where.status;
+    return this.db.getRepository(RecordingEntity).find({ where: w, order: { createdAt: 'DESC' }, take: limit });
+  }
+
   countOpen(m: EntityManager, chatId: string): Promise<number> {
     return m.getRepository(RecordingEntity).countBy({ chatId, endSeq: IsNull() });
   }
