@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
+import { ProfileAdminService } from './admin/profile-admin.service';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenService } from './auth/token.service';
 import { AgentGateway } from './chat/agent.gateway';
@@ -60,6 +61,7 @@ export class AppModule {
         IdleSweeper,
         SocketDispatcher,
         AdminService,
+        ProfileAdminService,
       ],
     };
   }

@@ -3,8 +3,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGu
 import { AuthGuard, CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
 import { RecordingAdminService } from '../recording/recording-admin.service';
-import { ProfileService } from '../transcript/profile.service';
 import { AdminService } from './admin.service';
+import { ProfileAdminService } from './profile-admin.service';
 import {
   AgentSettingsDto,
   AuditQueryDto,
@@ -24,7 +24,7 @@ import {
 export class AdminController {
   constructor(
     private readonly admin: AdminService,
-    private readonly profileService: ProfileService,
+    private readonly profileService: ProfileAdminService,
     private readonly recordingAdmin: RecordingAdminService,
   ) {}
 

@@ -7,8 +7,8 @@ import { containsCardNumber } from '../common/redact-card-data';
 import { cardNumberMessage } from '../common/validators';
 import { CompanyDirectory } from '../company/company-directory';
 import { DataSource } from 'typeorm';
-import { checkFilenameTemplate, FilenameTemplateError, TranscriptFormat } from './filename-template';
-import { ProfileRepository, ProfileRow } from './profile.repository';
+import { checkFilenameTemplate, FilenameTemplateError, TranscriptFormat } from '../transcript/filename-template';
+import { ProfileRepository, ProfileRow } from '../transcript/profile.repository';
 
 export interface ProfileBody {
   filenameTemplate: string;
@@ -20,7 +20,7 @@ export interface ProfileBody {
 // The administrator's profiles (contract section 6). Every change is audited. Reading a company's
 // profiles first makes sure the company exists (with its built-in "agent" profile).
 @Injectable()
-export class ProfileService {
+export class ProfileAdminService {
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
