@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -8,42 +8,14 @@ import { CompanyModule } from './company/company.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
-import { ChatEndedListener } from './export/chat-ended.listener';
-import { DeliverySignal } from './export/delivery-signal';
-import { DeliveryWorker } from './export/delivery.worker';
-import { ExportTargetService } from './export/export-target.service';
-import { TargetAddressPolicy } from './export/target-address-policy';
-import { DeliveryTransport } from './export/transport';
-import { TransportRegistry } from './export/transport.registry';
+import { ExportModule } from './export/export.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
-import { RecordingService } from './recording/recording.service';
-import { RetentionService } from './retention/retention.service';
+import { RecordingModule } from './recording/recording.module';
+import { RetentionModule } from './retention/retention.module';
 import { SecurityModule } from './security/security.module';
 import { SocketModule } from './socket/socket.module';
-import { TranscriptService } from './transcript/transcript.service';
-
-// TEMPORARY: the recording, transcript, export and retention providers, until those features have
-// modules of their own (issue 11, the other half of item 5). Global so that the feature modules
-// above can inject them meanwhile; the modules that replace it say what they export.
-@Global()
-@Module({
-  imports: [AuditModule, CompanyModule, SecurityModule, ChatModule],
-  providers: [
-    RecordingService,
-    TranscriptService,
-    RetentionService,
-    ExportTargetService,
-    DeliverySignal,
-    { provide: TargetAddressPolicy, useFactory: (c: AppConfig) => TargetAddressPolicy.fromConfig(c), inject: [AppConfig] },
-    TransportRegistry,
-    { provide: DeliveryTransport, useExisting: TransportRegistry },
-    DeliveryWorker,
-    ChatEndedListener,
-  ],
-  exports: [RecordingService, TranscriptService, ExportTargetService, DeliverySignal, TargetAddressPolicy, DeliveryTransport, DeliveryWorker],
-})
-class PendingFeaturesModule {}
+import { TranscriptModule } from './transcript/transcript.module';
 
 // Imports modules only; each feature module imports what it uses and exports its public services.
 @Module({})
@@ -59,7 +31,10 @@ export class AppModule {
         AuthModule,
         CompanyModule,
         SecurityModule,
-        PendingFeaturesModule,
+        TranscriptModule,
+        ExportModule,
+        RecordingModule,
+        RetentionModule,
         ChatModule,
         SocketModule,
         AdminModule,

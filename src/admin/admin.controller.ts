@@ -3,7 +3,9 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGu
 import { AuthGuard, CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
 import { AdminSettingsService } from './admin-settings.service';
+import { RecordingAdminService } from '../recording/recording-admin.service';
 import { AdminService } from './admin.service';
+import { ProfileAdminService } from './profile-admin.service';
 import {
   AgentSettingsDto,
   AuditQueryDto,
@@ -24,6 +26,8 @@ export class AdminController {
   constructor(
     private readonly admin: AdminService,
     private readonly companySettings: AdminSettingsService,
+    private readonly profileService: ProfileAdminService,
+    private readonly recordingAdmin: RecordingAdminService,
   ) {}
 
   @Get('settings') settings(@CurrentPrincipal() p: Principal) {
@@ -44,22 +48,22 @@ export class AdminController {
   }
 
   @Get('profiles') profiles(@CurrentPrincipal() p: Principal) {
-    return this.admin.profiles(p);
+    return this.profileService.list(p);
   }
   @Post('profiles') createProfile(@CurrentPrincipal() p: Principal, @Body() dto: CreateProfileDto) {
-    return this.admin.createProfile(p, dto);
+    return this.profileService.create(p, dto);
   }
   @Post('profiles/preview') @HttpCode(200) preview(@CurrentPrincipal() p: Principal, @Body() dto: PreviewDto) {
-    return this.admin.preview(p, dto.filenameTemplate, dto.format);
+    return this.profileService.preview(p, dto.filenameTemplate, dto.format);
   }
   @Get('profiles/:name') profile(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
-    return this.admin.profile(p, name);
+    return this.profileService.get(p, name);
   }
   @Put('profiles/:name') putProfile(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Body() dto: ProfileBodyDto) {
-    return this.admin.putProfile(p, name, dto);
+    return this.profileService.put(p, name, dto);
   }
   @Delete('profiles/:name') @HttpCode(204) async deleteProfile(@CurrentPrincipal() p: Principal, @Param('name') name: string) {
-    await this.admin.deleteProfile(p, name);
+    await this.profileService.delete(p, name);
   }
 
   @Get('export-target') exportTarget(@CurrentPrincipal() p: Principal) {
@@ -80,13 +84,13 @@ export class AdminController {
   }
 
   @Get('recordings') recordings(@CurrentPrincipal() p: Principal, @Query() q: RecordingQueryDto) {
-    return this.admin.recordings(p, q);
+    return this.recordingAdmin.list(p, q);
   }
   @Get('recordings/:id') recording(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
-    return this.admin.recording(p, id);
+    return this.recordingAdmin.get(p, id);
   }
   @Post('recordings/:id/retry') @HttpCode(200) retry(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
-    return this.admin.retry(p, id);
+    return this.recordingAdmin.retry(p, id);
   }
 
   @Get('chats/:chatId') chat(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string) {

@@ -4,7 +4,9 @@ import { AuthModule } from '../auth/auth.module';
 import { CompanyModule } from '../company/company.module';
 import { SecurityModule } from '../security/security.module';
 import { ChatCreationService } from './chat-creation.service';
-import { ChatEventBus } from './chat-events';
+import { RecordingModule } from '../recording/recording.module';
+import { ChatEventsModule } from './chat-events.module';
+import { ChatRecordsModule } from './chat-records.module';
 import { ChatJournal } from './chat-journal';
 import { ChatLifecycleService } from './chat-lifecycle.service';
 import { ChatMessagesService } from './chat-messages.service';
@@ -15,13 +17,11 @@ import { IdleSweeper } from './idle-sweeper';
 import { MessageStore } from './message-store';
 import { RecordingControlsService } from './recording-controls.service';
 
-// Chats: their life, messages and recording controls, and the flow's REST side. RecordingService
-// comes from the recording feature (see app.module.ts until it has its own module).
+// Chats: their life, messages and recording controls, and the flow's REST side.
 @Module({
-  imports: [AuditModule, AuthModule, CompanyModule, SecurityModule],
+  imports: [AuditModule, AuthModule, CompanyModule, SecurityModule, ChatEventsModule, ChatRecordsModule, RecordingModule],
   controllers: [FlowController],
   providers: [
-    ChatEventBus,
     ChatTransactions,
     ChatJournal,
     ChatCreationService,
@@ -32,6 +32,6 @@ import { RecordingControlsService } from './recording-controls.service';
     MessageStore,
     IdleSweeper,
   ],
-  exports: [ChatEventBus, ChatLifecycleService, ChatMessagesService, RecordingControlsService, ChatViewsService, MessageStore],
+  exports: [ChatEventsModule, ChatRecordsModule, ChatLifecycleService, ChatMessagesService, RecordingControlsService, ChatViewsService, MessageStore],
 })
 export class ChatModule {}

@@ -5,7 +5,6 @@ import { AppException } from '../common/app.exception';
 import { redactCardData } from '../common/redact-card-data';
 import { CompanyService } from '../company/company.service';
 import { forUpdate } from '../database/sql';
-import { RecordingEntity } from '../recording/recording.entity';
 import { RecordingService } from '../recording/recording.service';
 import { Actor } from './actor';
 import { ChatEventBus, RecordingState } from './chat-events';
@@ -61,7 +60,7 @@ export class RecordingControlsService {
 
   async stopRecording(p: Principal, chatId: string, recordingId: string): Promise<void> {
     await this.chats.run(p.company, chatId, async ({ m, chat, now, events }) => {
-      const rec = await m.getRepository(RecordingEntity).findOneBy({ id: recordingId, chatId });
+      const rec = await this.recordings.flowRecording(m, chatId, recordingId);
       if (!rec || rec.kind !== 'flow') throw AppException.notFound('recording not found');
       if (rec.endSeq !== null) return; // stopping twice is harmless
       await this.recordings.stop(m, chat, rec, now);

@@ -7,19 +7,10 @@ import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, 
 import { SftpTargetConfig } from './export-target.types';
 import { TargetAddressPolicy, TargetRefusedError } from './target-address-policy';
 
-export class SftpTimeoutError extends Error {}
-export class HostKeyMismatchError extends Error {}
+import { fingerprintOf, targetKey } from './sftp-connection-key';
+import { HostKeyMismatchError, SftpTimeoutError, TargetUnreachableError } from './sftp.errors';
 
-// Whatever went wrong before the SSH handshake completed (refused, reset, timed out, not an SSH
-// server, no common algorithm, a name that does not resolve): one message, so that the answers of
-// a check cannot be used to map the far side's ports. The cause goes to the service log.
-export const TARGET_UNREACHABLE_MESSAGE = 'could not connect to an SSH server at the export target (details are in the service log)';
-export class TargetUnreachableError extends Error {
-  constructor() {
-    super(TARGET_UNREACHABLE_MESSAGE);
-    this.name = 'TargetUnreachableError';
-  }
-}
+export { HostKeyMismatchError, SftpTimeoutError, TargetUnreachableError, TARGET_UNREACHABLE_MESSAGE } from './sftp.errors';
 
 interface PooledConnection {
   client: SftpClient;
@@ -27,16 +18,6 @@ interface PooledConnection {
   lastUsed: number;
   // Folders known to exist on this connection's server: mkdir once, not per file.
   dirs: Set<string>;
-}
-
-export function fingerprintOf(rawKey: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(rawKey).digest('base64').replace(/=+$/, '');
-}
-
-export function targetKey(t: SftpTargetConfig): string {
-  return createHash('sha256')
-    .update(JSON.stringify([t.host, t.port, t.username, t.password ?? '', t.privateKey ?? '', t.hostKeySha256]))
-    .digest('hex');
 }
 
 // SFTP delivery with a small pool per target: connections are reused across files (a new

@@ -1,10 +1,14 @@
 import { createHash, Hash } from 'node:crypto';
+import { DeliveryFailure } from './delivery-failure';
 import { ExportTargetConfig } from './export-target.types';
 
 export type DeliveryResult = 'delivered' | 'already_present';
 
 // A delivery failure that retrying cannot fix (a different file already holds the name).
-export class PermanentDeliveryError extends Error {}
+export class PermanentDeliveryError extends Error implements DeliveryFailure {
+  readonly permanent = true;
+  readonly code = 'refused_by_target';
+}
 
 // The bytes streamed for upload differ from those measured first (the transcript changed between
 // the two passes): the upload is discarded and the delivery retried.

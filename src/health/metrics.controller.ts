@@ -1,15 +1,14 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { MessageStore } from '../chat/message-store';
 import { SocketNotifier } from '../socket/socket-notifier';
-import { DeliveryJobEntity } from '../export/delivery-job.entity';
+import { DeliveryOutbox } from '../export/delivery-outbox';
 import { DeliveryWorker } from '../export/delivery.worker';
 
 // Prometheus text format: counters of this instance and the shared outbox depth.
 @Controller('metrics')
 export class MetricsController {
   constructor(
-    private readonly db: DataSource,
+    private readonly outbox: DeliveryOutbox,
     private readonly messages: MessageStore,
     private readonly worker: DeliveryWorker,
     private readonly notifier: SocketNotifier,
@@ -35,13 +34,7 @@ export class MetricsController {
       ['{namespace="/agent"}', this.notifier.agents?.sockets.size ?? 0],
     ]);
     try {
-      const rows = await this.db
-        .getRepository(DeliveryJobEntity)
-        .createQueryBuilder('j')
-        .select('j.state', 'state')
-        .addSelect('COUNT(*)', 'n')
-        .groupBy('j.state')
-        .getRawMany<{ state: string; n: string | number }>();
+      const rows = await this.outbox.depth();
       metric(
         'webchat_outbox_jobs',
         'gauge',

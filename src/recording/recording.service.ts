@@ -1,31 +1,36 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager, In, IsNull } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { ChatEntity } from '../chat/chat.entity';
 import { RecordingState } from '../chat/chat-events';
-import { MessageEntity } from '../chat/message.entity';
-import { ParticipantEntity } from '../chat/participant.entity';
+import { ChatRecords } from '../chat/chat-records';
 import { AppException } from '../common/app.exception';
 import { newId } from '../common/ids';
-import { AgentEntity } from '../company/agent.entity';
+import { CompanyDirectory } from '../company/company-directory';
 import { BUILTIN_AGENT_PROFILE } from '../company/company.service';
-import { DeliveryJobEntity } from '../export/delivery-job.entity';
-import { ProfileEntity } from '../transcript/profile.entity';
-import { decideRecordings, RecordingOutcome, sampleDecision } from './recording-rules';
-import { RecordingSegmentEntity } from './recording-segment.entity';
+import { DeliveryOutbox } from '../export/delivery-outbox';
+import { ProfileRepository } from '../transcript/profile.repository';
+import { ProfileSnapshot } from '../transcript/recording-snapshot';
+import { Consent, decideRecordings, RecordingOutcome, sampleDecision } from './recording-rules';
+import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
 
-export interface ProfileSnapshot {
-  filenameTemplate: string;
-  format: 'text' | 'json' | 'html';
-  sidecar: boolean;
+// The chat row as the chat's transaction holds it (locked): what the bookkeeping reads of it.
+export interface LockedChat {
+  id: string;
+  companyId: string;
+  nextSeq: number;
+  paused: boolean;
+  status: string;
+  recordingOff: boolean;
+  deletionConfirmed: boolean;
+  consent: Consent;
+  discarded: boolean;
+  abusive: boolean;
 }
 
-export interface SegmentView {
-  startSeq: number;
-  endSeq: number | null;
-  startedAt: Date;
-  stoppedAt: Date | null;
+export interface AgentSampling {
+  agentId: string;
+  samplingPercent: number;
 }
 
 export interface FinalizeResult {
@@ -37,27 +42,33 @@ export interface FinalizeResult {
 // EntityManager and the chat row it has locked.
 @Injectable()
 export class RecordingService {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly repo: RecordingRepository,
+    private readonly audit: AuditService,
+    private readonly chats: ChatRecords,
+    private readonly companies: CompanyDirectory,
+    private readonly profiles: ProfileRepository,
+    private readonly outbox: DeliveryOutbox,
+  ) {}
 
   // One agent recording per agent account and chat (the sampling draw is made once, at the first
   // join); each stay in the chat is a segment of it: a rejoin opens the next segment.
-  async startAgentRecording(m: EntityManager, chat: ChatEntity, agent: AgentEntity, now: Date): Promise<RecordingEntity> {
-    const repo = m.getRepository(RecordingEntity);
-    const existing = await repo.findOneBy({ chatId: chat.id, kind: 'agent', agentId: agent.agentId });
+  async startAgentRecording(m: EntityManager, chat: LockedChat, agent: AgentSampling, now: Date): Promise<RecordingEntity> {
+    const existing = await this.repo.findAgentRecording(m, chat.id, agent.agentId);
     if (existing) {
       if (existing.endSeq !== null) {
-        const last = await m.getRepository(RecordingSegmentEntity).maximum('ordinal', { recordingId: existing.id });
-        await this.openSegment(m, existing.id, (last ?? 0) + 1, chat.nextSeq, now);
+        const last = await this.repo.lastSegmentOrdinal(m, existing.id);
+        await this.repo.openSegment(m, existing.id, last + 1, chat.nextSeq, now);
         existing.endSeq = null;
         existing.stoppedAt = null;
         existing.status = chat.paused ? 'paused' : 'recording';
         existing.updatedAt = now;
-        await repo.update({ id: existing.id }, { endSeq: null, stoppedAt: null, status: existing.status, updatedAt: now });
+        await this.repo.update(m, existing.id, { endSeq: null, stoppedAt: null, status: existing.status, updatedAt: now });
       }
       return existing;
     }
     // The built-in profile cannot be deleted; the fallback covers a company row made by hand.
-    const profile = (await m.getRepository(ProfileEntity).findOneBy({ companyId: chat.companyId, name: 'agent' })) ?? BUILTIN_AGENT_PROFILE;
+    const profile = (await this.profiles.find(chat.companyId, 'agent', m)) ?? BUILTIN_AGENT_PROFILE;
     const draw = sampleDecision(chat.id, agent.agentId, agent.samplingPercent);
     const rec = this.newRecording(chat, now, profile, {
       kind: 'agent',
@@ -67,70 +78,50 @@ export class RecordingService {
       sampledIn: draw.sampledIn,
       samplingReason: draw.reason,
     });
-    await repo.insert(rec);
-    await this.openSegment(m, rec.id, 1, rec.startSeq, now);
+    await this.repo.insert(m, rec);
+    await this.repo.openSegment(m, rec.id, 1, rec.startSeq, now);
     return rec;
   }
 
-  async startFlowRecording(m: EntityManager, chat: ChatEntity, profileName: string, label: string | null, now: Date): Promise<RecordingEntity> {
-    const profile = await m.getRepository(ProfileEntity).findOneBy({ companyId: chat.companyId, name: profileName });
+  async startFlowRecording(m: EntityManager, chat: LockedChat, profileName: string, label: string | null, now: Date): Promise<RecordingEntity> {
+    const profile = await this.profiles.find(chat.companyId, profileName, m);
     if (!profile) throw AppException.notFound(`profile "${profileName}" not found`);
     const rec = this.newRecording(chat, now, profile, { kind: 'flow', profileName, label, agentId: null, sampledIn: null, samplingReason: null });
-    await m.getRepository(RecordingEntity).insert(rec);
-    await this.openSegment(m, rec.id, 1, rec.startSeq, now);
+    await this.repo.insert(m, rec);
+    await this.repo.openSegment(m, rec.id, 1, rec.startSeq, now);
     return rec;
   }
 
   // Closes the recording's open segment (an agent's leave, a flow recording's stop).
-  async stop(m: EntityManager, chat: ChatEntity, rec: RecordingEntity, now: Date): Promise<void> {
+  async stop(m: EntityManager, chat: LockedChat, rec: RecordingEntity, now: Date): Promise<void> {
     if (rec.endSeq !== null) return;
     rec.endSeq = chat.nextSeq;
     rec.stoppedAt = now;
     rec.status = 'stopped';
     rec.updatedAt = now;
-    await this.closeSegments(m, [rec.id], rec.endSeq, now);
-    await m.getRepository(RecordingEntity).update({ id: rec.id }, { endSeq: rec.endSeq, stoppedAt: now, status: 'stopped', updatedAt: now });
+    await this.repo.closeSegments(m, [rec.id], rec.endSeq, now);
+    await this.repo.update(m, rec.id, { endSeq: rec.endSeq, stoppedAt: now, status: 'stopped', updatedAt: now });
   }
 
-  // What a recording captured, in order: the rendering reads messages and markers in these.
-  async segments(m: EntityManager, recordingId: string): Promise<SegmentView[]> {
-    const rows = await m.getRepository(RecordingSegmentEntity).find({ where: { recordingId }, order: { ordinal: 'ASC' } });
-    return rows.map((r) => ({ startSeq: r.startSeq, endSeq: r.endSeq, startedAt: r.startedAt, stoppedAt: r.stoppedAt }));
+  // A flow recording of the chat (chat's stop command names it by id).
+  flowRecording(m: EntityManager, chatId: string, recordingId: string): Promise<RecordingEntity | null> {
+    return this.repo.findInChat(m, chatId, recordingId);
   }
 
-  private async openSegment(m: EntityManager, recordingId: string, ordinal: number, startSeq: number, now: Date): Promise<void> {
-    await m.getRepository(RecordingSegmentEntity).insert({ recordingId, ordinal, startSeq, endSeq: null, startedAt: now, stoppedAt: null });
-  }
-
-  private async closeSegments(m: EntityManager, recordingIds: string[], endSeq: number, now: Date): Promise<void> {
-    if (recordingIds.length === 0) return;
-    await m
-      .createQueryBuilder()
-      .update(RecordingSegmentEntity)
-      .set({ endSeq, stoppedAt: now })
-      .where({ recordingId: In(recordingIds), endSeq: IsNull() })
-      .execute();
-  }
-
-  async stopAgentRecording(m: EntityManager, chat: ChatEntity, agentId: string, now: Date): Promise<void> {
-    const rec = await m.getRepository(RecordingEntity).findOneBy({ chatId: chat.id, kind: 'agent', agentId, endSeq: IsNull() });
+  async stopAgentRecording(m: EntityManager, chat: LockedChat, agentId: string, now: Date): Promise<void> {
+    const rec = await this.repo.findAgentRecording(m, chat.id, agentId, true);
     if (rec) await this.stop(m, chat, rec, now);
   }
 
   async setPaused(m: EntityManager, chatId: string, paused: boolean, now: Date): Promise<void> {
-    await m
-      .createQueryBuilder()
-      .update(RecordingEntity)
-      .set({ status: paused ? 'paused' : 'recording', updatedAt: now })
-      .where('chat_id = :chatId AND end_seq IS NULL AND status = :from', { chatId, from: paused ? 'recording' : 'paused' })
-      .execute();
+    await this.repo.setPaused(m, chatId, paused, now);
   }
 
   // From the locked chat row: the company switch is the chat's recording_off, set in the admin's
   // transaction, so no instance's settings cache can make this stale.
-  async state(m: EntityManager, chat: ChatEntity): Promise<RecordingState> {
+  async state(m: EntityManager, chat: LockedChat): Promise<RecordingState> {
     if (chat.recordingOff || chat.status !== 'open') return 'off';
-    const active = await m.getRepository(RecordingEntity).countBy({ chatId: chat.id, endSeq: IsNull() });
+    const active = await this.repo.countOpen(m, chat.id);
     if (active === 0) return 'off';
     return chat.paused ? 'paused' : 'recording';
   }
@@ -138,17 +129,18 @@ export class RecordingService {
   // At the chat's end: stop everything, apply the rules, queue what is produced for delivery and
   // purge what is not (message bodies included), with an audit entry per outcome. Runs in the
   // transaction that ends the chat, so the outbox rows commit with the end.
-  async finalize(m: EntityManager, chat: ChatEntity, now: Date): Promise<FinalizeResult> {
-    const repo = m.getRepository(RecordingEntity);
-    // The switch as it is now, read from the database (never a cache), without a lock: the admin's
-    // switch holds the company row while it waits for chat rows. The chat's own flag, locked with
-    // the chat, says the same once that switch has committed.
-    const fresh = (await m.query('SELECT recording_enabled FROM companies WHERE id = ?', [chat.companyId])) as { recording_enabled: number | boolean }[];
-    const companyRecordingEnabled = fresh.length > 0 && !!Number(fresh[0].recording_enabled) && !chat.recordingOff;
-    const recordings = await repo.find({ where: { chatId: chat.id }, order: { createdAt: 'ASC', id: 'ASC' } });
-    const participants = await m.getRepository(ParticipantEntity).findBy({ chatId: chat.id });
-    const agentIds = participants.map((p) => p.agentId);
-    const current = agentIds.length ? await m.getRepository(AgentEntity).findBy(agentIds.map((agentId) => ({ companyId: chat.companyId, agentId }))) : [];
+  async finalize(m: EntityManager, chat: LockedChat, now: Date): Promise<FinalizeResult> {
+    // The switch as it is now (never a cache), without a lock: the admin's switch holds the company
+    // row while it waits for chat rows. The chat's own flag, locked with the chat, says the same
+    // once that switch has committed.
+    const companyRecordingEnabled = (await this.companies.recordingEnabledNow(m, chat.companyId)) && !chat.recordingOff;
+    const recordings = await this.repo.listForChat(m, chat.id);
+    const participants = await this.chats.participants(chat.id, m, false);
+    const current = await this.companies.agents(
+      chat.companyId,
+      participants.map((p) => p.agentId),
+      m,
+    );
     const currentPermit = new Map(current.map((a) => [a.agentId, a.permitRecordings]));
 
     const outcomes = decideRecordings({
@@ -168,7 +160,7 @@ export class RecordingService {
 
     const pending: string[] = [];
     const produced: RecordingEntity[] = [];
-    await this.closeSegments(
+    await this.repo.closeSegments(
       m,
       recordings.filter((r) => r.endSeq === null).map((r) => r.id),
       chat.nextSeq,
@@ -191,40 +183,17 @@ export class RecordingService {
         rec.status = 'suppressed';
         rec.purged = true;
       }
-      await repo.update(
-        { id: rec.id },
-        {
-          endSeq: rec.endSeq,
-          stoppedAt: rec.stoppedAt,
-          outcomeReason: rec.outcomeReason,
-          outcomeDetail: rec.outcomeDetail,
-          status: rec.status,
-          purged: rec.purged,
-          updatedAt: now,
-        },
-      );
+      await this.repo.update(m, rec.id, {
+        endSeq: rec.endSeq,
+        stoppedAt: rec.stoppedAt,
+        outcomeReason: rec.outcomeReason,
+        outcomeDetail: rec.outcomeDetail,
+        status: rec.status,
+        purged: rec.purged,
+        updatedAt: now,
+      });
     }
-    if (pending.length > 0) {
-      await m
-        .createQueryBuilder()
-        .insert()
-        .into(DeliveryJobEntity)
-        .values(
-          pending.map((recordingId) => ({
-            recordingId,
-            companyId: chat.companyId,
-            state: 'queued' as const,
-            attempts: 0,
-            nextAttemptAt: now,
-            leaseOwner: null,
-            leaseUntil: null,
-            lastError: null,
-            createdAt: now,
-            updatedAt: now,
-          })),
-        )
-        .execute();
-    }
+    await this.outbox.enqueue(m, chat.companyId, pending, now);
     await this.purgeUncovered(m, chat.id, produced);
     const detailed = recordings.map((r, i) => ({ ...outcomes[i], kind: r.kind, agentId: r.agentId, profileName: r.profileName }));
     await this.audit.record(
@@ -242,17 +211,26 @@ export class RecordingService {
 
   // Message bodies that no segment of a produced recording covers are removed now; what is kept
   // is only what some file needs.
+  // For retention: of the chats given, those with a produced recording still owing a delivery.
+  chatsOwingBodies(chatIds: string[], owed: string[]): Promise<Set<string>> {
+    return this.repo.chatsOwingBodies(chatIds, owed);
+  }
+
+  // For retention, in its purge transaction: flags the chat's finished recordings; how many.
+  markPurged(m: EntityManager, chatId: string, final: string[], now: Date): Promise<number> {
+    return this.repo.markPurged(m, chatId, final, now);
+  }
+
   private async purgeUncovered(m: EntityManager, chatId: string, produced: RecordingEntity[]): Promise<void> {
-    const segments = produced.length ? await m.getRepository(RecordingSegmentEntity).findBy({ recordingId: In(produced.map((r) => r.id)) }) : [];
-    const qb = m.createQueryBuilder().update(MessageEntity).set({ text: null }).where('chat_id = :chatId AND text IS NOT NULL', { chatId });
-    segments.forEach((g, i) => {
-      qb.andWhere(`NOT (seq >= :s${i} AND seq < :e${i})`, { [`s${i}`]: g.startSeq, [`e${i}`]: g.endSeq });
-    });
-    await qb.execute();
+    const kept = await this.repo.segmentsOf(
+      m,
+      produced.map((r) => r.id),
+    );
+    await this.chats.purgeBodiesOutside(m, chatId, kept);
   }
 
   private newRecording(
-    chat: ChatEntity,
+    chat: LockedChat,
     now: Date,
     profile: ProfileSnapshot,
     fields: Pick<RecordingEntity, 'kind' | 'profileName' | 'label' | 'agentId' | 'sampledIn' | 'samplingReason'>,

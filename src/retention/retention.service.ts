@@ -1,19 +1,18 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { ChatEventEntity } from '../chat/chat-event.entity';
-import { ChatEntity } from '../chat/chat.entity';
-import { MessageEntity } from '../chat/message.entity';
+import { ChatRecords, EndedChat } from '../chat/chat-records';
 import { Clock } from '../common/clock';
-import { CompanyService } from '../company/company.service';
+import { CompanyDirectory } from '../company/company-directory';
 import { AppConfig } from '../config/app-config';
-import { atLeastBefore, sqlDate } from '../database/sql';
-import { RecordingEntity } from '../recording/recording.entity';
+import { RecordingService } from '../recording/recording.service';
 
 const DAY_MS = 86_400_000;
 const FINAL = ['delivered', 'suppressed'];
 // Produced recordings whose delivery still needs the bodies.
 const OWED = ['recording', 'paused', 'stopped', 'pending', 'failed'];
+// Pages of ended chats read per sweep at most.
+const MAX_PAGES = 50;
 
 // Retention (contract section 6, retentionDays): once every produced recording of a chat has been
 // delivered and the company's retention has passed since the chat ended, the chat's message bodies
@@ -29,7 +28,9 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly db: DataSource,
     private readonly config: AppConfig,
     private readonly clock: Clock,
-    private readonly companies: CompanyService,
+    private readonly companies: CompanyDirectory,
+    private readonly chats: ChatRecords,
+    private readonly recordings: RecordingService,
     private readonly audit: AuditService,
   ) {}
 
@@ -55,51 +56,50 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  // Only chats that are due are read: past their own company's retention, with no produced
-  // recording still to be delivered (pending or failed: those bodies stay). Chats that are not due
-  // would otherwise fill the batch, sweep after sweep, and keep due ones from ever being purged.
+  // Only chats that are due count: past their own company's retention, with no produced recording
+  // still to be delivered (pending or failed: those bodies stay). Ended chats are read oldest
+  // first, page after page (bounded), so that chats not due never fill the batch sweep after sweep
+  // and keep due ones from ever being purged.
   private async purgeDue(limit: number): Promise<number> {
     const now = this.clock.now();
-    const candidates = await this.db
-      .getRepository(ChatEntity)
-      .createQueryBuilder('c')
-      .innerJoin('companies', 'co', 'co.id = c.company_id')
-      .select(['c.id', 'c.companyId', 'c.endedAt'])
-      // No company keeps less than a day (admin validation): the index narrows to older chats.
-      .where("c.status = 'ended' AND c.purged_at IS NULL AND c.ended_at < :h", { h: sqlDate(new Date(now.getTime() - DAY_MS)) })
-      .andWhere(atLeastBefore(this.db, 'c.ended_at', 'co.retention_days', 'day', ':now'), { now: sqlDate(now) })
-      .andWhere('NOT EXISTS (SELECT 1 FROM recordings r WHERE r.chat_id = c.id AND r.status IN (:...owed))', { owed: OWED })
-      .orderBy('c.ended_at', 'ASC')
-      .limit(limit)
-      .getMany();
+    const due: { chat: EndedChat; retentionDays: number }[] = [];
+    let after: EndedChat | null = null;
+    // No company keeps less than a day (admin validation): the index narrows to older chats.
+    const before = new Date(now.getTime() - DAY_MS);
+    for (let page = 0; page < MAX_PAGES && due.length < limit; page++) {
+      const ended = await this.chats.endedUnpurged(before, after, limit);
+      if (ended.length === 0) break;
+      after = ended[ended.length - 1];
+      const retention = await this.companies.retentionDays([...new Set(ended.map((c) => c.companyId))]);
+      const daysOf = (c: EndedChat) => retention.get(c.companyId);
+      const past = ended.filter((c) => daysOf(c) !== undefined && c.endedAt.getTime() <= now.getTime() - (daysOf(c) as number) * DAY_MS);
+      const owing = await this.recordings.chatsOwingBodies(
+        past.map((c) => c.id),
+        OWED,
+      );
+      for (const c of past) if (!owing.has(c.id) && due.length < limit) due.push({ chat: c, retentionDays: daysOf(c) as number });
+      if (ended.length < limit) break;
+    }
     let purged = 0;
-    for (const c of candidates) {
-      const company = await this.companies.get(c.companyId);
-      if (await this.purgeChat(c, company.retentionDays, now)) purged++;
+    for (const { chat, retentionDays } of due) {
+      if (await this.purgeChat(chat, retentionDays, now)) purged++;
     }
     if (purged > 0) this.logger.log(`retention purged ${purged} chat(s)`);
     return purged;
   }
 
-  private async purgeChat(c: ChatEntity, retentionDays: number, now: Date): Promise<boolean> {
+  private async purgeChat(c: EndedChat, retentionDays: number, now: Date): Promise<boolean> {
     return this.db.transaction(async (m) => {
-      const claimed = await m.createQueryBuilder().update(ChatEntity).set({ purgedAt: now }).where('id = :id AND purged_at IS NULL', { id: c.id }).execute();
-      if (claimed.affected !== 1) return false; // another instance did it
-      const bodies = await m.createQueryBuilder().update(MessageEntity).set({ text: null }).where('chat_id = :id AND text IS NOT NULL', { id: c.id }).execute();
-      await m.createQueryBuilder().update(ChatEventEntity).set({ detail: null }).where('chat_id = :id AND detail IS NOT NULL', { id: c.id }).execute();
-      const recs = await m
-        .createQueryBuilder()
-        .update(RecordingEntity)
-        .set({ purged: true, updatedAt: now })
-        .where('chat_id = :id AND status IN (:...final)', { id: c.id, final: FINAL })
-        .execute();
+      const bodies = await this.chats.purge(m, c.id, now);
+      if (bodies === null) return false; // another instance did it
+      const recordings = await this.recordings.markPurged(m, c.id, FINAL, now);
       await this.audit.record(
         {
           companyId: c.companyId,
           chatId: c.id,
           actorRole: 'system',
           action: 'retention.purged',
-          detail: { retentionDays, endedAt: c.endedAt?.toISOString() ?? null, messageBodies: bodies.affected ?? 0, recordings: recs.affected ?? 0 },
+          detail: { retentionDays, endedAt: c.endedAt.toISOString(), messageBodies: bodies, recordings },
         },
         m,
       );

@@ -1,4 +1,4 @@
-import { backoffMs, Slots } from './delivery.worker';
+import { backoffMs, Slots } from './delivery-pacing';
 
 describe('backoffMs', () => {
   it('grows exponentially, is capped, and jitters within the upper half', () => {

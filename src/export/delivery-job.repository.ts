@@ -1,0 +1,134 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { isMysql, sqlDate } from '../database/sql';
+import { DeliveryJobEntity } from './delivery-job.entity';
+
+export interface DeliveryJobView {
+  id: string;
+  state: DeliveryJobEntity['state'];
+  attempts: number;
+  leaseOwner: string | null;
+}
+
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
+
+// delivery_jobs, the outbox: a job per produced recording (keyed by its id), taken under a lease.
+@Injectable()
+export class DeliveryJobRepository {
+  constructor(private readonly db: DataSource) {}
+
+  async enqueue(m: EntityManager, companyId: string, ids: string[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await m
+      .createQueryBuilder()
+      .insert()
+      .into(DeliveryJobEntity)
+      .values(
+        ids.map((recordingId) => ({
+          recordingId,
+          companyId,
+          state: 'queued' as const,
+          attempts: 0,
+          nextAttemptAt: now,
+          leaseOwner: null,
+          leaseUntil: null,
+          lastError: null,
+          createdAt: now,
+          updatedAt: now,
+        })),
+      )
+      .execute();
+  }
+
+  // Queues a failed job again from its first attempt.
+  async requeue(m: EntityManager, id: string, now: Date): Promise<void> {
+    await m
+      .getRepository(DeliveryJobEntity)
+      .update({ recordingId: id }, { state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseUntil: null, updatedAt: now });
+  }
+
+  async find(id: string): Promise<DeliveryJobView | null> {
+    const j = await this.db.getRepository(DeliveryJobEntity).findOneBy({ recordingId: id });
+    return j ? { id: j.recordingId, state: j.state, attempts: j.attempts, leaseOwner: j.leaseOwner } : null;
+  }
+
+  // One transaction claims a batch: rows locked by another instance's claim are skipped (SKIP
+  // LOCKED on MySQL/MariaDB; SQLite has a single writer), and the conditional update makes a job
+  // ours only if its lease was free.
+  async claim(owner: string, limit: number, now: Date, leaseMs: number): Promise<string[]> {
+    const nowSql = sqlDate(now);
+    const leaseUntil = sqlDate(new Date(now.getTime() + leaseMs));
+    const mysql = isMysql(this.db);
+    return this.db.transaction(async (m) => {
+      const due = (await m.query(
+        `SELECT recording_id FROM delivery_jobs WHERE state = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ${Math.floor(limit)}${mysql ? ' FOR UPDATE SKIP LOCKED' : ''}`,
+        [nowSql, nowSql],
+      )) as { recording_id: string }[];
+      if (due.length === 0) return [];
+      const ids = due.map((d) => d.recording_id);
+      await m.query(
+        `UPDATE delivery_jobs SET lease_owner = ?, lease_until = ?, updated_at = ? WHERE recording_id IN (${marks(ids.length)}) AND state = 'queued' AND (lease_until IS NULL OR lease_until < ?)`,
+        [owner, leaseUntil, nowSql, ...ids, nowSql],
+      );
+      const mine = (await m.query(
+        `SELECT recording_id FROM delivery_jobs WHERE recording_id IN (${marks(ids.length)}) AND lease_owner = ? AND lease_until = ?`,
+        [...ids, owner, leaseUntil],
+      )) as { recording_id: string }[];
+      return mine.map((r) => r.recording_id);
+    });
+  }
+
+  async renewLeases(owner: string, ids: string[], until: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .createQueryBuilder()
+      .update(DeliveryJobEntity)
+      .set({ leaseUntil: until })
+      .where('recording_id IN (:...ids) AND lease_owner = :me', { ids, me: owner })
+      .execute();
+  }
+
+  // Marks done the jobs of `ids` this owner still holds (a worker whose lease lapsed leaves them
+  // alone); returns those ids.
+  async complete(m: EntityManager, owner: string, ids: string[], now: Date): Promise<string[]> {
+    const owned = (await m.query(
+      `SELECT recording_id FROM delivery_jobs WHERE recording_id IN (${marks(ids.length)}) AND lease_owner = ?${isMysql(m) ? ' FOR UPDATE' : ''}`,
+      [...ids, owner],
+    )) as { recording_id: string }[];
+    const mine = owned.map((o) => o.recording_id);
+    if (mine.length === 0) return [];
+    await m.query(
+      `UPDATE delivery_jobs SET state = 'done', attempts = attempts + 1, lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = ? WHERE recording_id IN (${marks(mine.length)})`,
+      [sqlDate(now), ...mine],
+    );
+    return mine;
+  }
+
+  // Records a failed attempt if this owner still holds the job; false when it does not.
+  async fail(
+    m: EntityManager,
+    owner: string,
+    id: string,
+    f: { giveUp: boolean; attempts: number; nextAttemptAt: Date; lastError: string; now: Date },
+  ): Promise<boolean> {
+    const r = await m.getRepository(DeliveryJobEntity).update(
+      { recordingId: id, leaseOwner: owner },
+      {
+        state: f.giveUp ? 'failed' : 'queued',
+        attempts: f.attempts,
+        nextAttemptAt: f.nextAttemptAt,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastError: f.lastError,
+        updatedAt: f.now,
+      },
+    );
+    return r.affected === 1;
+  }
+
+  // For the metrics: jobs per state.
+  async countByState(): Promise<{ state: string; n: number }[]> {
+    const rows = (await this.db.query('SELECT state, COUNT(*) AS n FROM delivery_jobs GROUP BY state')) as { state: string; n: number | string }[];
+    return rows.map((r) => ({ state: r.state, n: Number(r.n) }));
+  }
+}

@@ -1,0 +1,43 @@
+import { EntityManager } from 'typeorm';
+import { DeliveryFailure } from './delivery-failure';
+import { DeliveryResult } from './transport';
+
+// A file to move: a relative path, its measure, and its body as chunks (read again per attempt).
+export interface OutgoingFile {
+  name: string;
+  bytes: number;
+  sha256: string;
+  content: () => AsyncIterable<Buffer>;
+}
+
+// What one job delivers. `files()` produces the files (the main one last); `large` ones are
+// produced and moved a few at a time.
+export interface DeliveryPlan {
+  jobId: string;
+  companyId: string;
+  large: boolean;
+  files(): Promise<OutgoingFile[]>;
+}
+
+export interface DeliveredPlan<P extends DeliveryPlan = DeliveryPlan> {
+  plan: P;
+  // Of the main (last) file.
+  sha256: string;
+  how: DeliveryResult;
+}
+
+export interface FailedAttempt {
+  attempts: number;
+  giveUp: boolean;
+  failure: DeliveryFailure;
+  at: Date;
+}
+
+// Where the jobs' files come from and where their outcomes go: export moves files and reports,
+// knowing nothing of what they are. The reports run inside export's transaction on the job rows.
+export abstract class DeliverySource<P extends DeliveryPlan = DeliveryPlan> {
+  // null: nothing (any more) to deliver for this job.
+  abstract plan(jobId: string): Promise<P | null>;
+  abstract delivered(m: EntityManager, done: DeliveredPlan<P>[], at: Date): Promise<void>;
+  abstract failed(m: EntityManager, jobId: string, attempt: FailedAttempt): Promise<void>;
+}

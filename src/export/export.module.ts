@@ -1,0 +1,32 @@
+import { ChatEventsModule } from '../chat/chat-events.module';
+import { ChatEndedListener } from './chat-ended.listener';
+import { Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { SecurityModule } from '../security/security.module';
+import { DeliveryJobRepository } from './delivery-job.repository';
+import { DeliveryOutbox } from './delivery-outbox';
+import { DeliverySignal } from './delivery-signal';
+import { DeliveryWorker } from './delivery.worker';
+import { ExportTargetService } from './export-target.service';
+import { TargetAddressPolicy } from './target-address-policy';
+import { DeliveryTransport } from './transport';
+import { TransportRegistry } from './transport.registry';
+
+// The outbox, its worker and the transports: moves files to the company's target and reports
+// outcomes to the feature that serves the jobs (DeliveryWorker.serve).
+@Module({
+  imports: [SecurityModule, ChatEventsModule],
+  providers: [
+    ExportTargetService,
+    { provide: TargetAddressPolicy, useFactory: (c: AppConfig) => TargetAddressPolicy.fromConfig(c), inject: [AppConfig] },
+    TransportRegistry,
+    { provide: DeliveryTransport, useExisting: TransportRegistry },
+    DeliverySignal,
+    DeliveryJobRepository,
+    DeliveryOutbox,
+    DeliveryWorker,
+    ChatEndedListener,
+  ],
+  exports: [ExportTargetService, TargetAddressPolicy, DeliveryTransport, DeliverySignal, DeliveryOutbox, DeliveryWorker],
+})
+export class ExportModule {}

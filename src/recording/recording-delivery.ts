@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { isDuplicateKey } from '../database/sql';
+import { DeliveryFailureError } from '../export/delivery-failure';
+import { DeliveredPlan, DeliveryPlan, DeliverySource, FailedAttempt } from '../export/delivery-source';
+import { DeliveryWorker } from '../export/delivery.worker';
+import { recordingFileName, renderRecording, suffixedRecordingFileName } from '../transcript/recording-renderer';
+import { RecordingSnapshot } from '../transcript/recording-snapshot';
+import { translated } from './delivery-failures';
+import { RecordingSnapshots } from './recording-snapshots';
+import { RecordingRepository } from './recording.repository';
+import { RecordingEntity } from './recording.entity';
+
+// "Large" is judged by the recording's span of messages: those are rendered a few at a time.
+export const LARGE_RENDER_MESSAGES = 500;
+
+export interface RecordingDeliveryPlan extends DeliveryPlan {
+  recording: RecordingEntity;
+  fileName: string;
+}
+
+// The delivery jobs' source: a job is a produced recording, its files its rendered snapshot, and
+// its outcome is written on the recording (with an audit entry) in the outbox's transaction.
+@Injectable()
+export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> implements OnModuleInit {
+  constructor(
+    private readonly recordings: RecordingRepository,
+    private readonly snapshots: RecordingSnapshots,
+    private readonly audit: AuditService,
+    private readonly worker: DeliveryWorker,
+  ) {
+    super();
+  }
+
+  onModuleInit(): void {
+    this.worker.serve(this);
+  }
+
+  async plan(recordingId: string): Promise<RecordingDeliveryPlan | null> {
+    const rec = await this.recordings.find(recordingId);
+    if (!rec) return null;
+    return translated(async () => {
+      const snapshot = await this.snapshots.of(rec);
+      const fileName = rec.fileName ?? (await this.reserveName(rec, snapshot));
+      return {
+        jobId: rec.id,
+        companyId: rec.companyId,
+        large: (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES,
+        recording: rec,
+        fileName,
+        files: () => translated(() => renderRecording(snapshot, fileName)),
+      };
+    });
+  }
+
+  // The name is fixed once and stored before the first upload, so every retry uses the same one;
+  // the unique key makes two recordings never share a file.
+  // A taken name gets a suffix (the recording id, short then long) before its extension; the name
+  // is cut so that the suffixed name and its sidecar's still fit.
+  private async reserveName(rec: RecordingEntity, snapshot: RecordingSnapshot): Promise<string> {
+    const fileName = recordingFileName(snapshot);
+    const candidates = [fileName];
+    for (let i = 0; i < 3; i++) {
+      const suffix = i === 0 ? rec.id.slice(0, 8) : rec.id;
+      candidates.push(suffixedRecordingFileName(snapshot, fileName, `${suffix}${i === 2 ? '_' + Date.now() : ''}`));
+    }
+    for (const name of candidates) {
+      try {
+        const key = createHash('sha256').update(name).digest('hex');
+        if (await this.recordings.claimFileName(rec.id, name, key)) {
+          rec.fileName = name;
+          return name;
+        }
+        const fresh = await this.recordings.find(rec.id);
+        if (fresh?.fileName) return fresh.fileName;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+    }
+    throw new DeliveryFailureError(true, 'no_free_name', 'could not find a free file name');
+  }
+
+  async delivered(m: EntityManager, done: DeliveredPlan<RecordingDeliveryPlan>[], at: Date): Promise<void> {
+    await this.recordings.markDelivered(
+      m,
+      done.map((d) => ({ id: d.plan.recording.id, sha256: d.sha256 })),
+      at,
+    );
+    await this.audit.record(
+      done.map(({ plan, sha256, how }) => ({
+        companyId: plan.recording.companyId,
+        chatId: plan.recording.chatId,
+        actorRole: 'system',
+        action: 'recording.delivered',
+        detail: { recordingId: plan.recording.id, fileName: plan.fileName, sha256, how },
+      })),
+      m,
+    );
+  }
+
+  async failed(m: EntityManager, recordingId: string, { attempts, giveUp, failure, at }: FailedAttempt): Promise<void> {
+    const rec = await this.recordings.find(recordingId, m);
+    if (!rec) return;
+    await this.recordings.update(m, recordingId, { status: giveUp ? 'failed' : 'pending', attempts, lastError: failure.message, updatedAt: at });
+    if (giveUp) {
+      await this.audit.record(
+        {
+          companyId: rec.companyId,
+          chatId: rec.chatId,
+          actorRole: 'system',
+          action: 'recording.failed',
+          detail: { recordingId, attempts, error: failure.message },
+        },
+        m,
+      );
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import { ChatRecords, ChatSpan, MarkerRecord, MessageRecord } from '../chat/chat-records';
+import { CompanyDirectory } from '../company/company-directory';
+import { FilenameTemplateError } from '../transcript/filename-template';
+import { ProfileRepository } from '../transcript/profile.repository';
+import { ProfileSnapshot, RecordingSnapshot } from '../transcript/recording-snapshot';
+import { MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
+import { translated } from './delivery-failures';
+import { RecordingRepository } from './recording.repository';
+import { RecordingEntity } from './recording.entity';
+
+// Messages are read this many at a time (keyset on seq): a 10,000-character message is 20 KB of
+// UTF-16, so a page stays within a few MB whatever the chat's size.
+export const MESSAGE_PAGE_SIZE = 100;
+
+// Builds a recording's snapshot from the owners of its parts: what it captured (its segments,
+// minus paused bodies), the chat, the company's time zone, the agents, and the profile as it was
+// when the recording started.
+@Injectable()
+export class RecordingSnapshots {
+  constructor(
+    private readonly recordings: RecordingRepository,
+    private readonly chats: ChatRecords,
+    private readonly companies: CompanyDirectory,
+    private readonly profiles: ProfileRepository,
+  ) {}
+
+  async of(rec: RecordingEntity): Promise<RecordingSnapshot> {
+    // Independent reads run side by side: this runs once per delivered file.
+    const [chat, company, profile, participants, segments] = await Promise.all([
+      this.chats.facts(rec.chatId),
+      this.companies.facts(rec.companyId),
+      this.profileOf(rec),
+      this.chats.participants(rec.chatId),
+      this.recordings.segments(rec.id),
+    ]);
+    const agentIds = rec.agentId ? [rec.agentId] : participants.map((p) => p.agentId);
+    const settings = await this.companies.agents(rec.companyId, agentIds);
+    const agents = agentIds.map((id) => {
+      const s = settings.find((a) => a.agentId === id);
+      const p = participants.find((x) => x.agentId === id);
+      return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null };
+    });
+    const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
+    // Each segment is one stay: its messages, and the markers between its join and its leave.
+    const spans: ChatSpan[] = segments.map((g) => ({
+      startSeq: g.startSeq,
+      endSeq: g.endSeq ?? chat.nextSeq,
+      from: g.startedAt,
+      to: g.stoppedAt ?? stoppedAt,
+    }));
+    const page = (after: number) => translated(() => this.chats.messagePage(rec.chatId, rec.companyId, spans, after, MESSAGE_PAGE_SIZE));
+    // The markers and the first page of messages are read side by side.
+    const [markers, firstPage] = await Promise.all([this.chats.markers(rec.chatId, spans), page(0)]);
+    let prefetched: MessageRecord[] | null = firstPage;
+    async function* messages(): AsyncGenerator<MessageRecord> {
+      let after = 0;
+      for (;;) {
+        const rows = prefetched ?? (await page(after));
+        prefetched = null;
+        for (const m of rows) yield m;
+        if (rows.length < MESSAGE_PAGE_SIZE) return;
+        after = rows[rows.length - 1].seq;
+        await yieldToEventLoop();
+      }
+    }
+    return {
+      recording: {
+        id: rec.id,
+        kind: rec.kind,
+        profileName: rec.profileName,
+        label: rec.label,
+        agentId: rec.agentId,
+        startedAt: rec.startedAt,
+        endedAt: stoppedAt,
+      },
+      chat: {
+        id: chat.id,
+        externalId: chat.externalId,
+        companyId: chat.companyId,
+        service: chat.service,
+        customerId: chat.customerId,
+        customerName: chat.customerName,
+        startedAt: chat.startedAt,
+        endedAt: chat.endedAt,
+      },
+      timeZone: company.timeZone,
+      agents,
+      profile,
+      segments,
+      entries: () => merge(messages(), markers),
+    };
+  }
+
+  // The snapshot taken when the recording started; only rows older than the snapshot read the
+  // profile as it is now.
+  private async profileOf(rec: RecordingEntity): Promise<ProfileSnapshot> {
+    if (rec.profileTemplate !== null && rec.profileFormat !== null) {
+      return { filenameTemplate: rec.profileTemplate, format: rec.profileFormat, sidecar: rec.profileSidecar ?? false };
+    }
+    const profile = await this.profiles.find(rec.companyId, rec.profileName);
+    if (!profile) throw new FilenameTemplateError(`profile "${rec.profileName}" no longer exists`);
+    return profile;
+  }
+}
+
+// Messages and markers in order: a marker after seq N comes before message N+1.
+async function* merge(messages: AsyncIterable<MessageRecord>, markers: MarkerRecord[]): AsyncGenerator<TranscriptEntry> {
+  let e = 0;
+  const marker = (ev: MarkerRecord): TranscriptEntry => ({
+    type: 'marker',
+    at: ev.at,
+    kind: ev.kind as MarkerKind,
+    actorRole: ev.actorRole as SenderRole,
+    actorName: ev.actorName ?? ev.actorId ?? ev.actorRole,
+    detail: ev.detail,
+  });
+  for await (const m of messages) {
+    while (e < markers.length && markers[e].afterSeq < m.seq) yield marker(markers[e++]);
+    yield { type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text };
+  }
+  while (e < markers.length) yield marker(markers[e++]);
+}

@@ -1,0 +1,19 @@
+import { AuditModule } from '../audit/audit.module';
+import { ChatRecordsModule } from '../chat/chat-records.module';
+import { CompanyModule } from '../company/company.module';
+import { Module } from '@nestjs/common';
+import { ExportModule } from '../export/export.module';
+import { TranscriptModule } from '../transcript/transcript.module';
+import { RecordingAdminService } from './recording-admin.service';
+import { RecordingDelivery } from './recording-delivery';
+import { RecordingSnapshots } from './recording-snapshots';
+import { RecordingRepository } from './recording.repository';
+import { RecordingService } from './recording.service';
+
+// Recording bookkeeping, outcomes, snapshots, and the delivery jobs' source.
+@Module({
+  imports: [AuditModule, CompanyModule, ChatRecordsModule, ExportModule, TranscriptModule],
+  providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery, RecordingAdminService],
+  exports: [RecordingService, RecordingAdminService],
+})
+export class RecordingModule {}

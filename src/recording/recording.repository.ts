@@ -1,0 +1,132 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, In, IsNull } from 'typeorm';
+import { sqlDate } from '../database/sql';
+import { SegmentView } from '../transcript/recording-snapshot';
+import { RecordingSegmentEntity } from './recording-segment.entity';
+import { RecordingEntity } from './recording.entity';
+
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
+
+// recordings and recording_segments: the only code that reads or writes them.
+@Injectable()
+export class RecordingRepository {
+  constructor(private readonly db: DataSource) {}
+
+  find(id: string, m: EntityManager = this.db.manager): Promise<RecordingEntity | null> {
+    return m.getRepository(RecordingEntity).findOneBy({ id });
+  }
+
+  findAgentRecording(m: EntityManager, chatId: string, agentId: string, openOnly = false): Promise<RecordingEntity | null> {
+    return m.getRepository(RecordingEntity).findOneBy({ chatId, kind: 'agent', agentId, ...(openOnly ? { endSeq: IsNull() } : {}) });
+  }
+
+  findInChat(m: EntityManager, chatId: string, id: string): Promise<RecordingEntity | null> {
+    return m.getRepository(RecordingEntity).findOneBy({ id, chatId });
+  }
+
+  listForChat(m: EntityManager, chatId: string): Promise<RecordingEntity[]> {
+    return m.getRepository(RecordingEntity).find({ where: { chatId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  // Newest first.
+  search(where: { companyId: string; chatId?: string; status?: RecordingEntity['status'] }, limit: number): Promise<RecordingEntity[]> {
+    const w: Record<string, unknown> = { companyId: where.companyId };
+    if (where.chatId) w.chatId = where.chatId;
+    if (where.status) w.status = where.status;
+    return this.db.getRepository(RecordingEntity).find({ where: w, order: { createdAt: 'DESC' }, take: limit });
+  }
+
+  countOpen(m: EntityManager, chatId: string): Promise<number> {
+    return m.getRepository(RecordingEntity).countBy({ chatId, endSeq: IsNull() });
+  }
+
+  async insert(m: EntityManager, rec: RecordingEntity): Promise<void> {
+    await m.getRepository(RecordingEntity).insert(rec);
+  }
+
+  async update(m: EntityManager, id: string, fields: Partial<RecordingEntity>): Promise<void> {
+    await m.getRepository(RecordingEntity).update({ id }, fields);
+  }
+
+  async setPaused(m: EntityManager, chatId: string, paused: boolean, now: Date): Promise<void> {
+    await m
+      .createQueryBuilder()
+      .update(RecordingEntity)
+      .set({ status: paused ? 'paused' : 'recording', updatedAt: now })
+      .where('chat_id = :chatId AND end_seq IS NULL AND status = :from', { chatId, from: paused ? 'recording' : 'paused' })
+      .execute();
+  }
+
+  async lastSegmentOrdinal(m: EntityManager, recordingId: string): Promise<number> {
+    return (await m.getRepository(RecordingSegmentEntity).maximum('ordinal', { recordingId })) ?? 0;
+  }
+
+  async openSegment(m: EntityManager, recordingId: string, ordinal: number, startSeq: number, now: Date): Promise<void> {
+    await m.getRepository(RecordingSegmentEntity).insert({ recordingId, ordinal, startSeq, endSeq: null, startedAt: now, stoppedAt: null });
+  }
+
+  async closeSegments(m: EntityManager, recordingIds: string[], endSeq: number, now: Date): Promise<void> {
+    if (recordingIds.length === 0) return;
+    await m
+      .createQueryBuilder()
+      .update(RecordingSegmentEntity)
+      .set({ endSeq, stoppedAt: now })
+      .where({ recordingId: In(recordingIds), endSeq: IsNull() })
+      .execute();
+  }
+
+  // In order.
+  async segments(recordingId: string, m: EntityManager = this.db.manager): Promise<SegmentView[]> {
+    const rows = await m.getRepository(RecordingSegmentEntity).find({ where: { recordingId }, order: { ordinal: 'ASC' } });
+    return rows.map((r) => ({ startSeq: r.startSeq, endSeq: r.endSeq, startedAt: r.startedAt, stoppedAt: r.stoppedAt }));
+  }
+
+  async segmentsOf(m: EntityManager, recordingIds: string[]): Promise<SegmentView[]> {
+    if (recordingIds.length === 0) return [];
+    const rows = await m.getRepository(RecordingSegmentEntity).findBy({ recordingId: In(recordingIds) });
+    return rows.map((r) => ({ startSeq: r.startSeq, endSeq: r.endSeq, startedAt: r.startedAt, stoppedAt: r.stoppedAt }));
+  }
+
+  // Sets the file name if none is set yet; false when another name was set first.
+  async claimFileName(id: string, name: string, key: string): Promise<boolean> {
+    const r = await this.db
+      .createQueryBuilder()
+      .update(RecordingEntity)
+      .set({ fileName: name, fileKey: key })
+      .where('id = :id AND file_name IS NULL', { id })
+      .execute();
+    return r.affected === 1;
+  }
+
+  async markDelivered(m: EntityManager, delivered: { id: string; sha256: string }[], now: Date): Promise<void> {
+    const at = sqlDate(now);
+    const ids = delivered.map((d) => d.id);
+    await m.query(
+      `UPDATE recordings SET status = 'delivered', delivered_at = ?, updated_at = ?, last_error = NULL, attempts = attempts + 1, file_sha256 = CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${marks(ids.length)})`,
+      [at, at, ...delivered.flatMap((d) => [d.id, d.sha256]), ...ids],
+    );
+  }
+
+  // Of the chats given, those with a produced recording whose delivery still needs the bodies.
+  async chatsOwingBodies(chatIds: string[], owed: string[]): Promise<Set<string>> {
+    if (chatIds.length === 0) return new Set();
+    const rows = await this.db
+      .getRepository(RecordingEntity)
+      .createQueryBuilder('r')
+      .select('DISTINCT r.chat_id', 'chatId')
+      .where('r.chat_id IN (:...chatIds) AND r.status IN (:...owed)', { chatIds, owed })
+      .getRawMany<{ chatId: string }>();
+    return new Set(rows.map((r) => r.chatId));
+  }
+
+  // Flags the chat's finished recordings as purged; returns how many.
+  async markPurged(m: EntityManager, chatId: string, final: string[], now: Date): Promise<number> {
+    const r = await m
+      .createQueryBuilder()
+      .update(RecordingEntity)
+      .set({ purged: true, updatedAt: now })
+      .where('chat_id = :id AND status IN (:...final)', { id: chatId, final })
+      .execute();
+    return r.affected ?? 0;
+  }
+}

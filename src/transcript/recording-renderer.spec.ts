@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { KEPT_BODY_BYTES, recordingFileName, renderRecording, RenderedFile, suffixedRecordingFileName } from './recording-renderer';
+import { RecordingSnapshot } from './recording-snapshot';
+import { renderTranscript, TranscriptEntry } from './transcript-renderer';
+
+const T0 = Date.parse('2026-03-01T23:30:00Z');
+const at = (seconds: number) => new Date(T0 + seconds * 1000);
+
+function snapshot(entries: TranscriptEntry[], over: Partial<RecordingSnapshot> = {}): RecordingSnapshot & { reads: number } {
+  const s = {
+    reads: 0,
+    recording: { id: 'rec-1', kind: 'agent' as const, profileName: 'agent', label: null, agentId: 'a-1', startedAt: at(2), endedAt: at(600) },
+    chat: {
+      id: 'chat-1',
+      externalId: 'EXT-9',
+      companyId: 'acme',
+      service: 'sales',
+      customerId: 'c-1',
+      customerName: 'Ann',
+      startedAt: at(0),
+      endedAt: at(601),
+    },
+    timeZone: 'Europe/London',
+    agents: [{ id: 'a-1', login: 'bob', name: 'Bob Smith' }],
+    profile: { filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}', format: 'html' as const, sidecar: true },
+    segments: [{ startSeq: 1, endSeq: null, startedAt: at(2), stoppedAt: null }],
+    entries: async function* () {
+      s.reads++;
+      yield* entries;
+    },
+    ...over,
+  };
+  return s;
+}
+
+async function bodyOf(f: RenderedFile): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of f.content()) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+const entries: TranscriptEntry[] = [
+  { type: 'message', seq: 1, at: at(3), role: 'customer', name: 'Ann', text: 'Hello' },
+  { type: 'marker', at: at(4), kind: 'pause', actorRole: 'agent', actorName: 'Bob Smith', detail: null },
+  { type: 'message', seq: 2, at: at(5), role: 'agent', name: 'Bob Smith', text: 'Hi <there>' },
+];
+
+describe('the recording renderer (snapshot in, files out, no database)', () => {
+  it('names the file from the profile, in the company time zone', () => {
+    expect(recordingFileName(snapshot(entries))).toBe('20260301/sales_bob_chat-1.html');
+    expect(suffixedRecordingFileName(snapshot(entries), '20260301/sales_bob_chat-1.html', 'rec-1')).toBe('20260301/sales_bob_chat-1_rec-1.html');
+  });
+
+  it('returns the sidecar first and the body last, each measured; the sidecar describes the body', async () => {
+    const s = snapshot(entries);
+    const files = await renderRecording(s, 'x/y.html');
+    expect(files.map((f) => f.name)).toEqual(['x/y.meta.json', 'x/y.html']);
+    const body = await bodyOf(files[1]);
+    expect(body.toString('utf8')).toContain('Hi &lt;there&gt;');
+    expect(files[1].bytes).toBe(body.length);
+    expect(files[1].sha256).toBe(createHash('sha256').update(body).digest('hex'));
+    const sidecar = JSON.parse((await bodyOf(files[0])).toString('utf8')) as { file: { name: string; sha256: string; bytes: number }; counts: unknown };
+    expect(sidecar.file).toEqual({ name: 'x/y.html', format: 'html', sha256: files[1].sha256, bytes: body.length });
+    expect(sidecar.counts).toEqual({ messages: 2, markers: 1 });
+    expect(files[0].bytes).toBe((await bodyOf(files[0])).length);
+  });
+
+  it('renders the same bytes as the whole-transcript renderer, without a sidecar when the profile has none', async () => {
+    const s = snapshot(entries, { profile: { filenameTemplate: '{{chatId}}', format: 'text', sidecar: false } });
+    const files = await renderRecording(s, 'chat-1.txt');
+    expect(files.map((f) => f.name)).toEqual(['chat-1.txt']);
+    const whole = renderTranscript('text', {
+      chatId: 'chat-1',
+      externalId: 'EXT-9',
+      companyId: 'acme',
+      service: 'sales',
+      timeZone: 'Europe/London',
+      recording: { id: 'rec-1', name: 'agent', label: null, kind: 'agent', startedAt: at(2), endedAt: at(600) },
+      agents: [{ id: 'a-1', login: 'bob', name: 'Bob Smith' }],
+      customer: { id: 'c-1', name: 'Ann' },
+      chatStartedAt: at(0),
+      chatEndedAt: at(601),
+      entries,
+    });
+    expect((await bodyOf(files[0])).equals(whole)).toBe(true);
+  });
+
+  it('keeps a small body from the measuring pass and renders a large one again for each read', async () => {
+    const small = snapshot(entries);
+    const [, smallBody] = await renderRecording(small, 'a.html');
+    await bodyOf(smallBody);
+    await bodyOf(smallBody);
+    expect(small.reads).toBe(1);
+
+    const text = 'x'.repeat(10_000);
+    const many: TranscriptEntry[] = Array.from({ length: Math.ceil(KEPT_BODY_BYTES / 10_000) + 5 }, (_, i) => ({
+      type: 'message' as const,
+      seq: i + 1,
+      at: at(10 + i),
+      role: 'customer' as const,
+      name: 'Ann',
+      text,
+    }));
+    const large = snapshot(many);
+    const [, largeBody] = await renderRecording(large, 'b.html');
+    const first = await bodyOf(largeBody);
+    const second = await bodyOf(largeBody);
+    expect(large.reads).toBe(3);
+    expect(first.equals(second)).toBe(true);
+    expect(first.length).toBe(largeBody.bytes);
+    expect(createHash('sha256').update(first).digest('hex')).toBe(largeBody.sha256);
+  });
+});

@@ -1,0 +1,119 @@
+// The wording shared by the three formats: time stamps (UTC with the company's zone named), names
+// on one line, and the sentence each marker reads as.
+import dayjs from 'dayjs';
+import utc from 'dayjs/plugin/utc.js';
+import timezone from 'dayjs/plugin/timezone.js';
+import { SenderRole, TranscriptEntry } from './transcript-entry';
+
+dayjs.extend(utc);
+dayjs.extend(timezone);
+
+/** `2026-03-01T23:30:05Z` (UTC, whole seconds); the JSON format keeps milliseconds. */
+export function utcStamp(at: Date): string {
+  const iso = at.toISOString();
+  return iso.slice(0, 19) + 'Z';
+}
+
+// Building an Intl formatter is costly; a zone's validity does not change while we run.
+const zoneValidity = new Map<string, boolean>();
+function validZone(timeZone: string): boolean {
+  let ok = zoneValidity.get(timeZone);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone }).format(0);
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    if (zoneValidity.size < 1000) zoneValidity.set(timeZone, ok);
+  }
+  return ok;
+}
+
+/** `2026-03-01 23:30:00` in the zone, or null if the zone is unknown. */
+function localTime(at: Date, timeZone: string): string | null {
+  if (!timeZone || !validZone(timeZone)) return null;
+  return dayjs.utc(at).tz(timeZone).format('YYYY-MM-DD HH:mm:ss');
+}
+
+/** `2026-03-01T23:30:00Z (Europe/London: 2026-03-01 23:30:00)` */
+export function stampWithZone(at: Date, timeZone: string): string {
+  const local = localTime(at, timeZone);
+  return local === null ? `${utcStamp(at)} (time zone ${timeZone || '(none)'})` : `${utcStamp(at)} (${timeZone}: ${local})`;
+}
+
+/** Names and details go on one line: line breaks and other control characters become spaces. */
+export function oneLine(s: string): string {
+  return /[\p{Cc}\u2028\u2029]/u.test(s) ? s.replace(/\r\n|[\p{Cc}\u2028\u2029]/gu, ' ') : s;
+}
+
+export function actor(role: SenderRole, name: string): string {
+  const n = oneLine(name ?? '').trim();
+  return n ? `${role} ${n}` : role;
+}
+
+export function agentLabel(a: { id: string; login: string | null; name: string | null }): string {
+  if (a.name && a.login) return `${a.name} (${a.login})`;
+  if (a.name) return `${a.name} (id ${a.id})`;
+  if (a.login) return `${a.login}`;
+  return `id ${a.id}`;
+}
+
+export function customerLabel(c: { id: string | null; name: string | null }): string {
+  if (c.name && c.id) return `${c.name} (id ${c.id})`;
+  if (c.name) return c.name;
+  if (c.id) return `(unnamed, id ${c.id})`;
+  return '(anonymous)';
+}
+
+/** The sentence for a marker, without time or dashes, e.g. `recording paused by agent Bob`. */
+export function markerSentence(m: Extract<TranscriptEntry, { type: 'marker' }>): string {
+  const who = actor(m.actorRole, m.actorName);
+  const detail = m.detail === null || m.detail === undefined ? '' : oneLine(m.detail).trim();
+  const paren = detail ? ` (${detail})` : '';
+  switch (m.kind) {
+    case 'join':
+      return `${who} joined${paren}`;
+    case 'leave':
+      return `${who} left${paren}`;
+    case 'transfer': {
+      const target = detail.replace(/^(transferred\s+)?to\s+/i, '');
+      return `transferred by ${who}${target ? ` to ${target}` : ''}`;
+    }
+    case 'assign': {
+      const target = detail.replace(/^(assigned\s+)?to\s+/i, '');
+      return `assigned${target ? ` to ${target}` : ''} by ${who}`;
+    }
+    case 'pause':
+      return `recording paused by ${who}${paren}`;
+    case 'resume':
+      return `recording resumed by ${who}${paren}`;
+    case 'consent': {
+      const match = /^(granted|refused|requested)\b\s*:?\s*(.*)$/is.exec(detail);
+      if (match) {
+        const rest = match[2].trim();
+        return `consent ${match[1].toLowerCase()} by ${who}${rest ? ` (${rest})` : ''}`;
+      }
+      return detail ? `consent: ${detail} (${who})` : `consent by ${who}`;
+    }
+    case 'deletion_request':
+      return `${who} asked for deletion${paren}`;
+    case 'deletion_confirmed':
+      return `deletion confirmed by ${who}${paren}`;
+    case 'abuse_flag':
+      return `flagged abusive by ${who}${detail ? `: ${detail}` : ''}`;
+    case 'recording_start':
+      return `recording started by ${who}${detail ? `: ${detail}` : ''}`;
+    case 'recording_stop':
+      return `recording stopped by ${who}${detail ? `: ${detail}` : ''}`;
+    case 'chat_end':
+      return `chat ended by ${who}${paren}`;
+    // The company switch, flipped by an administrator (the name says so already).
+    case 'recording_off':
+      return `recording switched off for the company by ${m.actorRole === 'system' ? oneLine(m.actorName).trim() || who : who}${paren}`;
+    case 'recording_on':
+      return `recording switched on for the company by ${m.actorRole === 'system' ? oneLine(m.actorName).trim() || who : who}${paren}`;
+    default:
+      return `${oneLine(String((m as { kind: unknown }).kind))} by ${who}${paren}`;
+  }
+}
