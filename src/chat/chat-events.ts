@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TypedEventBus } from '../common/events/typed-event-bus';
-import type { MessageView } from './chat-messages.service';
+import type { MessageView } from './message-view';
 
 export type RecordingState = 'recording' | 'paused' | 'off';
 

@@ -6,16 +6,11 @@ import { CompanyService } from '../company/company.service';
 import { CryptoService, EncryptionKeyErasedError, isSealed } from '../security/crypto.service';
 import { actorOf } from './actor';
 import { ChatEventBus } from './chat-events';
+import type { MessageView } from './message-view';
 import { MessageEntity, SenderRole } from './message.entity';
 import { MessageStore, StoredMessage } from './message-store';
 
-export interface MessageView {
-  chatId: string;
-  seq: number;
-  from: { role: string; name: string | null };
-  text: string;
-  at: string;
-}
+export type { MessageView } from './message-view';
 
 const HISTORY_LIMIT = 2000;
 

@@ -1,5 +1,5 @@
 import type { ChatAssignment, RecordingState } from '../chat/chat-events';
-import type { MessageView } from '../chat/chat-messages.service';
+import type { MessageView } from '../chat/message-view';
 
 // Every event the server sends to clients (contract section 3), name -> payload. The notifier, the
 // gateways and the docs share it; emitting an event not listed here does not compile.
