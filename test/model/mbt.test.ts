@@ -122,6 +122,8 @@ async function property(world: World, faults: Faults, dbName: string): Promise<v
     throw new Error(lines.join('\n'));
   }
   if (out.failed) throw new Error(fc.defaultReportMessage(out) ?? 'model-based test failed');
+  // How many random conversations this run tried (a time limit may stop it before RUNS).
+  process.stdout.write(`model-based test on ${dbName}: ${out.numRuns} random run(s) passed${out.interrupted ? ' (stopped at the time limit)' : ''}\n`);
 }
 
 // A fixed sequence through the same driver and checks; every action must apply.
