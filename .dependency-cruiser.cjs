@@ -61,13 +61,15 @@ module.exports = {
       from: { path: '^src/([^/]+)/', pathNot: '^src/database/entities\\.ts$' },
       to: {
         path: '^src/[^/]+/[^/]+\\.entity\\.ts$',
-        pathNot: [
-          '^src/$1/',
-          // Known debts, each to go (docs/architecture.md, "Not there yet"):
-          '^src/company/(agent|company)\\.entity\\.ts$',
-          '^src/transcript/profile\\.entity\\.ts$',
-        ],
+        pathNot: '^src/$1/',
       },
+    },
+    {
+      name: 'no-foreign-repository',
+      severity: 'error',
+      comment: "Other features use the owner's service, never its repository.",
+      from: { path: '^src/([^/]+)/' },
+      to: { path: '^src/[^/]+/[^/]+\\.repository\\.ts$', pathNot: '^src/$1/' },
     },
   ],
   options: {

@@ -7,10 +7,8 @@ import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { containsCardNumber, redactCardData } from '../common/redact-card-data';
 import { cardNumberMessage } from '../common/validators';
-import { AgentEntity } from '../company/agent.entity';
-import { CompanyEntity } from '../company/company.entity';
+import { AgentSettingsChanges, CompanySettingsChanges, CompanySettingsService, settingsView } from '../company/company-settings.service';
 import { CompanyService } from '../company/company.service';
-import { forUpdate } from '../database/sql';
 import { AgentSettingsDto, SettingsDto } from './dto/admin.dto';
 
 export function isValidTimeZone(tz: string): boolean {
@@ -30,6 +28,7 @@ export class AdminSettingsService {
     private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly companies: CompanyService,
+    private readonly companySettings: CompanySettingsService,
     private readonly audit: AuditService,
     private readonly chats: RecordingControlsService,
   ) {}
@@ -43,13 +42,12 @@ export class AdminSettingsService {
     if (dto.timeZone !== undefined && !isValidTimeZone(dto.timeZone)) throw AppException.badRequest(`timeZone "${dto.timeZone}" is not an IANA time zone`);
     await this.companies.get(p.company);
     // null means "not given", like a missing field: no setting can be null.
-    const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null));
+    const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null)) as CompanySettingsChanges;
     const switched = await this.db.transaction(async (m) => {
       // The company row first, then (for a flip of the switch) every open chat in id order: the one
       // lock order every writer of both keeps.
-      const before = await forUpdate(m.getRepository(CompanyEntity).createQueryBuilder('c').where('c.id = :id', { id: p.company }), m).getOneOrFail();
       const now = this.clock.now();
-      await m.getRepository(CompanyEntity).update({ id: p.company }, { ...changes, updatedAt: now });
+      const before = await this.companySettings.updateLocked(m, p.company, changes, now);
       await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'settings.updated', detail: changes }, m);
       if (typeof dto.recordingEnabled !== 'boolean' || dto.recordingEnabled === before.recordingEnabled) return [];
       return this.chats.applyCompanySwitch(m, p.company, dto.recordingEnabled, { role: 'system', id: p.sub, name: `admin ${p.name ?? p.sub}` }, now);
@@ -61,13 +59,12 @@ export class AdminSettingsService {
 
   async agents(p: Principal) {
     await this.companies.get(p.company);
-    const rows = await this.db.getRepository(AgentEntity).find({ where: { companyId: p.company }, order: { agentId: 'ASC' } });
-    return rows.map(agentView);
+    return this.companySettings.agents(p.company);
   }
 
   async agent(p: Principal, agentId: string) {
-    const row = await this.db.getRepository(AgentEntity).findOneBy({ companyId: p.company, agentId });
-    if (row) return agentView(row);
+    const row = await this.companySettings.agent(p.company, agentId);
+    if (row) return row;
     // An agent never seen has the defaults.
     return { agentId, name: null, login: null, permitRecordings: true, samplingPercent: 100 };
   }
@@ -80,30 +77,10 @@ export class AdminSettingsService {
     if (typeof dto.name === 'string' && company.redactCardData) dto.name = redactCardData(dto.name);
     const now = this.clock.now();
     await this.db.transaction(async (m) => {
-      const repo = m.getRepository(AgentEntity);
-      const existing = await repo.findOneBy({ companyId: p.company, agentId });
-      const merged = Object.assign(
-        existing ?? { companyId: p.company, agentId, name: null, login: null, permitRecordings: true, samplingPercent: 100, createdAt: now },
-        Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null)),
-        { configured: true, updatedAt: now },
-      );
-      await repo.save(merged);
+      const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined && v !== null)) as AgentSettingsChanges;
+      await this.companySettings.putAgent(m, p.company, agentId, changes, now);
       await this.audit.record({ companyId: p.company, actorRole: p.role, actorId: p.sub, action: 'agent.updated', detail: { agentId, ...dto } }, m);
     });
     return this.agent(p, agentId);
   }
-}
-
-function settingsView(c: CompanyEntity) {
-  return {
-    recordingEnabled: c.recordingEnabled,
-    timeZone: c.timeZone,
-    idleTimeoutSeconds: c.idleTimeoutSeconds,
-    retentionDays: c.retentionDays,
-    redactCardData: c.redactCardData,
-  };
-}
-
-function agentView(a: AgentEntity) {
-  return { agentId: a.agentId, name: a.name, login: a.login, permitRecordings: a.permitRecordings, samplingPercent: a.samplingPercent };
 }

@@ -8,7 +8,7 @@ import { cardNumberMessage } from '../common/validators';
 import { CompanyDirectory } from '../company/company-directory';
 import { DataSource } from 'typeorm';
 import { checkFilenameTemplate, FilenameTemplateError, TranscriptFormat } from '../transcript/filename-template';
-import { ProfileRepository, ProfileRow } from '../transcript/profile.repository';
+import { ProfileRow, ProfileService } from '../transcript/profile.service';
 
 export interface ProfileBody {
   filenameTemplate: string;
@@ -24,7 +24,7 @@ export class ProfileAdminService {
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
-    private readonly profiles: ProfileRepository,
+    private readonly profiles: ProfileService,
     private readonly companies: CompanyDirectory,
     private readonly audit: AuditService,
   ) {}

@@ -2,16 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { isMysql } from '../database/sql';
-import { ProfileEntity } from '../transcript/profile.entity';
+import { ProfileService } from '../transcript/profile.service';
 import { AgentEntity } from './agent.entity';
 import { CompanyEntity } from './company.entity';
-
-export const BUILTIN_AGENT_PROFILE = {
-  name: 'agent',
-  filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}',
-  format: 'text' as const,
-  sidecar: false,
-};
 
 const SETTINGS_TTL_MS = 2000;
 
@@ -24,6 +17,7 @@ export class CompanyService {
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly profiles: ProfileService,
   ) {}
 
   async get(companyId: string): Promise<CompanyEntity> {
@@ -74,13 +68,7 @@ export class CompanyService {
         })
         .orIgnore()
         .execute();
-      await m
-        .createQueryBuilder()
-        .insert()
-        .into(ProfileEntity)
-        .values({ companyId, ...BUILTIN_AGENT_PROFILE, createdAt: now, updatedAt: now })
-        .orIgnore()
-        .execute();
+      await this.profiles.ensureBuiltin(m, companyId, now);
     });
     return this.db.getRepository(CompanyEntity).findOneByOrFail({ id: companyId });
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ChatRecords, ChatSpan, MarkerRecord, MessageRecord } from '../chat/chat-records';
 import { CompanyDirectory } from '../company/company-directory';
 import { FilenameTemplateError } from '../transcript/filename-template';
-import { ProfileRepository } from '../transcript/profile.repository';
+import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot } from '../transcript/recording-snapshot';
 import { MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
 import { translated } from './delivery-failures';
@@ -22,7 +22,7 @@ export class RecordingSnapshots {
     private readonly recordings: RecordingRepository,
     private readonly chats: ChatRecords,
     private readonly companies: CompanyDirectory,
-    private readonly profiles: ProfileRepository,
+    private readonly profiles: ProfileService,
   ) {}
 
   async of(rec: RecordingEntity): Promise<RecordingSnapshot> {

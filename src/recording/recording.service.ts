@@ -6,9 +6,8 @@ import { ChatRecords } from '../chat/chat-records';
 import { AppException } from '../common/app.exception';
 import { newId } from '../common/ids';
 import { CompanyDirectory } from '../company/company-directory';
-import { BUILTIN_AGENT_PROFILE } from '../company/company.service';
 import { DeliveryOutbox } from '../export/delivery-outbox';
-import { ProfileRepository } from '../transcript/profile.repository';
+import { BUILTIN_AGENT_PROFILE, ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot } from '../transcript/recording-snapshot';
 import { Consent, decideRecordings, RecordingOutcome, sampleDecision } from './recording-rules';
 import { RecordingRepository } from './recording.repository';
@@ -47,7 +46,7 @@ export class RecordingService {
     private readonly audit: AuditService,
     private readonly chats: ChatRecords,
     private readonly companies: CompanyDirectory,
-    private readonly profiles: ProfileRepository,
+    private readonly profiles: ProfileService,
     private readonly outbox: DeliveryOutbox,
   ) {}
 

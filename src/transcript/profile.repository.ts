@@ -30,6 +30,10 @@ export class ProfileRepository {
     await m.getRepository(ProfileEntity).insert(row);
   }
 
+  async insertIgnore(m: EntityManager, row: ProfileRow & { companyId: string; createdAt: Date; updatedAt: Date }): Promise<void> {
+    await m.createQueryBuilder().insert().into(ProfileEntity).values(row).orIgnore().execute();
+  }
+
   async save(m: EntityManager, row: ProfileRow & { companyId: string; createdAt: Date; updatedAt: Date }): Promise<void> {
     await m.getRepository(ProfileEntity).save(row);
   }
