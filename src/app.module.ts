@@ -16,6 +16,7 @@ import { RetentionModule } from './retention/retention.module';
 import { SecurityModule } from './security/security.module';
 import { SocketModule } from './socket/socket.module';
 import { TranscriptModule } from './transcript/transcript.module';
+import { WiringModule } from './wiring/wiring.module';
 
 // Imports modules only; each feature module imports what it uses and exports its public services.
 @Module({})
@@ -40,6 +41,7 @@ export class AppModule {
         AdminModule,
         HealthModule,
         HttpModule,
+        WiringModule,
       ],
     };
   }
