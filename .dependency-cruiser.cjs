@@ -1,6 +1,6 @@
 // The allowed directions between the folders of src/ (docs/architecture.md draws them). Checked in
 // CI by `npm run depcruise`; a violation of an `error` rule fails the build.
-const FEATURES = 'admin|audit|auth|chat|company|export|health|http|recording|retention|security|socket|transcript';
+const FEATURES = 'admin|audit|auth|chat|company|export|health|http|recording|retention|security|socket|transcript|wiring';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -39,6 +39,27 @@ module.exports = {
       comment: 'export moves files and reports outcomes through DeliverySource; it never reads recordings or transcripts.',
       from: { path: '^src/export/' },
       to: { path: '^src/(recording|transcript|admin|retention|socket)/' },
+    },
+    {
+      name: 'export-imports-no-feature-above',
+      severity: 'error',
+      comment: 'export is below the features that use it; a feature event that wakes it is connected in src/wiring.',
+      from: { path: '^src/export/' },
+      to: { path: '^src/(chat|recording|transcript|admin|retention|socket|health|company)/' },
+    },
+    {
+      name: 'recording-does-not-import-chat',
+      severity: 'error',
+      comment: 'chat uses recording; recording reads a chat through its own port (recording/chat-facts.port.ts) that chat implements.',
+      from: { path: '^src/recording/' },
+      to: { path: '^src/chat/' },
+    },
+    {
+      name: 'only-wiring-connects',
+      severity: 'error',
+      comment: 'src/wiring is the composition root that connects features; no feature imports it (AppModule does).',
+      from: { path: '^src/', pathNot: '^src/(wiring/|app\\.module\\.ts$)' },
+      to: { path: '^src/wiring/' },
     },
     {
       name: 'chat-knows-no-socket-or-export',
