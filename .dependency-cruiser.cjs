@@ -1,6 +1,6 @@
 // The allowed directions between the folders of src/ (docs/architecture.md draws them). Checked in
 // CI by `npm run depcruise`; a violation of an `error` rule fails the build.
-const FEATURES = 'admin|audit|auth|chat|company|export|health|http|recording|retention|security|socket|transcript';
+const FEATURES = 'admin|audit|auth|chat|company|export|health|http|recording|retention|security|socket|transcript|wiring';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -41,6 +41,34 @@ module.exports = {
       to: { path: '^src/(recording|transcript|admin|retention|socket)/' },
     },
     {
+      name: 'export-imports-no-feature-above',
+      severity: 'error',
+      comment: 'export is below the features that use it; a feature event that wakes it is connected in src/wiring.',
+      from: { path: '^src/export/' },
+      to: { path: '^src/(chat|recording|transcript|admin|retention|socket|health|company)/' },
+    },
+    {
+      name: 'recording-does-not-import-chat',
+      severity: 'error',
+      comment: 'chat uses recording; recording reads a chat through its own port (recording/chat-facts.port.ts) that chat implements.',
+      from: { path: '^src/recording/' },
+      to: { path: '^src/chat/' },
+    },
+    {
+      name: 'database-imports-no-feature',
+      severity: 'error',
+      comment: 'The database layer is below every feature: the entity list comes from the composition root.',
+      from: { path: '^src/database/' },
+      to: { path: `^src/(${FEATURES})/` },
+    },
+    {
+      name: 'only-wiring-connects',
+      severity: 'error',
+      comment: 'src/wiring is the composition root that connects features (and lists their entities); no feature imports it (AppModule and the CLI do).',
+      from: { path: '^src/', pathNot: '^src/(wiring/|cli/|app\\.module\\.ts$)' },
+      to: { path: '^src/wiring/' },
+    },
+    {
       name: 'chat-knows-no-socket-or-export',
       severity: 'error',
       comment: 'chat fires typed events after its commits; sockets and the delivery worker listen.',
@@ -58,7 +86,7 @@ module.exports = {
       name: 'no-foreign-entity',
       severity: 'error',
       comment: 'Each table belongs to one feature; others ask its service (the entity registry excepted).',
-      from: { path: '^src/([^/]+)/', pathNot: '^src/database/entities\\.ts$' },
+      from: { path: '^src/([^/]+)/', pathNot: '^src/wiring/entities\\.ts$' },
       to: {
         path: '^src/[^/]+/[^/]+\\.entity\\.ts$',
         pathNot: '^src/$1/',

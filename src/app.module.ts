@@ -16,6 +16,8 @@ import { RetentionModule } from './retention/retention.module';
 import { SecurityModule } from './security/security.module';
 import { SocketModule } from './socket/socket.module';
 import { TranscriptModule } from './transcript/transcript.module';
+import { ENTITIES } from './wiring/entities';
+import { WiringModule } from './wiring/wiring.module';
 
 // Imports modules only; each feature module imports what it uses and exports its public services.
 @Module({})
@@ -25,7 +27,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        DatabaseModule,
+        DatabaseModule.forRoot(ENTITIES),
         CommonModule,
         AuditModule,
         AuthModule,
@@ -40,6 +42,7 @@ export class AppModule {
         AdminModule,
         HealthModule,
         HttpModule,
+        WiringModule,
       ],
     };
   }

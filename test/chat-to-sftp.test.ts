@@ -20,7 +20,9 @@ describe('a chat recorded end to end onto a real SFTP server', () => {
     db = await createTestDatabase();
     await migrate(db.url);
     sshd = await startSshd();
-    app = await startApp({ databaseUrl: db.url });
+    // The worker polls once in ten minutes: the delivery below comes from chat.ended waking it
+    // (src/wiring/chat-ended.listener.ts), which this test thereby covers.
+    app = await startApp({ databaseUrl: db.url, env: { DELIVERY_POLL_MS: '600000' } });
   });
 
   afterAll(async () => {

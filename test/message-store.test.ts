@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config/app-config';
 import { resolveDataSourceOptions } from '../src/database/resolve-options';
 import { chatRow } from './factories/chat.factory';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { ENTITIES } from '../src/wiring/entities';
 
 // The storage path under concurrency, on the real database: many chats at once, each message
 // committed before its promise resolves, seq contiguous per chat, resends stored once, and many
@@ -21,7 +22,7 @@ describe('MessageStore on MariaDB', () => {
   beforeAll(async () => {
     db = await createTestDatabase('store');
     const config = loadConfig({ DATABASE_URL: db.url, NODE_ENV: 'test' });
-    ds = new DataSource(await resolveDataSourceOptions(config));
+    ds = new DataSource(await resolveDataSourceOptions(config, ENTITIES));
     await ds.initialize();
     await ds.runMigrations();
     store = new MessageStore(ds, config, new Clock());

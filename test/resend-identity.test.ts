@@ -8,6 +8,7 @@ import { resolveDataSourceOptions } from '../src/database/resolve-options';
 import { AppHandle, cleanupDir, connect, emit, http, migrate, startApp, token, waitFor } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { filesUnder } from './support/files';
+import { ENTITIES } from '../src/wiring/entities';
 
 // A resend is the same sender (role and id) with the same clientMsgId. The customer's id is whatever
 // the flow supplies, so it can equal an agent's or the flow's own sub: their messages numbered "1",
@@ -106,7 +107,10 @@ describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s'
   it('migrates back to the former key keeping every message (the later of clashing ids lose their clientMsgId), and forward again', async () => {
     await app.stop();
     const ds = new DataSource(
-      await resolveDataSourceOptions(loadConfig({ DATABASE_URL: db?.url ?? `sqlite:${join(app.workDir, 'data', 'webchat.sqlite')}`, NODE_ENV: 'test' })),
+      await resolveDataSourceOptions(
+        loadConfig({ DATABASE_URL: db?.url ?? `sqlite:${join(app.workDir, 'data', 'webchat.sqlite')}`, NODE_ENV: 'test' }),
+        ENTITIES,
+      ),
     );
     await ds.initialize();
     try {

@@ -6,11 +6,12 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/app-config';
 import { resolveDataSourceOptions } from '../src/database/resolve-options';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { ENTITIES } from '../src/wiring/entities';
 
 // The migrations are the schema; the entities must describe exactly what they build, on both
 // databases the service supports. Any difference here means a migration is missing.
 async function pendingSchemaChanges(databaseUrl: string): Promise<{ up: string[]; downWorks: boolean }> {
-  const ds = new DataSource(await resolveDataSourceOptions(loadConfig({ DATABASE_URL: databaseUrl, NODE_ENV: 'test' })));
+  const ds = new DataSource(await resolveDataSourceOptions(loadConfig({ DATABASE_URL: databaseUrl, NODE_ENV: 'test' }), ENTITIES));
   await ds.initialize();
   try {
     const applied = await ds.runMigrations({ transaction: 'each' });

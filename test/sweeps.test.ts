@@ -11,12 +11,13 @@ import { RecordingEntity } from '../src/recording/recording.entity';
 import { chatRow } from './factories/chat.factory';
 import { AppHandle, cleanupDir, connect, emit, http, migrate, sleep, startApp, token, waitFor } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
+import { ENTITIES } from '../src/wiring/entities';
 
 const DAY_MS = 86_400_000;
 const ago = (ms: number) => new Date(Date.now() - ms);
 
 async function openDataSource(databaseUrl: string): Promise<DataSource> {
-  const ds = new DataSource(await resolveDataSourceOptions(loadConfig({ DATABASE_URL: databaseUrl, NODE_ENV: 'test' })));
+  const ds = new DataSource(await resolveDataSourceOptions(loadConfig({ DATABASE_URL: databaseUrl, NODE_ENV: 'test' }), ENTITIES));
   await ds.initialize();
   return ds;
 }

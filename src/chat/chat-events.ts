@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TypedEventBus } from '../common/events/typed-event-bus';
+import type { RecordingState } from '../recording/chat-facts.port';
 import type { MessageView } from './message-view';
-
-export type RecordingState = 'recording' | 'paused' | 'off';
 
 export interface ChatAssignment {
   chatId: string;

@@ -6,56 +6,11 @@ import { ChatEventEntity } from './chat-event.entity';
 import { ChatEntity } from './chat.entity';
 import { MessageEntity } from './message.entity';
 import { ParticipantEntity } from './participant.entity';
+import { ChatFacts, ChatSpan, MarkerRecord, MessageRecord, ParticipantFacts, RecordingChatFacts } from '../recording/chat-facts.port';
 
 // What other features may know of a chat, as plain data: chats, messages, participants and
-// chat_events belong to chat, and this is the only door to them from outside the folder.
-
-export interface ChatFacts {
-  id: string;
-  externalId: string | null;
-  companyId: string;
-  service: string;
-  customerId: string | null;
-  customerName: string | null;
-  startedAt: Date;
-  endedAt: Date | null;
-  nextSeq: number;
-}
-
-export interface ParticipantFacts {
-  agentId: string;
-  role: 'agent' | 'supervisor';
-  name: string | null;
-  permitRecordings: boolean;
-  joinedAt: Date;
-}
-
-// A stretch of the chat a recording captured: messages with seq in [startSeq, endSeq), markers
-// placed there and written between `from` and `to`.
-export interface ChatSpan {
-  startSeq: number;
-  endSeq: number;
-  from: Date;
-  to: Date;
-}
-
-export interface MessageRecord {
-  seq: number;
-  at: Date;
-  senderRole: MessageEntity['senderRole'];
-  senderName: string | null;
-  text: string;
-}
-
-export interface MarkerRecord {
-  afterSeq: number;
-  at: Date;
-  kind: string;
-  actorRole: string;
-  actorId: string | null;
-  actorName: string | null;
-  detail: string | null;
-}
+// chat_events belong to chat, and this is the only door to them from outside the folder. It
+// implements recording's port (RecordingChatFacts) and serves retention directly.
 
 export interface EndedChat {
   id: string;
@@ -64,7 +19,7 @@ export interface EndedChat {
 }
 
 @Injectable()
-export class ChatRecords {
+export class ChatRecords implements RecordingChatFacts {
   constructor(
     private readonly db: DataSource,
     private readonly crypto: CryptoService,

@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/app-config';
 import { resolveDataSourceOptions } from '../database/resolve-options';
+import { ENTITIES } from '../wiring/entities';
 
 // npm run migration:run | migration:revert — the same config loader and options as the service.
 async function main(): Promise<void> {
   const cmd = process.argv[2] ?? 'run';
-  const ds = new DataSource(await resolveDataSourceOptions(loadConfig()));
+  const ds = new DataSource(await resolveDataSourceOptions(loadConfig(), ENTITIES));
   await ds.initialize();
   try {
     if (cmd === 'run') {

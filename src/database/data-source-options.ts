@@ -1,14 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DataSourceOptions } from 'typeorm';
+import { DataSourceOptions, EntitySchema } from 'typeorm';
+
+// The entity classes, each owned by its feature; the composition root (src/wiring/entities.ts)
+// lists them, so that the database layer imports no feature.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export type EntityList = (Function | EntitySchema)[];
 import { MIGRATIONS } from '../../migrations';
 import { AppConfig } from '../config/app-config';
-import { ENTITIES } from './entities';
 
 // One builder for the app and for the migration CLI, so both see the same database the same way.
-export function dataSourceOptions(config: AppConfig, flavor?: 'mysql' | 'mariadb'): DataSourceOptions {
+export function dataSourceOptions(config: AppConfig, entities: EntityList, flavor?: 'mysql' | 'mariadb'): DataSourceOptions {
   const common = {
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
     synchronize: false,

@@ -1,25 +1,33 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { EntityList } from './data-source-options';
 import { resolveDataSourceOptions } from './resolve-options';
 import { serialiseSqlite } from './sqlite-serial';
 
-@Module({
-  imports: [
-    TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: async (config: AppConfig) => ({
-        ...(await resolveDataSourceOptions(config)),
-        // The embedded SQLite default migrates itself; MySQL is migrated by `npm run migration:run`
-        // unless DB_MIGRATE_ON_START says otherwise.
-        migrationsRun: config.migrateOnStart,
-        retryAttempts: 30,
-        retryDelay: 2000,
-      }),
-      // Every caller shares SQLite's one connection: see sqlite-serial.ts. MySQL is left as it is.
-      dataSourceFactory: async (options?: DataSourceOptions) => serialiseSqlite(new DataSource(options as DataSourceOptions)).initialize(),
-    }),
-  ],
-})
-export class DatabaseModule {}
+// The entities come from the composition root (src/wiring/entities.ts): the database layer imports
+// no feature.
+@Module({})
+export class DatabaseModule {
+  static forRoot(entities: EntityList): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: async (config: AppConfig) => ({
+            ...(await resolveDataSourceOptions(config, entities)),
+            // The embedded SQLite default migrates itself; MySQL is migrated by `npm run migration:run`
+            // unless DB_MIGRATE_ON_START says otherwise.
+            migrationsRun: config.migrateOnStart,
+            retryAttempts: 30,
+            retryDelay: 2000,
+          }),
+          // Every caller shares SQLite's one connection: see sqlite-serial.ts. MySQL is left as it is.
+          dataSourceFactory: async (options?: DataSourceOptions) => serialiseSqlite(new DataSource(options as DataSourceOptions)).initialize(),
+        }),
+      ],
+    };
+  }
+}

@@ -1,11 +1,11 @@
 import { createConnection } from 'mysql2/promise';
 import { DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source-options';
+import { dataSourceOptions, EntityList } from './data-source-options';
 
 // MariaDB and MySQL answer schema questions differently; TypeORM needs to know which it talks to.
 // A mysql:// URL is probed once; mariadb:// says so itself.
-export async function resolveDataSourceOptions(config: AppConfig): Promise<DataSourceOptions> {
+export async function resolveDataSourceOptions(config: AppConfig, entities: EntityList): Promise<DataSourceOptions> {
   const db = config.database;
   if (db.type === 'mysql' && db.flavor === 'mysql') {
     try {
@@ -13,7 +13,7 @@ export async function resolveDataSourceOptions(config: AppConfig): Promise<DataS
       try {
         const [rows] = await conn.query('SELECT VERSION() AS v');
         const version = String((rows as { v: string }[])[0]?.v ?? '');
-        if (/mariadb/i.test(version)) return dataSourceOptions(config, 'mariadb');
+        if (/mariadb/i.test(version)) return dataSourceOptions(config, entities, 'mariadb');
       } finally {
         await conn.end();
       }
@@ -21,5 +21,5 @@ export async function resolveDataSourceOptions(config: AppConfig): Promise<DataS
       // Unreachable now: TypeORM's own connection retries will report it.
     }
   }
-  return dataSourceOptions(config);
+  return dataSourceOptions(config, entities);
 }

@@ -1,5 +1,3 @@
-import { ChatEventsModule } from '../chat/chat-events.module';
-import { ChatEndedListener } from './chat-ended.listener';
 import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { SecurityModule } from '../security/security.module';
@@ -15,7 +13,7 @@ import { TransportRegistry } from './transport.registry';
 // The outbox, its worker and the transports: moves files to the company's target and reports
 // outcomes to the feature that serves the jobs (DeliveryWorker.serve).
 @Module({
-  imports: [SecurityModule, ChatEventsModule],
+  imports: [SecurityModule],
   providers: [
     ExportTargetService,
     { provide: TargetAddressPolicy, useFactory: (c: AppConfig) => TargetAddressPolicy.fromConfig(c), inject: [AppConfig] },
@@ -25,7 +23,6 @@ import { TransportRegistry } from './transport.registry';
     DeliveryJobRepository,
     DeliveryOutbox,
     DeliveryWorker,
-    ChatEndedListener,
   ],
   exports: [ExportTargetService, TargetAddressPolicy, DeliveryTransport, DeliverySignal, DeliveryOutbox, DeliveryWorker],
 })

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { ChatRecords, ChatSpan, MarkerRecord, MessageRecord } from '../chat/chat-records';
 import { CompanyDirectory } from '../company/company-directory';
 import { FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot } from '../transcript/recording-snapshot';
 import { MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
+import { ChatSpan, MarkerRecord, MessageRecord, RecordingChatFacts } from './chat-facts.port';
 import { translated } from './delivery-failures';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
@@ -20,7 +20,7 @@ export const MESSAGE_PAGE_SIZE = 100;
 export class RecordingSnapshots {
   constructor(
     private readonly recordings: RecordingRepository,
-    private readonly chats: ChatRecords,
+    private readonly chats: RecordingChatFacts,
     private readonly companies: CompanyDirectory,
     private readonly profiles: ProfileService,
   ) {}

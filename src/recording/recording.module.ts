@@ -1,5 +1,4 @@
 import { AuditModule } from '../audit/audit.module';
-import { ChatRecordsModule } from '../chat/chat-records.module';
 import { CompanyModule } from '../company/company.module';
 import { Module } from '@nestjs/common';
 import { ExportModule } from '../export/export.module';
@@ -12,7 +11,7 @@ import { RecordingService } from './recording.service';
 
 // Recording bookkeeping, outcomes, snapshots, and the delivery jobs' source.
 @Module({
-  imports: [AuditModule, CompanyModule, ChatRecordsModule, ExportModule, TranscriptModule],
+  imports: [AuditModule, CompanyModule, ExportModule, TranscriptModule],
   providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery, RecordingAdminService],
   exports: [RecordingService, RecordingAdminService],
 })

@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
-import { RecordingState } from '../chat/chat-events';
-import { ChatRecords } from '../chat/chat-records';
 import { AppException } from '../common/app.exception';
 import { newId } from '../common/ids';
 import { CompanyDirectory } from '../company/company-directory';
 import { DeliveryOutbox } from '../export/delivery-outbox';
 import { BUILTIN_AGENT_PROFILE, ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot } from '../transcript/recording-snapshot';
+import { RecordingChatFacts, RecordingState } from './chat-facts.port';
 import { Consent, decideRecordings, RecordingOutcome, sampleDecision } from './recording-rules';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
@@ -44,7 +43,7 @@ export class RecordingService {
   constructor(
     private readonly repo: RecordingRepository,
     private readonly audit: AuditService,
-    private readonly chats: ChatRecords,
+    private readonly chats: RecordingChatFacts,
     private readonly companies: CompanyDirectory,
     private readonly profiles: ProfileService,
     private readonly outbox: DeliveryOutbox,

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { ConfigError, loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { CryptoService, DecryptionError, EncryptionKeyErasedError, open, seal, SEALED_PREFIX } from './crypto.service';
+import { ENTITIES } from '../wiring/entities';
 
 const MASTER = randomBytes(32);
 
@@ -66,7 +67,7 @@ describe('CryptoService', () => {
   const config = loadConfig({ DATABASE_URL: 'sqlite::memory:', ENCRYPTION_MASTER_KEY: MASTER.toString('hex'), JWT_SECRET: 'unit-test-secret-0123456789' });
 
   beforeAll(async () => {
-    ds = new DataSource(dataSourceOptions(config));
+    ds = new DataSource(dataSourceOptions(config, ENTITIES));
     await ds.initialize();
     await ds.runMigrations();
   });

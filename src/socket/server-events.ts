@@ -1,4 +1,5 @@
-import type { ChatAssignment, RecordingState } from '../chat/chat-events';
+import type { ChatAssignment } from '../chat/chat-events';
+import type { RecordingState } from '../recording/chat-facts.port';
 import type { MessageView } from '../chat/message-view';
 
 // Every event the server sends to clients (contract section 3), name -> payload. The notifier, the

@@ -5,7 +5,15 @@
 const { spawnSync } = require('node:child_process');
 const { join } = require('node:path');
 
-const flags = { runs: 'MBT_RUNS', seed: 'MBT_SEED', db: 'MBT_DB', path: 'MBT_PATH', replay: 'MBT_REPLAY', 'time-limit': 'MBT_TIME_LIMIT_S', 'max-commands': 'MBT_MAX_COMMANDS' };
+const flags = {
+  runs: 'MBT_RUNS',
+  seed: 'MBT_SEED',
+  db: 'MBT_DB',
+  path: 'MBT_PATH',
+  replay: 'MBT_REPLAY',
+  'time-limit': 'MBT_TIME_LIMIT_S',
+  'max-commands': 'MBT_MAX_COMMANDS',
+};
 const switches = { survey: 'MBT_SURVEY', verbose: 'MBT_VERBOSE', 'no-clash': 'MBT_NO_CLASH' };
 const env = { ...process.env };
 const args = process.argv.slice(2);

@@ -1,6 +1,6 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ChatEventBus } from '../chat/chat-events';
-import { DeliverySignal } from './delivery-signal';
+import { DeliverySignal } from '../export/delivery-signal';
 
 // A chat's end (after its commit) wakes the local delivery worker at once instead of at its next
 // poll. Subscribed at bootstrap, after the socket notifier, so clients hear of the end first.

@@ -1,0 +1,70 @@
+import { EntityManager } from 'typeorm';
+
+// What recording needs to know of a chat, as plain data. Recording defines this port and chat
+// implements it (chat's ChatRecords, provided under this token by ChatRecordsModule), so the
+// arrow runs one way: chat -> recording, never recording -> chat.
+
+export type RecordingState = 'recording' | 'paused' | 'off';
+
+export interface ChatFacts {
+  id: string;
+  externalId: string | null;
+  companyId: string;
+  service: string;
+  customerId: string | null;
+  customerName: string | null;
+  startedAt: Date;
+  endedAt: Date | null;
+  nextSeq: number;
+}
+
+export interface ParticipantFacts {
+  agentId: string;
+  role: 'agent' | 'supervisor';
+  name: string | null;
+  permitRecordings: boolean;
+  joinedAt: Date;
+}
+
+// A stretch of the chat a recording captured: messages with seq in [startSeq, endSeq), markers
+// placed there and written between `from` and `to`.
+export interface ChatSpan {
+  startSeq: number;
+  endSeq: number;
+  from: Date;
+  to: Date;
+}
+
+export interface MessageRecord {
+  seq: number;
+  at: Date;
+  senderRole: 'customer' | 'agent' | 'supervisor' | 'flow';
+  senderName: string | null;
+  text: string;
+}
+
+export interface MarkerRecord {
+  afterSeq: number;
+  at: Date;
+  kind: string;
+  actorRole: string;
+  actorId: string | null;
+  actorName: string | null;
+  detail: string | null;
+}
+
+export abstract class RecordingChatFacts {
+  abstract facts(chatId: string): Promise<ChatFacts>;
+
+  // In join order, or as stored.
+  abstract participants(chatId: string, m?: EntityManager, inJoinOrder?: boolean): Promise<ParticipantFacts[]>;
+
+  // The stored bodies (opened) in the spans, after `afterSeq`, at most `limit` of them.
+  abstract messagePage(chatId: string, companyId: string, spans: ChatSpan[], afterSeq: number, limit: number): Promise<MessageRecord[]>;
+
+  // The markers in the spans, in chat order.
+  abstract markers(chatId: string, spans: ChatSpan[]): Promise<MarkerRecord[]>;
+
+  // Removes the message bodies no kept span covers, inside the caller's transaction.
+  abstract purgeBodiesOutside(m: EntityManager, chatId: string, kept: { startSeq: number; endSeq: number | null }[]): Promise<void>;
+}
