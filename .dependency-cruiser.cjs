@@ -13,6 +13,14 @@ module.exports = {
       to: { circular: true, dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'no-folder-cycles',
+      severity: 'error',
+      comment: 'No two folders import each other, directly or through others (type-only imports included).',
+      scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
       name: 'common-imports-no-feature',
       severity: 'error',
       comment: 'src/common is below every feature: it imports none of them (nor config or database).',
