@@ -49,7 +49,7 @@ describe('a recording delivered as a vCon onto a real SFTP server', () => {
     expect(preview.body.example).toMatch(/^vcon\/[^/]+_[^/]+\.vcon\.json$/);
     const bad = await http<Err>(app, 'POST', '/v1/admin/profiles/preview', admin, { filenameTemplate: '{{chatId}}', format: 'vcon2' });
     expect(bad.status).toBe(400);
-    expect(bad.body.message).toContain('format');
+    expect(bad.body.message).toBe('format must be one of the following values: text, json, html, vcon');
 
     const created = await http(app, 'POST', '/v1/admin/profiles', admin, {
       name: 'vcon',
