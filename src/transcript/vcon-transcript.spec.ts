@@ -203,6 +203,67 @@ describe('the vcon format', () => {
     expect(bad((v) => ((v.parties as Record<string, unknown>[])[0].name = 7))).not.toEqual([]);
     expect(bad(() => undefined)).toEqual([]);
   });
+
+  it('the schema covers the rest of the core object: recording, transfer and incomplete dialogs, analysis, references', () => {
+    const start = at(0).toISOString();
+    const hash = 'sha512-GLy9IvZ5TbrNoOQWiG1dbxoCsfIHnfUNUv0bNYvc_ToH4bFyVbzDLnX6rxlEo1VUcpu7Nss8TBfyRkjFfrqXQw';
+    const base = {
+      vcon: '0.4.0',
+      uuid: '0190a1b2-c3d4-8e5f-9a0b-1c2d3e4f5a6b',
+      created_at: start,
+      parties: [
+        { tel: '+12345678901', name: 'Alice' },
+        { mailto: 'bob@example.com', name: 'Bob', validation: 'none', civicaddress: { country: 'US', a1: 'NJ' } },
+        {},
+      ],
+      dialog: [
+        { type: 'recording', start, duration: 12.5, parties: [0, 1], mediatype: 'audio/x-wav', url: 'https://example.com/a.wav', content_hash: hash },
+        {
+          type: 'recording',
+          start,
+          parties: [[0, 1], null],
+          mediatype: 'audio/ogg',
+          encoding: 'base64url',
+          body: 'T2dnUw',
+          party_history: [{ party: 0, time: start, event: 'keydown', button: '5' }],
+        },
+        { type: 'incomplete', start, disposition: 'no-answer' },
+        { type: 'transfer', start, transferee: 0, transferor: 1, transfer_target: 2, original: 0, target_dialog: [1] },
+        { type: 'recording-set', start, recordings: [0, 1], parties: [0, 1, 2] },
+      ],
+      analysis: [
+        {
+          type: 'summary',
+          dialog: [0, 1],
+          vendor: 'acme',
+          product: 'summarizer',
+          schema: 'v1',
+          mediatype: 'application/json',
+          encoding: 'json',
+          body: { text: 'ok' },
+        },
+      ],
+      attachments: [{ purpose: 'invoice', start, party: 1, dialog: 0, mediatype: 'application/pdf', url: 'https://example.com/x.pdf', content_hash: [hash] }],
+      amended: { uuid: '0190a1b2-c3d4-8e5f-9a0b-1c2d3e4f5a6c' },
+    };
+    expect(vconSchemaErrors(base)).toEqual([]);
+    const without = (patch: (v: typeof base & Record<string, unknown>) => void) => {
+      const copy = JSON.parse(JSON.stringify(base)) as typeof base & Record<string, unknown>;
+      patch(copy);
+      return vconSchemaErrors(copy);
+    };
+    const dialog = (v: typeof base, i: number) => v.dialog[i] as Record<string, unknown>;
+    expect(without((v) => delete dialog(v, 2).disposition)).not.toEqual([]);
+    expect(without((v) => (dialog(v, 3).body = 'x'))).not.toEqual([]);
+    expect(without((v) => (dialog(v, 3).parties = [0]))).not.toEqual([]);
+    expect(without((v) => delete dialog(v, 4).recordings)).not.toEqual([]);
+    expect(without((v) => delete dialog(v, 0).content_hash)).not.toEqual([]);
+    expect(without((v) => (dialog(v, 0).url = 'http://example.com/a.wav'))).not.toEqual([]);
+    expect(without((v) => (dialog(v, 1).body = { not: 'a string' }))).not.toEqual([]);
+    expect(without((v) => delete (v.dialog[1].party_history as Record<string, unknown>[])[0].button)).not.toEqual([]);
+    expect(without((v) => delete (v.analysis[0] as Record<string, unknown>).vendor)).not.toEqual([]);
+    expect(without((v) => (v.redacted = { type: 'PII' }))).not.toEqual([]);
+  });
 });
 
 describe('the vcon format, streamed', () => {
