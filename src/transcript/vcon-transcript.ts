@@ -15,7 +15,6 @@ import { markerSentence } from './transcript-wording';
 import { VconParties } from './vcon-parties';
 import { vconUuid } from './vcon-uuid';
 
-export const VCON_DRAFT = 'draft-ietf-vcon-vcon-core-04';
 export const VCON_SYNTAX_VERSION = '0.4.0';
 const JSON_MEDIATYPE = 'application/json';
 
