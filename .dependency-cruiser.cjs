@@ -31,7 +31,7 @@ module.exports = {
       name: 'renderer-is-pure',
       severity: 'error',
       comment: 'Rendering and naming take a snapshot and return files: no feature, no database.',
-      from: { path: '^src/transcript/(recording-renderer|transcript-renderer|filename-template|filename-[^/]+|recording-snapshot)\\.ts$' },
+      from: { path: '^src/transcript/(recording-renderer|transcript-renderer|filename-template|filename-[^/]+|recording-snapshot|vcon-[^/]+)\\.ts$' },
       to: { path: `^src/(${FEATURES}|database|config)/`, pathNot: '^src/transcript/' },
     },
     {

@@ -8,6 +8,7 @@ import { AppHandle, cleanupDir, emit, http, migrate, startApp, token, waitFor } 
 import { endChat, openChat, sftpTargetBody } from './support/chat-driver';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { SshdHandle, startSshd } from './support/sshd';
+import { vconProblems } from './support/vcon-schema';
 
 interface RecordingView {
   id: string;
@@ -51,6 +52,9 @@ describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
     expect(
       (await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'full', filenameTemplate: 'full/{{chatId}}', format: 'json', sidecar: true })).status,
     ).toBe(201);
+    expect(
+      (await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'vc', filenameTemplate: 'vc/{{chatId}}', format: 'vcon', sidecar: true })).status,
+    ).toBe(201);
 
     const big = await openChat(app, company);
     const other = await openChat(app, company, { agentId: 'agent-2' });
@@ -59,6 +63,7 @@ describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
     let phase: 'before' | 'during' | 'after' = 'before';
     try {
       expect((await http(app, 'POST', `/v1/flow/chats/${big.chatId}/recordings`, flow, { profile: 'full' })).status).toBe(201);
+      expect((await http(app, 'POST', `/v1/flow/chats/${big.chatId}/recordings`, flow, { profile: 'vc' })).status).toBe(201);
       const stored: string[] = [];
       for (let i = 0; i < MESSAGES; i++) {
         if (i === PAUSE_AT) expect((await emit(big.agent, 'recording.pause', { chatId: big.chatId })).ok).toBe(true);
@@ -82,10 +87,10 @@ describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
       phase = 'during';
       await endChat(big);
       const recs = await waitFor(
-        'both recordings delivered',
+        'the three recordings delivered',
         async () => {
           const r = (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${big.chatId}`, admin)).body;
-          return r.length === 2 && r.every((x) => x.status === 'delivered' || x.status === 'failed') && r;
+          return r.length === 3 && r.every((x) => x.status === 'delivered' || x.status === 'failed') && r;
         },
         60_000,
       );
@@ -96,14 +101,17 @@ describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
       expect(recs.map((r) => [r.status, r.lastError])).toEqual([
         ['delivered', null],
         ['delivered', null],
+        ['delivered', null],
       ]);
       expect(otherAcks.every((a) => a.ok)).toBe(true);
       expect(otherAcks.filter((a) => a.phase === 'during').length).toBeGreaterThan(0);
 
       const read = (rel: string) => readFileSync(join(sshd.localDir, rel));
       expect(sshd.listFiles().filter((f) => f.includes('.part'))).toEqual([]);
-      for (const dir of ['agent', 'full']) {
-        const ext = dir === 'agent' ? '.html' : '.json';
+      // The bodies are over 1 MB: each is rendered once to be measured and again to be uploaded, and
+      // the two renderings must agree byte for byte (the sidecar's sha256 is the first one's).
+      for (const dir of ['agent', 'full', 'vc']) {
+        const ext = dir === 'agent' ? '.html' : dir === 'vc' ? '.vcon.json' : '.json';
         const file = read(`${dir}/${big.chatId}${ext}`);
         const meta = JSON.parse(read(`${dir}/${big.chatId}.meta.json`).toString('utf8'));
         expect(file.length).toBeGreaterThan(MESSAGES * 10_000);
@@ -119,6 +127,14 @@ describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
       const pause = kinds.indexOf('pause');
       expect(kinds.slice(pause - 1, pause + 3)).toEqual(['m', 'pause', 'resume', 'm']);
       expect(kinds.slice(0, pause).filter((k) => k === 'm')).toHaveLength(PAUSE_AT);
+      // The vCon is valid and holds every stored message as a text dialog, in order.
+      const vcon = JSON.parse(read(`vc/${big.chatId}.vcon.json`).toString('utf8')) as {
+        dialog: { body: string }[];
+        attachments: { body: { kind?: string } }[];
+      };
+      expect(vconProblems(vcon)).toEqual([]);
+      expect(vcon.dialog.map((d) => d.body)).toEqual(stored);
+      expect(vcon.attachments.map((a) => a.body.kind).filter((k) => k === 'pause' || k === 'resume')).toEqual(['pause', 'resume']);
       // The HTML file has one list item per stored message, escaped.
       const html = read(`agent/${big.chatId}.html`).toString('utf8');
       expect(html.split('<li class="message ').length - 1).toBe(stored.length);

@@ -59,7 +59,7 @@ export class ChatRecords implements RecordingChatFacts {
       .take(limit)
       .getMany();
     const rows = await this.crypto.openBodies(companyId, sealed);
-    return rows.map((r) => ({ seq: r.seq, at: r.at, senderRole: r.senderRole, senderName: r.senderName, text: r.text as string }));
+    return rows.map((r) => ({ seq: r.seq, at: r.at, senderRole: r.senderRole, senderId: r.senderId, senderName: r.senderName, text: r.text as string }));
   }
 
   // The markers in the spans, in chat order.
@@ -73,15 +73,19 @@ export class ChatRecords implements RecordingChatFacts {
       .orderBy('e.after_seq', 'ASC')
       .addOrderBy('e.at', 'ASC')
       .getMany();
-    return rows.map((e) => ({
-      afterSeq: e.afterSeq,
-      at: e.at,
-      kind: e.kind,
-      actorRole: e.actorRole,
-      actorId: e.actorId,
-      actorName: e.actorName,
-      detail: e.detail,
-    }));
+    return rows.map(markerRecord);
+  }
+
+  // The chat's consent markers (requests, answers, discards), in chat order, wherever they fall.
+  async consentMarkers(chatId: string): Promise<MarkerRecord[]> {
+    const rows = await this.db
+      .getRepository(ChatEventEntity)
+      .createQueryBuilder('e')
+      .where("e.chat_id = :chatId AND e.kind = 'consent'", { chatId })
+      .orderBy('e.after_seq', 'ASC')
+      .addOrderBy('e.at', 'ASC')
+      .getMany();
+    return rows.map(markerRecord);
   }
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.
@@ -114,6 +118,10 @@ export class ChatRecords implements RecordingChatFacts {
     await m.createQueryBuilder().update(ChatEventEntity).set({ detail: null }).where('chat_id = :id AND detail IS NOT NULL', { id: chatId }).execute();
     return bodies.affected ?? 0;
   }
+}
+
+function markerRecord(e: ChatEventEntity): MarkerRecord {
+  return { afterSeq: e.afterSeq, at: e.at, kind: e.kind, actorRole: e.actorRole, actorId: e.actorId, actorName: e.actorName, detail: e.detail };
 }
 
 function inSpans(spans: ChatSpan[], column: string, qb: WhereExpressionBuilder, withTime: boolean): void {

@@ -39,6 +39,7 @@ export interface MessageRecord {
   seq: number;
   at: Date;
   senderRole: 'customer' | 'agent' | 'supervisor' | 'flow';
+  senderId: string;
   senderName: string | null;
   text: string;
 }
@@ -64,6 +65,9 @@ export abstract class RecordingChatFacts {
 
   // The markers in the spans, in chat order.
   abstract markers(chatId: string, spans: ChatSpan[]): Promise<MarkerRecord[]>;
+
+  // The chat's consent markers (requests, answers, discards), in chat order, wherever they fall.
+  abstract consentMarkers(chatId: string): Promise<MarkerRecord[]>;
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.
   abstract purgeBodiesOutside(m: EntityManager, chatId: string, kept: { startSeq: number; endSeq: number | null }[]): Promise<void>;

@@ -3,7 +3,7 @@ import { CompanyDirectory } from '../company/company-directory';
 import { FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot } from '../transcript/recording-snapshot';
-import { MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
+import { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
 import { ChatSpan, MarkerRecord, MessageRecord, RecordingChatFacts } from './chat-facts.port';
 import { translated } from './delivery-failures';
 import { RecordingRepository } from './recording.repository';
@@ -39,7 +39,7 @@ export class RecordingSnapshots {
     const agents = agentIds.map((id) => {
       const s = settings.find((a) => a.agentId === id);
       const p = participants.find((x) => x.agentId === id);
-      return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null };
+      return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null, ...(p ? { role: p.role } : {}) };
     });
     const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
     // Each segment is one stay: its messages, and the markers between its join and its leave.
@@ -50,8 +50,12 @@ export class RecordingSnapshots {
       to: g.stoppedAt ?? stoppedAt,
     }));
     const page = (after: number) => translated(() => this.chats.messagePage(rec.chatId, rec.companyId, spans, after, MESSAGE_PAGE_SIZE));
-    // The markers and the first page of messages are read side by side.
-    const [markers, firstPage] = await Promise.all([this.chats.markers(rec.chatId, spans), page(0)]);
+    // The markers, the consent evidence (vcon only) and the first page of messages side by side.
+    const [markers, consent, firstPage] = await Promise.all([
+      this.chats.markers(rec.chatId, spans),
+      profile.format === 'vcon' ? this.chats.consentMarkers(rec.chatId) : Promise.resolve([]),
+      page(0),
+    ]);
     let prefetched: MessageRecord[] | null = firstPage;
     async function* messages(): AsyncGenerator<MessageRecord> {
       let after = 0;
@@ -73,6 +77,8 @@ export class RecordingSnapshots {
         agentId: rec.agentId,
         startedAt: rec.startedAt,
         endedAt: stoppedAt,
+        outcomeReason: rec.outcomeReason,
+        outcomeDetail: rec.outcomeDetail,
       },
       chat: {
         id: chat.id,
@@ -88,6 +94,7 @@ export class RecordingSnapshots {
       agents,
       profile,
       segments,
+      consent: consent.map(markerEntry),
       entries: () => merge(messages(), markers),
     };
   }
@@ -107,17 +114,21 @@ export class RecordingSnapshots {
 // Messages and markers in order: a marker after seq N comes before message N+1.
 async function* merge(messages: AsyncIterable<MessageRecord>, markers: MarkerRecord[]): AsyncGenerator<TranscriptEntry> {
   let e = 0;
-  const marker = (ev: MarkerRecord): TranscriptEntry => ({
+  for await (const m of messages) {
+    while (e < markers.length && markers[e].afterSeq < m.seq) yield markerEntry(markers[e++]);
+    yield { type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text, senderId: m.senderId };
+  }
+  while (e < markers.length) yield markerEntry(markers[e++]);
+}
+
+function markerEntry(ev: MarkerRecord): MarkerEntry {
+  return {
     type: 'marker',
     at: ev.at,
     kind: ev.kind as MarkerKind,
     actorRole: ev.actorRole as SenderRole,
     actorName: ev.actorName ?? ev.actorId ?? ev.actorRole,
     detail: ev.detail,
-  });
-  for await (const m of messages) {
-    while (e < markers.length && markers[e].afterSeq < m.seq) yield marker(markers[e++]);
-    yield { type: 'message', seq: m.seq, at: m.at, role: m.senderRole, name: m.senderName ?? m.senderRole, text: m.text };
-  }
-  while (e < markers.length) yield marker(markers[e++]);
+    actorId: ev.actorId,
+  };
 }

@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { boolColumn, idColumn, timestampColumn } from '../database/columns';
+import type { TranscriptFormat } from '../transcript/filename-template';
 
 export type RecordingStatus = 'recording' | 'paused' | 'stopped' | 'suppressed' | 'pending' | 'delivered' | 'failed';
 
@@ -52,7 +53,7 @@ export class RecordingEntity {
   profileTemplate!: string | null;
 
   @Column({ name: 'profile_format', type: 'varchar', length: 8, nullable: true })
-  profileFormat!: 'text' | 'json' | 'html' | null;
+  profileFormat!: TranscriptFormat | null;
 
   @Column({ name: 'profile_sidecar', type: 'boolean', nullable: true })
   profileSidecar!: boolean | null;

@@ -60,7 +60,9 @@ describe('renderFilename: the built-in template', () => {
   });
 
   it('adds the extension of each format', () => {
-    expect(FORMAT_EXTENSIONS).toEqual({ text: '.txt', json: '.json', html: '.html' });
+    expect(FORMAT_EXTENSIONS).toEqual({ text: '.txt', json: '.json', html: '.html', vcon: '.vcon.json' });
+    expect(renderFilename(BUILT_IN, values(), 'UTC', 'vcon')).toBe(`20260301/sales_jdoe_${CHAT}.vcon.json`);
+    expect(sidecarFilename(`20260301/sales_jdoe_${CHAT}.vcon.json`, 'vcon')).toBe(`20260301/sales_jdoe_${CHAT}.meta.json`);
     expect(renderFilename(BUILT_IN, values(), 'UTC', 'json')).toBe(`20260301/sales_jdoe_${CHAT}.json`);
     expect(renderFilename(BUILT_IN, values(), 'UTC', 'html')).toBe(`20260301/sales_jdoe_${CHAT}.html`);
   });
@@ -157,27 +159,33 @@ describe('renderFilename: values cannot make folders or escape', () => {
       fc.constantFrom('.', '..', '/', '\uFF0F', '../..', ''),
     );
     fc.assert(
-      fc.property(text, fc.option(text), text, fc.constantFrom<'text' | 'json' | 'html'>('text', 'json', 'html'), (service, agentLogin, chatId, format) => {
-        let name: string;
-        try {
-          name = renderFilename(BUILT_IN, values({ service, agentLogin, chatId }), 'Europe/London', format);
-        } catch (err) {
-          expect(err).toBeInstanceOf(FilenameTemplateError);
-          return;
-        }
-        const segments = name.split('/');
-        expect(segments).toHaveLength(2);
-        expect(segments[0]).toBe('20260301');
-        expect(name.startsWith('/')).toBe(false);
-        expect(name).not.toContain('\\');
-        for (const s of segments) {
-          expect(s.trim()).not.toBe('');
-          expect(s).not.toBe('.');
-          expect(s).not.toBe('..');
-        }
-        expect(name.endsWith(FORMAT_EXTENSIONS[format])).toBe(true);
-        expect(name).toBe(name.normalize('NFKC'));
-      }),
+      fc.property(
+        text,
+        fc.option(text),
+        text,
+        fc.constantFrom<'text' | 'json' | 'html' | 'vcon'>('text', 'json', 'html', 'vcon'),
+        (service, agentLogin, chatId, format) => {
+          let name: string;
+          try {
+            name = renderFilename(BUILT_IN, values({ service, agentLogin, chatId }), 'Europe/London', format);
+          } catch (err) {
+            expect(err).toBeInstanceOf(FilenameTemplateError);
+            return;
+          }
+          const segments = name.split('/');
+          expect(segments).toHaveLength(2);
+          expect(segments[0]).toBe('20260301');
+          expect(name.startsWith('/')).toBe(false);
+          expect(name).not.toContain('\\');
+          for (const s of segments) {
+            expect(s.trim()).not.toBe('');
+            expect(s).not.toBe('.');
+            expect(s).not.toBe('..');
+          }
+          expect(name.endsWith(FORMAT_EXTENSIONS[format])).toBe(true);
+          expect(name).toBe(name.normalize('NFKC'));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -356,7 +364,7 @@ describe('hidden names', () => {
 // Issue 9 item 15: every produced recording gets a deliverable name.
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const isWellFormed = (s: string) => Buffer.from(s, 'utf8').toString('utf8') === s;
-const FORMATS = ['text', 'json', 'html'] as const;
+const FORMATS = ['text', 'json', 'html', 'vcon'] as const;
 
 /** Every segment of the name, its suffixed names and the sidecars' names fits, is valid UTF-8 and is not blank. */
 function expectDeliverable(name: string, format: (typeof FORMATS)[number]) {

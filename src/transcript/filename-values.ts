@@ -1,11 +1,16 @@
 // The values a file name template may use, their sanitising, and the names' shared limits.
 
-export type TranscriptFormat = 'text' | 'json' | 'html';
+export type TranscriptFormat = 'text' | 'json' | 'html' | 'vcon';
+
+// Every format a profile may name, in the order the docs list them.
+export const TRANSCRIPT_FORMATS: readonly TranscriptFormat[] = ['text', 'json', 'html', 'vcon'];
 
 export const FORMAT_EXTENSIONS: Record<TranscriptFormat, string> = {
   text: '.txt',
   json: '.json',
   html: '.html',
+  // A vCon (IETF draft-ietf-vcon-vcon-core), unsigned JSON form: see docs/vcon.md.
+  vcon: '.vcon.json',
 };
 
 /** The metadata sidecar replaces the format's extension with this one. */

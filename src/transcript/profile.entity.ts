@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { boolColumn, timestampColumn } from '../database/columns';
+import type { TranscriptFormat } from './filename-values';
 
 @Entity('profiles')
 export class ProfileEntity {
@@ -13,7 +14,7 @@ export class ProfileEntity {
   filenameTemplate!: string;
 
   @Column({ type: 'varchar', length: 8 })
-  format!: 'text' | 'json' | 'html';
+  format!: TranscriptFormat;
 
   @Column(boolColumn('sidecar', false))
   sidecar!: boolean;

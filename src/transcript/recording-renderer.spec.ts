@@ -9,7 +9,17 @@ const at = (seconds: number) => new Date(T0 + seconds * 1000);
 function snapshot(entries: TranscriptEntry[], over: Partial<RecordingSnapshot> = {}): RecordingSnapshot & { reads: number } {
   const s = {
     reads: 0,
-    recording: { id: 'rec-1', kind: 'agent' as const, profileName: 'agent', label: null, agentId: 'a-1', startedAt: at(2), endedAt: at(600) },
+    recording: {
+      id: 'rec-1',
+      kind: 'agent' as const,
+      profileName: 'agent',
+      label: null,
+      agentId: 'a-1',
+      startedAt: at(2),
+      endedAt: at(600),
+      outcomeReason: 'recorded',
+      outcomeDetail: 'Produced.',
+    },
     chat: {
       id: 'chat-1',
       externalId: 'EXT-9',
@@ -24,6 +34,7 @@ function snapshot(entries: TranscriptEntry[], over: Partial<RecordingSnapshot> =
     agents: [{ id: 'a-1', login: 'bob', name: 'Bob Smith' }],
     profile: { filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}', format: 'html' as const, sidecar: true },
     segments: [{ startSeq: 1, endSeq: null, startedAt: at(2), stoppedAt: null }],
+    consent: [],
     entries: async function* () {
       s.reads++;
       yield* entries;

@@ -89,6 +89,8 @@ function transcriptHeader(s: RecordingSnapshot): TranscriptHeader {
     customer: { id: chat.customerId, name: chat.customerName },
     chatStartedAt: chat.startedAt,
     chatEndedAt: chat.endedAt ?? r.endedAt,
+    outcome: { reason: r.outcomeReason, detail: r.outcomeDetail },
+    consent: s.consent,
   };
 }
 

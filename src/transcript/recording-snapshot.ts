@@ -1,5 +1,5 @@
 import type { TranscriptFormat } from './filename-template';
-import type { TranscriptEntry } from './transcript-renderer';
+import type { MarkerEntry, TranscriptEntry } from './transcript-renderer';
 
 // How a recording is rendered and named, as it was when the recording started.
 export interface ProfileSnapshot {
@@ -28,6 +28,9 @@ export interface RecordingSnapshot {
     startedAt: Date;
     // When it stopped (or, for an old row without a stop, when the chat ended).
     endedAt: Date;
+    // Why it is produced (the recording rules' reason and sentence); the vcon format shows it.
+    outcomeReason: string | null;
+    outcomeDetail: string | null;
   };
   chat: {
     id: string;
@@ -41,9 +44,12 @@ export interface RecordingSnapshot {
   };
   timeZone: string;
   // The recording's agent, or every participant in join order; the admin's settings first.
-  agents: { id: string; login: string | null; name: string | null }[];
+  agents: { id: string; login: string | null; name: string | null; role?: 'agent' | 'supervisor' }[];
   profile: ProfileSnapshot;
   segments: SegmentView[];
+  // The chat's consent markers (request, answer, discard) wherever they fall, also before the
+  // recording started: the consent evidence of the vcon format.
+  consent: MarkerEntry[];
   // The entries in order, read page by page again on each call: never held whole.
   entries: () => AsyncIterable<TranscriptEntry>;
 }

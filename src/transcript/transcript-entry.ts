@@ -20,7 +20,8 @@ export type MarkerKind =
   | 'recording_on';
 
 export type TranscriptEntry =
-  | { type: 'message'; seq: number; at: Date; role: SenderRole; name: string; text: string }
+  // `senderId` / `actorId` (the token's sub) tell two agents of the same name apart (vcon parties).
+  | { type: 'message'; seq: number; at: Date; role: SenderRole; name: string; text: string; senderId?: string }
   | {
       type: 'marker';
       at: Date;
@@ -28,7 +29,10 @@ export type TranscriptEntry =
       actorRole: SenderRole;
       actorName: string;
       detail: string | null;
+      actorId?: string | null;
     };
+
+export type MarkerEntry = Extract<TranscriptEntry, { type: 'marker' }>;
 
 export interface TranscriptInput {
   chatId: string;
@@ -44,10 +48,14 @@ export interface TranscriptInput {
     startedAt: Date;
     endedAt: Date;
   };
-  agents: { id: string; login: string | null; name: string | null }[];
+  agents: { id: string; login: string | null; name: string | null; role?: 'agent' | 'supervisor' }[];
   customer: { id: string | null; name: string | null };
   chatStartedAt: Date;
   chatEndedAt: Date;
+  // Only the vcon format shows these: why the recording was produced, and the chat's consent
+  // markers (request, answer, discard) wherever they fall, also before the recording started.
+  outcome?: { reason: string | null; detail: string | null };
+  consent?: MarkerEntry[];
   /** Already in order. */
   entries: TranscriptEntry[];
 }

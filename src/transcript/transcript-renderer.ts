@@ -1,5 +1,6 @@
 // Renders a recording's transcript to a file body (CONTRACT.md section 5): plain text, JSON or a
-// standalone HTML document, plus the optional `.json` metadata sidecar.
+// standalone HTML document, or a vCon (section 11, vcon-transcript.ts), plus the optional `.json`
+// metadata sidecar.
 //
 // A transcript holds the chat, service, company, recording name and label, agent(s), start and end in
 // UTC with the company's time zone named, each message with its time, sender role and name, and
@@ -26,9 +27,10 @@ import type { TranscriptFormat } from './filename-template';
 import { HTML_FOOTER_LINES, htmlEntryLine, htmlHeaderLines, renderHtml } from './html-transcript';
 import { entryJsonText, headerJson, JSON_ENTRIES_CLOSE, JSON_ENTRIES_OPEN, JSON_NO_ENTRIES, jsonHead, renderJson } from './json-transcript';
 import { renderText, textEntryLines, textHeaderLines } from './text-transcript';
+import { renderVcon, VconWriter } from './vcon-transcript';
 import { TranscriptEntry, TranscriptHeader, TranscriptInput } from './transcript-entry';
 
-export type { MarkerKind, SenderRole, TranscriptEntry, TranscriptHeader, TranscriptInput } from './transcript-entry';
+export type { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry, TranscriptHeader, TranscriptInput } from './transcript-entry';
 export { escapeHtml } from './html-transcript';
 export { markerSentence, utcStamp } from './transcript-wording';
 
@@ -41,6 +43,8 @@ export function renderTranscript(format: TranscriptFormat, input: TranscriptInpu
       return Buffer.from(renderJson(input), 'utf8');
     case 'html':
       return Buffer.from(renderHtml(input), 'utf8');
+    case 'vcon':
+      return Buffer.from(renderVcon(input, input.entries), 'utf8');
     default:
       throw new Error(`unknown transcript format "${String(format)}"`);
   }
@@ -97,7 +101,7 @@ export async function* renderTranscriptStream(
   entries: AsyncIterable<TranscriptEntry> | Iterable<TranscriptEntry>,
   chunkChars = STREAM_CHUNK_CHARS,
 ): AsyncGenerator<Buffer> {
-  if (format !== 'text' && format !== 'json' && format !== 'html') throw new Error(`unknown transcript format "${String(format)}"`);
+  if (format !== 'text' && format !== 'json' && format !== 'html' && format !== 'vcon') throw new Error(`unknown transcript format "${String(format)}"`);
   let parts: string[] = [];
   let size = 0;
   const add = (s: string) => {
@@ -111,8 +115,10 @@ export async function* renderTranscriptStream(
     return buf;
   };
   const lines: string[] = [];
+  const vcon = format === 'vcon' ? new VconWriter(header) : null;
   if (format === 'text') for (const l of textHeaderLines(header)) add(l + '\n');
   else if (format === 'html') for (const l of htmlHeaderLines(header)) add(l + '\n');
+  else if (vcon) add(vcon.head());
   else add(jsonHead(header));
   let first = true;
   for await (const e of entries) {
@@ -122,6 +128,8 @@ export async function* renderTranscriptStream(
       for (const l of lines) add(l + '\n');
     } else if (format === 'html') {
       add(htmlEntryLine(e) + '\n');
+    } else if (vcon) {
+      add(vcon.entry(e));
     } else {
       add((first ? JSON_ENTRIES_OPEN : ',\n') + entryJsonText(e));
     }
@@ -132,6 +140,7 @@ export async function* renderTranscriptStream(
     }
   }
   if (format === 'html') for (const l of HTML_FOOTER_LINES) add(l + '\n');
+  else if (vcon) add(vcon.tail());
   else if (format === 'json') add(first ? JSON_NO_ENTRIES : JSON_ENTRIES_CLOSE);
   if (size > 0) yield take();
 }

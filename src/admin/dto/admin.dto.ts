@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { NoCardNumber } from '../../common/validators';
+import { TRANSCRIPT_FORMATS } from '../../transcript/filename-template';
+import type { TranscriptFormat } from '../../transcript/filename-template';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 
 export class SettingsDto {
@@ -22,7 +24,7 @@ export const PROFILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export class ProfileBodyDto {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(1024) filenameTemplate!: string;
-  @ApiProperty({ enum: ['text', 'json', 'html'] }) @IsIn(['text', 'json', 'html']) format!: 'text' | 'json' | 'html';
+  @ApiProperty({ enum: TRANSCRIPT_FORMATS }) @IsIn(TRANSCRIPT_FORMATS) format!: TranscriptFormat;
   @ApiPropertyOptional({ description: 'whether a .json metadata sidecar goes with the file' }) @IsOptional() @IsBoolean() sidecar?: boolean;
   // Accepted as another name for `sidecar`.
   @ApiPropertyOptional({ description: 'alias of sidecar' }) @IsOptional() @IsBoolean() metadataSidecar?: boolean;
@@ -38,7 +40,7 @@ export class CreateProfileDto extends ProfileBodyDto {
 
 export class PreviewDto {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(1024) filenameTemplate!: string;
-  @ApiProperty({ enum: ['text', 'json', 'html'] }) @IsIn(['text', 'json', 'html']) format!: 'text' | 'json' | 'html';
+  @ApiProperty({ enum: TRANSCRIPT_FORMATS }) @IsIn(TRANSCRIPT_FORMATS) format!: TranscriptFormat;
 }
 
 export class ExportTargetDto {
