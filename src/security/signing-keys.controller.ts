@@ -1,6 +1,17 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { SigningKeyService } from './signing-keys.service';
+
+class SigningKeyDto {
+  @ApiProperty({ example: '3b1f0c9a5d2e7f41', description: 'first 16 hex of the SHA-256 of the public key (SPKI DER)' }) keyId!: string;
+  @ApiProperty({ enum: ['Ed25519'] }) algorithm!: 'Ed25519';
+  @ApiProperty({ description: 'SPKI public key, PEM' }) publicKeyPem!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
+
+class SigningKeysDto {
+  @ApiProperty({ type: [SigningKeyDto], description: 'oldest first' }) keys!: SigningKeyDto[];
+}
 
 // Public keys are public: no credential, so that a recipient can verify a drop with nothing but
 // the files and this address (docs/integrity.md).
@@ -11,10 +22,8 @@ export class SigningKeysController {
 
   @Get()
   @Header('Cache-Control', 'public, max-age=60')
-  @ApiOkResponse({
-    description: 'Every key manifests were signed with, current and earlier: {keys: [{keyId, algorithm: "Ed25519", publicKeyPem, createdAt}]}. No credential.',
-  })
-  async list() {
+  @ApiOkResponse({ type: SigningKeysDto, description: 'Every key manifests were signed with, current and earlier. No credential.' })
+  async list(): Promise<SigningKeysDto> {
     return { keys: await this.keys.list() };
   }
 }
