@@ -273,3 +273,41 @@ describe('signed manifests', () => {
     expect(gap.out).toContain(`no manifest here has sha256 ${manifests[2].previousManifestSha256}`);
   });
 });
+
+// The embedded default: SQLite and the local folder, with the generated key.
+describe('signed manifests on SQLite', () => {
+  let app: AppHandle;
+  beforeAll(async () => {
+    app = await startApp();
+  });
+  afterAll(async () => {
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+  });
+
+  it('delivers two chained, verifiable manifests to the local folder', async () => {
+    const company = 'manifest-sqlite';
+    const adm = token({ sub: 'adm', company, role: 'admin' });
+    expect((await http(app, 'PUT', '/v1/admin/profiles/agent', adm, { filenameTemplate: 'd/{{chatId}}', format: 'html', manifest: true })).status).toBe(200);
+    const paths: string[] = [];
+    for (const text of ['first', 'second']) {
+      const chat = await openChat(app, company);
+      try {
+        await exchange(chat, [text]);
+        await endChat(chat);
+      } finally {
+        chat.close();
+      }
+      await waitFor('delivery', async () => {
+        const r = await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chat.chatId}`, adm);
+        return r.body[0]?.status === 'delivered';
+      });
+      paths.push(join(app.workDir, 'data', 'outbox', company, 'd', `${chat.chatId}.manifest.json`));
+    }
+    const second = JSON.parse(readFileSync(paths[1], 'utf8')) as ManifestJson;
+    expect(second.previousManifestSha256).toBe(sha256(readFileSync(paths[0])));
+    expect(second.files.map((f) => f.name)).toEqual([`d/${second.chatId}.html`]);
+    for (const p of paths) expect(await verifyCli([p, '--url', app.url])).toEqual({ code: 0, out: 'ok\n' });
+    expect((await verifyCli(['--chain', join(app.workDir, 'data', 'outbox', company)])).code).toBe(0);
+  });
+});
