@@ -256,6 +256,17 @@ describe('signed manifests', () => {
     expect(manifests[2].previousManifestSha256).toBe(sha256(readFileSync(paths[1])));
     for (const p of paths) expect(await verifyCli([p, '--url', app.url])).toEqual({ code: 0, out: 'ok\n' });
 
+    // A manifest moved out of its files' folder needs --root; without a key there is no verdict.
+    const moved = join(scratch, 'moved.manifest.json');
+    copyFileSync(paths[0], moved);
+    const noRoot = await verifyCli([moved, '--url', app.url]);
+    expect(noRoot.code).toBe(2);
+    expect(noRoot.out).toContain('give the target folder with --root');
+    expect(await verifyCli([moved, '--root', companyDir, '--url', app.url])).toEqual({ code: 0, out: 'ok\n' });
+    const noKey = await verifyCli([paths[0]]);
+    expect(noKey.code).toBe(2);
+    expect(noKey.out).toContain('give --key PEM_FILE or --url BASE_URL');
+
     // Three more ending at once: built concurrently, still one chain (no fork).
     const more = await Promise.all([0, 1, 2].map((i) => runChat(company, [`parallel ${i}`])));
     for (const c of more) await delivered(company, c.chatId);
