@@ -212,13 +212,24 @@ describe('signed manifests', () => {
     let stored: string;
     try {
       chat = await runChat(company, ['are you there?']);
-      await waitFor('a failed attempt', async () => (await recordingsOf(company, chat.chatId))[0]?.lastError);
-      await waitFor('a second failed attempt', async () => {
-        const [r] = await db.query<{ attempts: number }>('SELECT attempts FROM recordings WHERE chat_id = ?', [chat.chatId]);
-        return r.attempts >= 2;
+      const row = async () =>
+        (
+          await db.query<{ attempts: number; manifest_json: string | null }>('SELECT attempts, manifest_json FROM recordings WHERE chat_id = ?', [chat.chatId])
+        )[0];
+      const first = await waitFor('a failed attempt', async () => {
+        const r = await row();
+        return r.attempts >= 1 ? r : null;
       });
-      [{ manifest_json: stored }] = await db.query<{ manifest_json: string }>('SELECT manifest_json FROM recordings WHERE chat_id = ?', [chat.chatId]);
+      stored = first.manifest_json as string;
       expect(stored).toContain(chat.chatId);
+      // Later attempts neither rebuild it (a new createdAt) nor advance the company chain again.
+      await waitFor('two more failed attempts', async () => (await row()).attempts >= first.attempts + 2);
+      expect((await row()).manifest_json).toBe(stored);
+      const chain = await db.query<{ last_sha256: string; last_recording_id: string }>(
+        'SELECT last_sha256, last_recording_id FROM manifest_chain WHERE company_id = ?',
+        [company],
+      );
+      expect(chain).toEqual([{ last_sha256: sha256(stored), last_recording_id: (await recordingsOf(company, chat.chatId))[0].id }]);
     } finally {
       await sshd.start();
     }
