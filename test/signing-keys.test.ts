@@ -83,6 +83,33 @@ describe('signing keys', () => {
     expect(viaB.keyId).toBe(fromA[0].keyId);
     expect(await verifyCli([viaBPath, '--url', a.url])).toEqual({ code: 0, out: 'ok\n' });
 
+    // Both instances delivering one company's recordings at once: still one chain, no fork.
+    const both = 'keys-both';
+    for (const x of [a, b]) {
+      expect((await http(x, 'PUT', '/v1/admin/profiles/agent', admin(both), { filenameTemplate: '{{chatId}}', format: 'text', manifest: true })).status).toBe(
+        200,
+      );
+    }
+    const chats = await Promise.all(
+      [a, b, a, b, a, b].map(async (x, i) => {
+        const chat = await openChat(x, both, { agentId: `agent-${i}` });
+        try {
+          await exchange(chat, [`parallel ${i}`]);
+          await endChat(chat);
+        } finally {
+          chat.close();
+        }
+        return chat.chatId;
+      }),
+    );
+    await waitFor('every delivery', async () => {
+      const r = await http<{ status: string }[]>(a, 'GET', '/v1/admin/recordings?status=delivered', admin(both));
+      return r.body.length === chats.length;
+    });
+    const chain = await verifyCli(['--chain', join(outbox, both), '--url', b.url]);
+    expect(chain.out).toContain(`company ${both}: ${chats.length} manifest(s)`);
+    expect(chain).toMatchObject({ code: 0, out: expect.stringMatching(/ok\n$/) });
+
     // A restart reads the same key back.
     await b.restart();
     expect(await signingKeys(b)).toEqual(fromA);
