@@ -24,6 +24,8 @@ export interface SigningKeyView {
 export class SigningKeyService implements OnApplicationBootstrap {
   private readonly logger = new Logger(SigningKeyService.name);
   private loading: Promise<SigningKeyMaterial> | null = null;
+  // The generated key is stored without a seal (no ENCRYPTION_MASTER_KEY).
+  private unsealed = false;
 
   constructor(
     private readonly db: DataSource,
@@ -38,6 +40,11 @@ export class SigningKeyService implements OnApplicationBootstrap {
     try {
       const key = await this.current();
       this.logger.log(`manifests are signed with key ${key.keyId} (${this.config.signingKey ? 'SIGNING_KEY' : 'generated, kept in the database'})`);
+      if (this.unsealed) {
+        this.logger.warn(
+          'the generated manifest signing key is stored unsealed (ENCRYPTION_MASTER_KEY is not set): read access to the database is enough to forge manifests; set SIGNING_KEY or ENCRYPTION_MASTER_KEY',
+        );
+      }
     } catch (err) {
       this.logger.error(`the manifest signing key is not available yet: ${(err as Error).message}`);
     }
@@ -65,7 +72,12 @@ export class SigningKeyService implements OnApplicationBootstrap {
   }
 
   private async load(): Promise<SigningKeyMaterial> {
-    const privateKey = this.config.signingKey ?? ed25519FromSeed((await this.crypto.serviceKey(GENERATED_SIGNING_KEY_NAME, SIGNING_SEED_BYTES)).key);
+    let privateKey = this.config.signingKey;
+    if (!privateKey) {
+      const generated = await this.crypto.serviceKey(GENERATED_SIGNING_KEY_NAME, SIGNING_SEED_BYTES);
+      this.unsealed = !generated.sealed;
+      privateKey = ed25519FromSeed(generated.key);
+    }
     const key = signingKeyMaterial(privateKey);
     // Insert-or-ignore: instances starting together, or a key seen before, leave one row.
     await this.db
