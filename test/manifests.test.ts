@@ -331,5 +331,7 @@ describe('signed manifests on SQLite', () => {
     expect(second.files.map((f) => f.name)).toEqual([`d/${second.chatId}.html`]);
     for (const p of paths) expect(await verifyCli([p, '--url', app.url])).toEqual({ code: 0, out: 'ok\n' });
     expect((await verifyCli(['--chain', join(app.workDir, 'data', 'outbox', company)])).code).toBe(0);
+    // No ENCRYPTION_MASTER_KEY here: the generated key is kept unsealed, and the start says so.
+    expect(app.logs()).toContain('the generated manifest signing key is stored unsealed');
   });
 });
