@@ -79,6 +79,7 @@ describe('admin REST', () => {
         format: 'text',
         sidecar: false,
         metadataSidecar: false,
+        manifest: false,
         builtin: true,
       },
     ]);

@@ -15,6 +15,7 @@ export interface ProfileBody {
   format: TranscriptFormat;
   sidecar?: boolean;
   metadataSidecar?: boolean;
+  manifest?: boolean;
 }
 
 // The administrator's profiles (contract section 6). Every change is audited. Reading a company's
@@ -58,6 +59,7 @@ export class ProfileAdminService {
         filenameTemplate: dto.filenameTemplate,
         format: dto.format,
         sidecar: dto.sidecar ?? dto.metadataSidecar ?? false,
+        manifest: dto.manifest ?? false,
         createdAt: now,
         updatedAt: now,
       });
@@ -80,6 +82,7 @@ export class ProfileAdminService {
         filenameTemplate: dto.filenameTemplate,
         format: dto.format,
         sidecar: dto.sidecar ?? dto.metadataSidecar ?? false,
+        manifest: dto.manifest ?? false,
         createdAt: createdAt ?? now,
         updatedAt: now,
       });
@@ -110,5 +113,13 @@ function checkTemplate(template: string, format: TranscriptFormat, timeZone: str
 }
 
 function profileView(r: ProfileRow) {
-  return { name: r.name, filenameTemplate: r.filenameTemplate, format: r.format, sidecar: r.sidecar, metadataSidecar: r.sidecar, builtin: r.name === 'agent' };
+  return {
+    name: r.name,
+    filenameTemplate: r.filenameTemplate,
+    format: r.format,
+    sidecar: r.sidecar,
+    metadataSidecar: r.sidecar,
+    manifest: r.manifest,
+    builtin: r.name === 'agent',
+  };
 }

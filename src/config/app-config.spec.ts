@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from './app-config';
 
 describe('loadConfig', () => {
@@ -65,5 +66,42 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: pem })).toThrow(/CUSTOMER_TOKEN_SECRET, or ENCRYPTION_MASTER_KEY/);
     const sealed = loadConfig({ NODE_ENV: 'production', JWT_PUBLIC_KEY: pem, ENCRYPTION_MASTER_KEY: 'a'.repeat(64) });
     expect(sealed.customerToken.secret).toBeNull();
+  });
+});
+
+describe('SIGNING_KEY', () => {
+  const pem = (type: 'ed25519' | 'ed448' | 'x25519') =>
+    generateKeyPairSync(type as 'ed25519')
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+
+  it('takes a PEM Ed25519 private key, also with "\\n" for line breaks; none means generated', () => {
+    const key = pem('ed25519');
+    expect(loadConfig({ SIGNING_KEY: key }).signingKey?.asymmetricKeyType).toBe('ed25519');
+    expect(loadConfig({ SIGNING_KEY: key.replace(/\n/g, '\\n') }).signingKey?.asymmetricKeyType).toBe('ed25519');
+    expect(loadConfig({}).signingKey).toBeNull();
+  });
+
+  it('refuses a malformed key or another algorithm, naming SIGNING_KEY and not echoing it', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const publicOnly = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    for (const [bad, why] of [
+      ['not a key', /not a PEM private key/],
+      [pem('ed25519').slice(0, 60), /not a PEM private key/],
+      [publicOnly, /not a PEM private key/],
+      [rsa, /must be an Ed25519 private key, not rsa/],
+      [pem('x25519'), /must be an Ed25519 private key, not x25519/],
+    ] as const) {
+      let err: unknown;
+      try {
+        loadConfig({ SIGNING_KEY: bad });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/^SIGNING_KEY /);
+      expect((err as Error).message).toMatch(why);
+      if (bad.length > 50) expect((err as Error).message).not.toContain(bad.slice(30, 50));
+    }
   });
 });

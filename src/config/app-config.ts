@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -51,6 +51,9 @@ export class AppConfig {
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug';
   // 32 bytes from ENCRYPTION_MASTER_KEY; when set, message bodies are encrypted at rest.
   readonly encryptionMasterKey!: Buffer | null;
+  // The Ed25519 key manifests are signed with (SIGNING_KEY); null: generated once and kept sealed
+  // in the database.
+  readonly signingKey!: KeyObject | null;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);
@@ -119,6 +122,24 @@ export function parseMasterKey(raw: string | undefined): Buffer | null {
 
 // Comma- or space-separated host names, addresses and CIDR blocks, e.g.
 // "sftp.internal, 10.20.0.0/16, fd00::/8".
+// A PEM Ed25519 private key ("\\n" accepted for line breaks, as env files write them). The value
+// is never echoed: it is a secret.
+export function parseSigningKey(raw: string | undefined): KeyObject | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: raw.replace(/\\n/g, '\n').trim(), format: 'pem' });
+  } catch {
+    throw new ConfigError('SIGNING_KEY is not a PEM private key (expected an Ed25519 key, e.g. from `openssl genpkey -algorithm ed25519`)');
+  }
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new ConfigError(
+      `SIGNING_KEY must be an Ed25519 private key, not ${key.asymmetricKeyType ?? 'an unknown type'} (e.g. from \`openssl genpkey -algorithm ed25519\`)`,
+    );
+  }
+  return key;
+}
+
 export function parseAllowedTargets(raw: string | undefined): AllowedTargets {
   const out: AllowedTargets = { names: [], cidrs: [] };
   for (const entry of (raw ?? '').split(/[\s,]+/).filter(Boolean)) {
@@ -229,5 +250,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,
     encryptionMasterKey,
+    signingKey: parseSigningKey(env.SIGNING_KEY),
   });
 }

@@ -8,10 +8,13 @@ export interface OutgoingFile {
   bytes: number;
   sha256: string;
   content: () => AsyncIterable<Buffer>;
+  // The job's main file, whose sha256 is reported (without one marked: the last file).
+  main?: boolean;
 }
 
-// What one job delivers. `files()` produces the files (the main one last); `large` ones are
-// produced and moved a few at a time.
+// What one job delivers. `files()` produces the files in the order they are put in place: each one
+// is renamed into place before the next is uploaded (DeliveryTransport), so the last one's
+// presence means the others are there. `large` ones are produced and moved a few at a time.
 export interface DeliveryPlan {
   jobId: string;
   companyId: string;

@@ -176,7 +176,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
           tempTag: jobId,
         }));
         const results = await this.transport.deliver(target, outgoing);
-        return { sha256: files[files.length - 1].sha256, how: results[results.length - 1] };
+        const marked = files.findIndex((f) => f.main === true);
+        const main = marked >= 0 ? marked : files.length - 1;
+        return { sha256: files[main].sha256, how: results[main] };
       };
       const done = plan.large ? await this.largeRenders.run(produceAndMove) : await produceAndMove();
       await this.succeed(source, plan, done.sha256, done.how);

@@ -20,6 +20,7 @@ export class TransportRegistry extends DeliveryTransport implements OnModuleDest
 
   async deliver(target: ExportTargetConfig, files: DeliveryFile[]): Promise<DeliveryResult[]> {
     if (target.type === 'sftp') return this.sftp.deliver(target, files);
+    // One after another, in order (as the SFTP transport does): see DeliveryTransport.
     const out: DeliveryResult[] = [];
     for (const f of files) out.push(await this.local.deliverOne(f));
     return out;

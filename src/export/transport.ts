@@ -69,7 +69,9 @@ export function measuredContent(f: DeliveryFile): { chunks: AsyncIterable<Buffer
 
 // Uploads land under a temporary name in the target folder and are then renamed, so the
 // recording platform never sees a partial file. An existing final file with the same content
-// counts as delivered; with other content it is never overwritten.
+// counts as delivered; with other content it is never overwritten. Files are put in place one
+// after another in the order given: each is renamed into place before the next one is uploaded
+// (a manifest given last appears only once every other file of its set is there).
 export abstract class DeliveryTransport {
   abstract deliver(target: ExportTargetConfig, files: DeliveryFile[]): Promise<DeliveryResult[]>;
   abstract check(target: ExportTargetConfig, companyId: string): Promise<void>;

@@ -4,11 +4,12 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { isDuplicateKey } from '../database/sql';
 import { DeliveryFailureError } from '../export/delivery-failure';
-import { DeliveredPlan, DeliveryPlan, DeliverySource, FailedAttempt } from '../export/delivery-source';
+import { DeliveredPlan, DeliveryPlan, DeliverySource, FailedAttempt, OutgoingFile } from '../export/delivery-source';
 import { DeliveryWorker } from '../export/delivery.worker';
 import { recordingFileName, renderRecording, suffixedRecordingFileName } from '../transcript/recording-renderer';
 import { RecordingSnapshot } from '../transcript/recording-snapshot';
 import { translated } from './delivery-failures';
+import { RecordingManifests } from './recording-manifests';
 import { RecordingSnapshots } from './recording-snapshots';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
@@ -30,6 +31,7 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     private readonly snapshots: RecordingSnapshots,
     private readonly audit: AuditService,
     private readonly worker: DeliveryWorker,
+    private readonly manifests: RecordingManifests,
   ) {
     super();
   }
@@ -50,9 +52,20 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
         large: (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES,
         recording: rec,
         fileName,
-        files: () => translated(() => renderRecording(snapshot, fileName)),
+        files: () => translated(() => this.filesOf(rec, snapshot, fileName)),
       };
     });
+  }
+
+  // The sidecar (if any), the recording's file, and, for a manifest profile, the signed manifest
+  // last: the transports put files in place in this order, so the manifest's presence means the
+  // set is complete.
+  private async filesOf(rec: RecordingEntity, snapshot: RecordingSnapshot, fileName: string): Promise<OutgoingFile[]> {
+    const rendered = await renderRecording(snapshot, fileName);
+    const body = rendered[rendered.length - 1];
+    const files: OutgoingFile[] = rendered.map((f) => (f === body ? { ...f, main: true } : f));
+    if (snapshot.profile.manifest) files.push(await this.manifests.manifestFor(rec, snapshot, fileName, rendered));
+    return files;
   }
 
   // The name is fixed once and stored before the first upload, so every retry uses the same one;

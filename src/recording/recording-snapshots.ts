@@ -93,6 +93,7 @@ export class RecordingSnapshots {
       timeZone: company.timeZone,
       agents,
       profile,
+      chainHead: null, // filled from the message chain (merged separately)
       segments,
       consent: consent.map(markerEntry),
       entries: () => merge(messages(), markers),
@@ -103,7 +104,7 @@ export class RecordingSnapshots {
   // profile as it is now.
   private async profileOf(rec: RecordingEntity): Promise<ProfileSnapshot> {
     if (rec.profileTemplate !== null && rec.profileFormat !== null) {
-      return { filenameTemplate: rec.profileTemplate, format: rec.profileFormat, sidecar: rec.profileSidecar ?? false };
+      return { filenameTemplate: rec.profileTemplate, format: rec.profileFormat, sidecar: rec.profileSidecar ?? false, manifest: rec.profileManifest ?? false };
     }
     const profile = await this.profiles.find(rec.companyId, rec.profileName);
     if (!profile) throw new FilenameTemplateError(`profile "${rec.profileName}" no longer exists`);

@@ -58,6 +58,14 @@ export class RecordingEntity {
   @Column({ name: 'profile_sidecar', type: 'boolean', nullable: true })
   profileSidecar!: boolean | null;
 
+  @Column({ name: 'profile_manifest', type: 'boolean', nullable: true })
+  profileManifest!: boolean | null;
+
+  // The signed manifest, built once before the first delivery of a manifest profile's recording
+  // and delivered byte for byte on every attempt after.
+  @Column({ name: 'manifest_json', type: 'text', nullable: true })
+  manifestJson!: string | null;
+
   @Column({ name: 'start_seq', type: 'int' })
   startSeq!: number;
 

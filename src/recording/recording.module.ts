@@ -2,7 +2,9 @@ import { AuditModule } from '../audit/audit.module';
 import { CompanyModule } from '../company/company.module';
 import { Module } from '@nestjs/common';
 import { ExportModule } from '../export/export.module';
+import { SecurityModule } from '../security/security.module';
 import { TranscriptModule } from '../transcript/transcript.module';
+import { RecordingManifests } from './recording-manifests';
 import { RecordingAdminService } from './recording-admin.service';
 import { RecordingDelivery } from './recording-delivery';
 import { RecordingSnapshots } from './recording-snapshots';
@@ -11,8 +13,8 @@ import { RecordingService } from './recording.service';
 
 // Recording bookkeeping, outcomes, snapshots, and the delivery jobs' source.
 @Module({
-  imports: [AuditModule, CompanyModule, ExportModule, TranscriptModule],
-  providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery, RecordingAdminService],
+  imports: [AuditModule, CompanyModule, ExportModule, SecurityModule, TranscriptModule],
+  providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery, RecordingManifests, RecordingAdminService],
   exports: [RecordingService, RecordingAdminService],
 })
 export class RecordingModule {}

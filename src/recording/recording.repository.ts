@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
-import { sqlDate } from '../database/sql';
+import { forUpdate, sqlDate } from '../database/sql';
 import { SegmentView } from '../transcript/recording-snapshot';
+import { ManifestChainEntity } from './manifest-chain.entity';
 import { RecordingSegmentEntity } from './recording-segment.entity';
 import { RecordingEntity } from './recording.entity';
 
@@ -128,5 +129,36 @@ export class RecordingRepository {
       .where('chat_id = :id AND status IN (:...final)', { id: chatId, final })
       .execute();
     return r.affected ?? 0;
+  }
+
+  // --- manifests: recordings.manifest_json and manifest_chain ------------------------------------
+
+  // The recording's stored manifest, its row locked for the rest of the transaction.
+  async lockManifest(m: EntityManager, id: string): Promise<string | null> {
+    const qb = m.getRepository(RecordingEntity).createQueryBuilder('r').select(['r.id', 'r.manifestJson']).where('r.id = :id', { id });
+    return (await forUpdate(qb, m).getOne())?.manifestJson ?? null;
+  }
+
+  async storeManifest(m: EntityManager, id: string, manifestJson: string): Promise<void> {
+    await m.getRepository(RecordingEntity).update({ id }, { manifestJson });
+  }
+
+  // The SHA-256 of the company's last manifest (null before its first), its chain row locked for
+  // the rest of the transaction: manifests are chained one at a time per company.
+  async lockManifestChain(m: EntityManager, companyId: string, now: Date): Promise<string | null> {
+    await m
+      .createQueryBuilder()
+      .insert()
+      .into(ManifestChainEntity)
+      .values({ companyId, lastSha256: null, lastRecordingId: null, updatedAt: now })
+      .orIgnore()
+      .execute();
+    const qb = m.getRepository(ManifestChainEntity).createQueryBuilder('c').where('c.company_id = :companyId', { companyId });
+    const row = await forUpdate(qb, m).getOne();
+    return row?.lastSha256 ?? null;
+  }
+
+  async advanceManifestChain(m: EntityManager, companyId: string, sha256: string, recordingId: string, now: Date): Promise<void> {
+    await m.getRepository(ManifestChainEntity).update({ companyId }, { lastSha256: sha256, lastRecordingId: recordingId, updatedAt: now });
   }
 }

@@ -241,6 +241,8 @@ export class RecordingService {
       profileTemplate: profile.filenameTemplate,
       profileFormat: profile.format,
       profileSidecar: profile.sidecar,
+      profileManifest: profile.manifest,
+      manifestJson: null,
       status: chat.paused ? 'paused' : 'recording',
       outcomeReason: null,
       outcomeDetail: null,

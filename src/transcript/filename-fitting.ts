@@ -3,6 +3,7 @@ import {
   FORMAT_EXTENSIONS,
   FilenameOptions,
   FilenameTemplateError,
+  MANIFEST_EXTENSION,
   MAX_NAME_BYTES,
   MAX_SEGMENT_BYTES,
   MAX_SUFFIX_BYTES,
@@ -178,7 +179,7 @@ export function extensionOf(format: TranscriptFormat): string {
   return extension;
 }
 
-/** Bytes the last segment keeps free for its extension: the format's, or the sidecar's if longer. */
+/** Bytes the last segment keeps free for its extension: the format's, or the sidecar's or manifest's if longer. */
 export function extensionReserve(extension: string, options: FilenameOptions): number {
-  return Math.max(byteLength(extension), options.sidecar ? byteLength(SIDECAR_EXTENSION) : 0);
+  return Math.max(byteLength(extension), options.sidecar ? byteLength(SIDECAR_EXTENSION) : 0, options.manifest ? byteLength(MANIFEST_EXTENSION) : 0);
 }

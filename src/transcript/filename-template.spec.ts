@@ -9,6 +9,7 @@ import {
   SAMPLE_FILENAME_VALUES,
   sanitizeFilenameValue,
   sidecarFilename,
+  manifestFilename,
   suffixedFilename,
 } from './filename-template';
 
@@ -419,6 +420,19 @@ describe('renderFilename: long values are cut to fit (issue 9 item 15)', () => {
     const name = renderFilename('{{customerName}}', values({ customerName: 'c'.repeat(300) }), 'UTC', 'text', { sidecar: true });
     expect(name).toBe('c'.repeat(245) + '.txt');
     expect(sidecarFilename(name, 'text')).toBe('c'.repeat(245) + '.meta.json');
+  });
+
+  it('leaves room for the manifest extension when the profile has one, and names it beside the file', () => {
+    const name = renderFilename('{{customerName}}', values({ customerName: 'c'.repeat(300) }), 'UTC', 'text', { sidecar: true, manifest: true });
+    expect(name).toBe('c'.repeat(241) + '.txt');
+    expect(manifestFilename(name, 'text')).toBe('c'.repeat(241) + '.manifest.json');
+    expect(sidecarFilename(name, 'text')).toBe('c'.repeat(241) + '.meta.json');
+    expect(manifestFilename('20260301/sales_jdoe_c1.html', 'html')).toBe('20260301/sales_jdoe_c1.manifest.json');
+    const suffixed = suffixedFilename(name, 'abcdef12', 'text', { manifest: true });
+    expect(bytes(manifestFilename(suffixed, 'text'))).toBeLessThanOrEqual(255);
+    expect(manifestFilename(suffixed, 'text')).toBe(suffixed.replace(/\.txt$/, '.manifest.json'));
+    // A name made without room for it (a 254-byte one) gets a cut stem rather than a refusal.
+    expect(bytes(manifestFilename('x'.repeat(250) + '.txt', 'text'))).toBe(255);
   });
 
   it('a whitespace-only customer name used as a folder becomes "_"', () => {

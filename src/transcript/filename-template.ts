@@ -25,6 +25,7 @@ import {
   FilenameTemplateError,
   FilenameValues,
   HOSTILE_FILENAME_VALUES,
+  MANIFEST_EXTENSION,
   MAX_NAME_BYTES,
   MAX_SEGMENT_BYTES,
   SAMPLE_FILENAME_VALUES,
@@ -49,6 +50,7 @@ export {
   MAX_SEGMENT_BYTES,
   MAX_SUFFIX_BYTES,
   MAX_TEMPLATE_LENGTH,
+  MANIFEST_EXTENSION,
   SAMPLE_FILENAME_VALUES,
   sanitizeFilenameValue,
   SIDECAR_EXTENSION,
@@ -125,13 +127,24 @@ export function suffixedFilename(fileName: string, suffix: string, format: Trans
 
 /** The sidecar's name: the file's name with `.meta.json` instead of the format's extension, cut to fit. */
 export function sidecarFilename(fileName: string, format: TranscriptFormat): string {
+  return companionFilename(fileName, format, SIDECAR_EXTENSION);
+}
+
+/** The manifest's name: the file's name with `.manifest.json` instead of the format's extension, cut to fit. */
+export function manifestFilename(fileName: string, format: TranscriptFormat): string {
+  return companionFilename(fileName, format, MANIFEST_EXTENSION);
+}
+
+// A file that goes with the recording's file: same folder, same stem (cut if the longer extension
+// would not fit: names rendered with the option for it leave room, older ones may not).
+function companionFilename(fileName: string, format: TranscriptFormat, companionExtension: string): string {
   const extension = extensionOf(format);
   const stemPath = fileName.endsWith(extension) ? fileName.slice(0, -extension.length) : fileName;
   const slash = stemPath.lastIndexOf('/');
   const dir = stemPath.slice(0, slash + 1);
-  const reserve = byteLength(SIDECAR_EXTENSION);
+  const reserve = byteLength(companionExtension);
   const stem = cutUtf8(stemPath.slice(slash + 1), Math.min(MAX_SEGMENT_BYTES - reserve, MAX_NAME_BYTES - byteLength(dir) - reserve));
-  return dir + (stem.trim() === '' ? '_' : stem) + SIDECAR_EXTENSION;
+  return dir + (stem.trim() === '' ? '_' : stem) + companionExtension;
 }
 
 /**

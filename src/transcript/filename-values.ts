@@ -16,9 +16,14 @@ export const FORMAT_EXTENSIONS: Record<TranscriptFormat, string> = {
 /** The metadata sidecar replaces the format's extension with this one. */
 export const SIDECAR_EXTENSION = '.meta.json';
 
+/** The signed manifest replaces the format's extension with this one (contract section 9). */
+export const MANIFEST_EXTENSION = '.manifest.json';
+
 export interface FilenameOptions {
   /** The profile delivers a `.meta.json` sidecar: the last segment leaves room for its extension. */
   sidecar?: boolean;
+  /** The profile delivers a `.manifest.json`: room for that extension too. */
+  manifest?: boolean;
 }
 
 export interface FilenameValues {

@@ -19,6 +19,10 @@ export class ProfileEntity {
   @Column(boolColumn('sidecar', false))
   sidecar!: boolean;
 
+  // A signed `<name>.manifest.json` is delivered last (contract section 9).
+  @Column(boolColumn('manifest', false))
+  manifest!: boolean;
+
   @Column(timestampColumn('created_at'))
   createdAt!: Date;
 

@@ -8,7 +8,7 @@ export interface ProfileRow extends ProfileSnapshot {
 }
 
 function rowOf(p: ProfileEntity): ProfileRow {
-  return { name: p.name, filenameTemplate: p.filenameTemplate, format: p.format, sidecar: p.sidecar };
+  return { name: p.name, filenameTemplate: p.filenameTemplate, format: p.format, sidecar: p.sidecar, manifest: p.manifest };
 }
 
 // profiles belong to transcript: a profile is how a recording is rendered and named.
@@ -48,6 +48,6 @@ export class ProfileRepository {
 
   async find(companyId: string, name: string, m: EntityManager = this.db.manager): Promise<ProfileSnapshot | null> {
     const p = await m.getRepository(ProfileEntity).findOneBy({ companyId, name });
-    return p ? { filenameTemplate: p.filenameTemplate, format: p.format, sidecar: p.sidecar } : null;
+    return p ? { filenameTemplate: p.filenameTemplate, format: p.format, sidecar: p.sidecar, manifest: p.manifest } : null;
   }
 }

@@ -12,6 +12,7 @@ export const BUILTIN_AGENT_PROFILE = {
   filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}',
   format: 'text' as const,
   sidecar: false,
+  manifest: false,
 };
 
 type StoredProfile = ProfileRow & { companyId: string; createdAt: Date; updatedAt: Date };

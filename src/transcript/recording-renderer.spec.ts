@@ -32,7 +32,13 @@ function snapshot(entries: TranscriptEntry[], over: Partial<RecordingSnapshot> =
     },
     timeZone: 'Europe/London',
     agents: [{ id: 'a-1', login: 'bob', name: 'Bob Smith' }],
-    profile: { filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}', format: 'html' as const, sidecar: true },
+    profile: {
+      filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}',
+      format: 'html' as const,
+      sidecar: true,
+      manifest: false,
+    },
+    chainHead: null,
     segments: [{ startSeq: 1, endSeq: null, startedAt: at(2), stoppedAt: null }],
     consent: [],
     entries: async function* () {
@@ -77,7 +83,7 @@ describe('the recording renderer (snapshot in, files out, no database)', () => {
   });
 
   it('renders the same bytes as the whole-transcript renderer, without a sidecar when the profile has none', async () => {
-    const s = snapshot(entries, { profile: { filenameTemplate: '{{chatId}}', format: 'text', sidecar: false } });
+    const s = snapshot(entries, { profile: { filenameTemplate: '{{chatId}}', format: 'text', sidecar: false, manifest: false } });
     const files = await renderRecording(s, 'chat-1.txt');
     expect(files.map((f) => f.name)).toEqual(['chat-1.txt']);
     const whole = renderTranscript('text', {

@@ -18,12 +18,15 @@ export interface RenderedFile {
 // The name the snapshot renders to (before any de-duplication): missing values are spelt "none",
 // long ones cut, and room is left for the sidecar's extension.
 export function recordingFileName(s: RecordingSnapshot): string {
-  return deliverableFilename(s.profile.filenameTemplate, fileNameValues(s), s.timeZone, s.profile.format, { sidecar: s.profile.sidecar });
+  return deliverableFilename(s.profile.filenameTemplate, fileNameValues(s), s.timeZone, s.profile.format, {
+    sidecar: s.profile.sidecar,
+    manifest: s.profile.manifest,
+  });
 }
 
 // The same name with a suffix before its extension, cut so that it and its sidecar's still fit.
 export function suffixedRecordingFileName(s: RecordingSnapshot, fileName: string, suffix: string): string {
-  return suffixedFilename(fileName, suffix, s.profile.format, { sidecar: s.profile.sidecar });
+  return suffixedFilename(fileName, suffix, s.profile.format, { sidecar: s.profile.sidecar, manifest: s.profile.manifest });
 }
 
 // The files of a recording under `fileName`: the sidecar (when the profile asks for one) first,

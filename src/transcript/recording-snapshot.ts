@@ -6,6 +6,8 @@ export interface ProfileSnapshot {
   filenameTemplate: string;
   format: TranscriptFormat;
   sidecar: boolean;
+  // A signed manifest goes last (contract section 9).
+  manifest: boolean;
 }
 
 // One stay of a recording in its chat.
@@ -46,6 +48,8 @@ export interface RecordingSnapshot {
   // The recording's agent, or every participant in join order; the admin's settings first.
   agents: { id: string; login: string | null; name: string | null; role?: 'agent' | 'supervisor' }[];
   profile: ProfileSnapshot;
+  // The chat's chain at the recording's last captured message (lowercase hex), null when unknown.
+  chainHead: string | null;
   segments: SegmentView[];
   // The chat's consent markers (request, answer, discard) wherever they fall, also before the
   // recording started: the consent evidence of the vcon format.

@@ -329,9 +329,10 @@ describe('the vcon format through the recording renderer', () => {
     },
     timeZone: 'UTC',
     agents: [{ id: 'agent-1', login: 'ann', name: 'Ann', role: 'agent' }],
-    profile: { filenameTemplate: '{{service}}_{{agentLogin}}_{{chatId}}', format: 'vcon', sidecar: true, ...over },
+    profile: { filenameTemplate: '{{service}}_{{agentLogin}}_{{chatId}}', format: 'vcon', sidecar: true, manifest: false, ...over },
     segments: [{ startSeq: 1, endSeq: null, startedAt: at(3), stoppedAt: null }],
     consent,
+    chainHead: null,
     entries: async function* () {
       yield* entries;
     },

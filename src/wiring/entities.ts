@@ -7,10 +7,12 @@ import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { ExportTargetEntity } from '../export/export-target.entity';
+import { ManifestChainEntity } from '../recording/manifest-chain.entity';
 import { RecordingSegmentEntity } from '../recording/recording-segment.entity';
 import { RecordingEntity } from '../recording/recording.entity';
 import { CompanyKeyEntity } from '../security/company-key.entity';
 import { ServiceKeyEntity } from '../security/service-key.entity';
+import { SigningKeyEntity } from '../security/signing-key.entity';
 import { ProfileEntity } from '../transcript/profile.entity';
 
 export const ENTITIES = [
@@ -28,4 +30,6 @@ export const ENTITIES = [
   AuditEntity,
   CompanyKeyEntity,
   ServiceKeyEntity,
+  ManifestChainEntity,
+  SigningKeyEntity,
 ];

@@ -28,6 +28,10 @@ export class ProfileBodyDto {
   @ApiPropertyOptional({ description: 'whether a .json metadata sidecar goes with the file' }) @IsOptional() @IsBoolean() sidecar?: boolean;
   // Accepted as another name for `sidecar`.
   @ApiPropertyOptional({ description: 'alias of sidecar' }) @IsOptional() @IsBoolean() metadataSidecar?: boolean;
+  @ApiPropertyOptional({ description: 'whether a signed <name>.manifest.json is delivered last (default false; docs/integrity.md)' })
+  @IsOptional()
+  @IsBoolean()
+  manifest?: boolean;
 }
 
 export class CreateProfileDto extends ProfileBodyDto {
