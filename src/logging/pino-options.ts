@@ -69,6 +69,11 @@ export function pinoParams(config: AppConfig): Params {
           res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
         },
         quietReqLogger: true,
+        // The chat a REST call is about (flow and admin routes name it in the path or the query).
+        customProps: (req: IncomingMessage) => {
+          const chatId = /(?:\/chats\/|[?&]chatId=)([A-Za-z0-9_-]{1,64})(?:[/?&#]|$)/.exec(req.url ?? '')?.[1];
+          return chatId ? { chatId } : {};
+        },
         autoLogging: { ignore: (req: IncomingMessage) => probes.test(req.url ?? '') },
         customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
           err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',

@@ -72,7 +72,8 @@ export class SocketDispatcher {
         // Logged at most once a minute per socket: a flood must not flood the logs too.
         if (Date.now() - limitedLogged > 60_000) {
           limitedLogged = Date.now();
-          logger.warn(`${socket.nsp.name} ${principalOf(socket).sub}: ${limited ? 'rate limited' : 'event queue full'}`);
+          const p = principalOf(socket);
+          logger.warn({ msg: `${socket.nsp.name}: ${limited ? 'rate limited' : 'event queue full'}`, companyId: p.company, userId: p.sub, chatId: p.chat });
         }
         ack(limited ? RATE_LIMITED : QUEUE_FULL);
         return;
