@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import { stdTimeFunctions, type LevelWithSilent } from 'pino';
+import { destination, stdTimeFunctions, type DestinationStream, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
+import { redactCardData } from '../common/redact-card-data';
 import { AppConfig } from '../config/app-config';
 
 // Paths pino replaces with "[redacted]" wherever a line carries them: credentials in requests and
@@ -43,7 +44,7 @@ export function withoutSecretsInQuery(url: string): string {
 // nestjs-pino's parameters: JSON lines (or pino-pretty's for a person), one line per HTTP request
 // but for the probes, and the redaction above.
 export function pinoParams(config: AppConfig): Params {
-  const stream =
+  const out: DestinationStream =
     config.logFormat === 'pretty'
       ? pretty({
           sync: true,
@@ -53,7 +54,10 @@ export function pinoParams(config: AppConfig): Params {
           ignore: 'pid,hostname,instance,context',
           messageFormat: (log, key) => `${typeof log.context === 'string' ? `[${log.context}] ` : ''}${String(log[key])}`,
         })
-      : undefined;
+      : destination({ dest: 1, sync: true });
+  // Card numbers are masked in every line, whatever field or path a client put them in (contract
+  // section 8: before the first write anywhere, logs included).
+  const stream: DestinationStream = { write: (line: string) => out.write(redactCardData(line)) };
   const probes = /^\/(health|metrics)(\?|$)/;
   return {
     pinoHttp: [
@@ -78,7 +82,7 @@ export function pinoParams(config: AppConfig): Params {
         customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
           err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       },
-      ...(stream ? [stream] : []),
+      stream,
     ] as Params['pinoHttp'],
   };
 }
