@@ -12,20 +12,20 @@ export class MetricsController {
 
   constructor(
     private readonly outbox: DeliveryOutbox,
-    private readonly metrics: AppMetrics,
+    private readonly appMetrics: AppMetrics,
   ) {}
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  async scrape(): Promise<string> {
+  async metrics(): Promise<string> {
     try {
       const rows = await this.outbox.depth();
-      for (const state of OUTBOX_STATES) this.metrics.outboxJobs.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
+      for (const state of OUTBOX_STATES) this.appMetrics.outboxJobs.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
     } catch (err) {
       // The rest of the metrics are still worth serving; the gauge goes missing rather than stale.
-      this.metrics.outboxJobs.reset();
+      this.appMetrics.outboxJobs.reset();
       this.logger.warn({ msg: `outbox depth unavailable: ${(err as Error).message}` });
     }
-    return this.metrics.registry.metrics();
+    return this.appMetrics.registry.metrics();
   }
 }
