@@ -1,4 +1,6 @@
-import { AppHandle, cleanupDir, connectError, emit, http, startApp, token, waitFor } from './support/app';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppHandle, ROOT, cleanupDir, connectError, emit, http, startApp, token, waitFor } from './support/app';
 import { endChat, openChat } from './support/chat-driver';
 import { SshdHandle, startSshd } from './support/sshd';
 
@@ -73,7 +75,8 @@ describe('metrics and structured logs of a full chat', () => {
 
   // One sample of the Prometheus text: the value of `name{labels}` (labels in any order), summed
   // over the series that match.
-  async function scrape(): Promise<(name: string, labels?: Record<string, string>) => number> {
+  type Scrape = ((name: string, labels?: Record<string, string>) => number) & { names: Set<string> };
+  async function scrape(): Promise<Scrape> {
     const r = await fetch(`${app.url}/metrics`);
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -87,8 +90,9 @@ describe('metrics and structured logs of a full chat', () => {
         const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
         return { name: m[1], labels, value: Number(m[3]) };
       });
-    return (name, labels = {}) =>
+    const value = (name: string, labels: Record<string, string> = {}) =>
       samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+    return Object.assign(value, { names: new Set(samples.map((s) => s.name)) });
   }
 
   it('counts and times what the chat did, with the right labels', async () => {
@@ -138,6 +142,14 @@ describe('metrics and structured logs of a full chat', () => {
     expect(m('process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(m('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
     expect(m('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+  });
+
+  it('has every metric the Grafana dashboard in docs/ queries', async () => {
+    const m = await scrape();
+    const dashboard = readFileSync(join(ROOT, 'docs', 'grafana-dashboard.json'), 'utf8');
+    const used = new Set([...dashboard.matchAll(/\b((?:webchat|process|nodejs)_[a-z0-9_]+)/g)].map((x) => x[1]));
+    expect(used.size).toBeGreaterThan(10);
+    for (const name of used) expect([name, m.names.has(name)]).toEqual([name, true]);
   });
 
   it('logs JSON lines that name the chat, company and recording, and never a body, a token or a password', () => {
