@@ -41,6 +41,12 @@ export function withoutSecretsInQuery(url: string): string {
   return url.replace(/([?&](?:token|access_token|auth)=)[^&#]*/gi, '$1[redacted]');
 }
 
+// Card numbers are masked in every line, whatever field or path a client put them in (contract
+// section 8: before the first write anywhere, logs included).
+export function cardMaskingStream(out: DestinationStream): DestinationStream {
+  return { write: (line: string) => out.write(redactCardData(line)) };
+}
+
 // nestjs-pino's parameters: JSON lines (or pino-pretty's for a person), one line per HTTP request
 // but for the probes, and the redaction above.
 export function pinoParams(config: AppConfig): Params {
@@ -55,9 +61,7 @@ export function pinoParams(config: AppConfig): Params {
           messageFormat: (log, key) => `${typeof log.context === 'string' ? `[${log.context}] ` : ''}${String(log[key])}`,
         })
       : destination({ dest: 1, sync: true });
-  // Card numbers are masked in every line, whatever field or path a client put them in (contract
-  // section 8: before the first write anywhere, logs included).
-  const stream: DestinationStream = { write: (line: string) => out.write(redactCardData(line)) };
+  const stream = cardMaskingStream(out);
   const probes = /^\/(health|metrics)(\?|$)/;
   return {
     pinoHttp: [
