@@ -12,7 +12,12 @@ describe('metrics and structured logs of a full chat', () => {
   const company = 'obsco';
   const admin = token({ sub: 'admin-1', company, role: 'admin' });
   // Distinctive bodies: none of them may reach a log line.
-  const bodies = ['zebra-quartz-customer-body-1', 'walrus-opal-agent-body-2', 'heron-jade-customer-body-3'];
+  const bodies = ['zebra-quartz-customer-body-1', 'walrus-opal-agent-body-2', 'heron-jade-customer-body-3', 'ibis-onyx-bot-body-4'];
+  // A second company whose SFTP target has a wrong password: its delivery is retried, then fails.
+  const failing = 'obsfail';
+  const wrongPassword = 'Wr0ng-Passw0rd-Never-Logged';
+  let failedRecordingId = '';
+  let failedAttempts = 0;
   let chatId = '';
   let customerToken = '';
   let agentToken = '';
@@ -21,7 +26,7 @@ describe('metrics and structured logs of a full chat', () => {
   beforeAll(async () => {
     sshd = await startSshd();
     // The embedded SQLite database; JSON lines at debug level, the format production uses.
-    app = await startApp({ env: { LOG_FORMAT: 'json', LOG_LEVEL: 'debug' } });
+    app = await startApp({ env: { LOG_FORMAT: 'json', LOG_LEVEL: 'debug', DELIVERY_MAX_ATTEMPTS: '2' } });
     const target = await http(app, 'PUT', '/v1/admin/export-target', admin, {
       type: 'sftp',
       host: sshd.host,
@@ -65,6 +70,32 @@ describe('metrics and structured logs of a full chat', () => {
       return items.length > 0 && items.every((i) => i.status === 'delivered') && items;
     });
     recordingId = recs[0].id;
+
+    // The failing company's chat runs on REST alone (the flow), so the socket counts above stay its own.
+    const failingAdmin = token({ sub: 'admin-2', company: failing, role: 'admin' });
+    const failingFlow = token({ sub: 'flow-2', company: failing, role: 'flow' });
+    const badTarget = {
+      type: 'sftp',
+      host: sshd.host,
+      port: sshd.port,
+      username: sshd.username,
+      password: wrongPassword,
+      remoteDir: sshd.remoteDir,
+      hostKeySha256: sshd.hostKeySha256,
+    };
+    expect((await http(app, 'PUT', '/v1/admin/export-target', failingAdmin, badTarget)).status).toBe(200);
+    const created = await http<{ chatId: string }>(app, 'POST', `/v1/flow/chats`, failingFlow, { service: 'support' });
+    const failingChat = created.body.chatId;
+    const started = await http<{ recordingId: string }>(app, 'POST', `/v1/flow/chats/${failingChat}/recordings`, failingFlow, { profile: 'agent' });
+    expect(started.status).toBe(201);
+    failedRecordingId = started.body.recordingId;
+    expect((await http(app, 'POST', `/v1/flow/chats/${failingChat}/messages`, failingFlow, { text: bodies[3] })).status).toBe(201);
+    expect((await http(app, 'POST', `/v1/flow/chats/${failingChat}/end`, failingFlow)).status).toBe(200);
+    const failed = await waitFor('the failed delivery', async () => {
+      const r = await http<{ status: string; attempts: number }>(app, 'GET', `/v1/admin/recordings/${failedRecordingId}`, failingAdmin);
+      return r.body.status === 'failed' && r.body;
+    });
+    failedAttempts = failed.attempts;
   }, 120_000);
 
   afterAll(async () => {
@@ -117,15 +148,19 @@ describe('metrics and structured logs of a full chat', () => {
     ).toBe(1);
     expect(m('webchat_connected_sockets', { namespace: '/customer' })).toBe(0);
     // Messages by outcome and the group commit's batch sizes.
-    expect(m('webchat_messages_total', { outcome: 'stored' })).toBe(3);
+    expect(m('webchat_messages_total', { outcome: 'stored' })).toBe(4); // 3 on sockets, 1 from the flow
     expect(m('webchat_messages_total', { outcome: 'duplicate' })).toBe(1);
     expect(m('webchat_messages_total', { outcome: 'refused' })).toBe(1);
-    expect(m('webchat_messages_per_commit_sum')).toBe(5);
+    expect(m('webchat_messages_per_commit_sum')).toBe(6);
     expect(m('webchat_messages_per_commit_count')).toBeGreaterThanOrEqual(1);
     expect(m('webchat_messages_per_commit_bucket', { le: '512' })).toBe(m('webchat_messages_per_commit_count'));
     // Delivery: the outcome, the time from the chat's end, and the SFTP operations it took.
     expect(m('webchat_deliveries_total', { result: 'delivered' })).toBe(1);
-    expect(m('webchat_deliveries_total', { result: 'failed' })).toBe(0);
+    // The wrong password: every attempt but the last is a retry, the last gives up.
+    expect(failedAttempts).toBe(2);
+    expect(m('webchat_deliveries_total', { result: 'retry' })).toBe(failedAttempts - 1);
+    expect(m('webchat_deliveries_total', { result: 'failed' })).toBe(1);
+    expect(m('webchat_sftp_operation_seconds_count', { operation: 'connect', outcome: 'error' })).toBe(failedAttempts);
     expect(m('webchat_chat_end_to_delivered_seconds_count')).toBe(1);
     expect(m('webchat_chat_end_to_delivered_seconds_sum')).toBeGreaterThan(0);
     expect(m('webchat_chat_end_to_delivered_seconds_sum')).toBeLessThan(60);
@@ -137,6 +172,7 @@ describe('metrics and structured logs of a full chat', () => {
     ).toBeGreaterThanOrEqual(1);
     expect(m('webchat_outbox_jobs', { state: 'done' })).toBe(1);
     expect(m('webchat_outbox_jobs', { state: 'queued' })).toBe(0);
+    expect(m('webchat_outbox_jobs', { state: 'failed' })).toBe(1);
     // The default process metrics.
     expect(m('process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(m('process_cpu_seconds_total')).toBeGreaterThan(0);
@@ -182,9 +218,12 @@ describe('metrics and structured logs of a full chat', () => {
     // Delivery lines name the recording.
     const delivery = parsed.filter((p) => p.context === 'DeliveryWorker' || p.context === 'SftpTransport');
     expect(delivery.length).toBeGreaterThan(0);
-    for (const p of delivery) expect([p.msg, p.recordingId]).toEqual([p.msg, recordingId]);
+    for (const p of delivery) expect([p.msg, p.recordingId]).toEqual([p.msg, p.companyId === failing ? failedRecordingId : recordingId]);
     expect(parsed.find((p) => p.msg === 'recording delivered')).toMatchObject({ recordingId, chatId, companyId: company });
     expect(parsed.find((p) => p.msg === 'recording produced')).toMatchObject({ recordingId, chatId, companyId: company });
+    const failures = parsed.filter((p) => p.context === 'DeliveryWorker' && typeof p.msg === 'string' && p.msg.startsWith('delivery failed'));
+    expect(failures).toHaveLength(failedAttempts);
+    for (const p of failures) expect(p).toMatchObject({ recordingId: failedRecordingId, companyId: failing, chatId: expect.any(String) });
     // The query-string token was redacted, the line kept.
     expect(parsed.some((p) => JSON.stringify(p.req ?? '').includes('token=[redacted]'))).toBe(true);
 
@@ -195,6 +234,7 @@ describe('metrics and structured logs of a full chat', () => {
       ['agent token', agentToken],
       ['admin token', admin],
       ['SFTP password', sshd.password],
+      ['wrong SFTP password', wrongPassword],
     ]) {
       expect([what, all.includes(secret)]).toEqual([what, false]);
     }

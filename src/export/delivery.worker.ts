@@ -158,8 +158,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     return this.jobs.claim(this.config.instanceId, limit, this.clock.now(), this.config.deliveryLeaseMs);
   }
 
-  // A job's log lines carry its recording (the job id is the recording's), and once planned its
-  // chat and company.
+  // A job's log lines carry its recording (the job id is the recording's) and company, and once
+  // planned its chat.
   deliver(jobId: string): Promise<void> {
     return withLogContext({ recordingId: jobId }, () => this.deliverJob(jobId));
   }
@@ -168,12 +168,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const source = this.source;
     const job = await this.jobs.find(jobId);
     if (!source || !job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId) return;
+    let chatId: string | undefined;
     try {
       const plan = await source.plan(jobId);
       if (!plan) return;
-      await withLogContext({ chatId: plan.chatId, companyId: plan.companyId }, () => this.move(source, plan));
+      chatId = plan.chatId;
+      await withLogContext({ chatId, companyId: job.companyId }, () => this.move(source, plan));
     } catch (err) {
-      await this.fail(source, jobId, job.attempts, deliveryFailureOf(err));
+      await withLogContext({ chatId, companyId: job.companyId }, () => this.fail(source, jobId, job.attempts, deliveryFailureOf(err)));
     }
   }
 
