@@ -4,6 +4,7 @@ import { destination, stdTimeFunctions, type DestinationStream, type LevelWithSi
 import pretty from 'pino-pretty';
 import { redactCardData } from '../common/redact-card-data';
 import { AppConfig } from '../config/app-config';
+import { logContextFields } from './log-context';
 
 // Paths pino replaces with "[redacted]" wherever a line carries them: credentials in requests and
 // handshakes, secrets of export targets, and message bodies. The call sites log identifiers only;
@@ -69,6 +70,8 @@ export function pinoParams(config: AppConfig): Params {
         level: LEVELS[config.logLevel],
         base: { instance: config.instanceId },
         timestamp: stdTimeFunctions.isoTime,
+        // chatId, companyId, recordingId... of the socket event or delivery job being handled.
+        mixin: logContextFields,
         formatters: { level: (label: string) => ({ level: label }) },
         redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
         // Method, path and status only: no headers, no bodies.
