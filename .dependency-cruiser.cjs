@@ -1,6 +1,8 @@
 // The allowed directions between the folders of src/ (docs/architecture.md draws them). Checked in
 // CI by `npm run depcruise`; a violation of an `error` rule fails the build.
 const FEATURES = 'admin|audit|auth|chat|company|export|health|http|recording|retention|security|socket|transcript|wiring';
+// Under every feature, like common/: the metrics registry and the structured logger's setup.
+const INFRA = 'metrics|logging';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -28,11 +30,26 @@ module.exports = {
       to: { path: `^src/(${FEATURES}|config|database)/` },
     },
     {
+      name: 'metrics-and-logging-import-no-feature',
+      severity: 'error',
+      comment:
+        'src/metrics (the per-app prom-client registry) and src/logging (nestjs-pino setup, log context) are used by features and import none of them (config only).',
+      from: { path: `^src/(${INFRA})/` },
+      to: { path: `^src/(${FEATURES}|database)/` },
+    },
+    {
+      name: 'common-imports-no-infra',
+      severity: 'error',
+      comment: 'src/common stays below metrics and logging too.',
+      from: { path: '^src/common/' },
+      to: { path: `^src/(${INFRA})/` },
+    },
+    {
       name: 'renderer-is-pure',
       severity: 'error',
       comment: 'Rendering and naming take a snapshot and return files: no feature, no database.',
       from: { path: '^src/transcript/(recording-renderer|transcript-renderer|filename-template|filename-[^/]+|recording-snapshot|vcon-[^/]+)\\.ts$' },
-      to: { path: `^src/(${FEATURES}|database|config)/`, pathNot: '^src/transcript/' },
+      to: { path: `^src/(${FEATURES}|${INFRA}|database|config)/`, pathNot: '^src/transcript/' },
     },
     {
       name: 'transcript-imports-no-feature',

@@ -135,7 +135,8 @@ async function benchRelay(app: AppHandle, chats: number, seconds: number): Promi
 async function counters(app: AppHandle): Promise<{ messages: number; commits: number }> {
   const text = await (await fetch(`${app.url}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { messages: read('webchat_messages_stored_total'), commits: read('webchat_message_commits_total') };
+  // The messages-per-commit histogram: its sum counts messages, its count commits.
+  return { messages: read('webchat_messages_per_commit_sum'), commits: read('webchat_messages_per_commit_count') };
 }
 
 // --- delivery ----------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import { DatabaseModule } from './database/database.module';
 import { ExportModule } from './export/export.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
+import { LoggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { RecordingModule } from './recording/recording.module';
 import { RetentionModule } from './retention/retention.module';
 import { SecurityModule } from './security/security.module';
@@ -27,6 +29,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggingModule.forRoot(config),
+        MetricsModule,
         DatabaseModule.forRoot(ENTITIES),
         CommonModule,
         AuditModule,

@@ -1,19 +1,13 @@
 import 'reflect-metadata';
-import { Logger, LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoNestLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './socket/redis-io.adapter';
 import { buildOpenApiDocument } from './openapi';
 import { appValidationPipe } from './common/validation.pipe';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
-
-const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  log: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-};
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
@@ -26,7 +20,10 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: LEVELS[config.logLevel] });
+  // Lines logged while the app is built wait for the structured logger (LoggingModule, LOG_LEVEL and
+  // LOG_FORMAT), which then writes every line, Nest's own included.
+  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(PinoNestLogger));
   const logger = new Logger('Bootstrap');
   app.useGlobalPipes(appValidationPipe());
   app.enableShutdownHooks();

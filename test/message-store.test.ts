@@ -5,6 +5,7 @@ import { MessageStore } from '../src/chat/message-store';
 import { Clock } from '../src/common/clock';
 import { AppException } from '../src/common/app.exception';
 import { loadConfig } from '../src/config/app-config';
+import { AppMetrics } from '../src/metrics/app-metrics';
 import { resolveDataSourceOptions } from '../src/database/resolve-options';
 import { chatRow } from './factories/chat.factory';
 import { createTestDatabase, TestDatabase } from './support/database';
@@ -17,7 +18,14 @@ describe('MessageStore on MariaDB', () => {
   let db: TestDatabase;
   let ds: DataSource;
   let store: MessageStore;
+  const metrics = new AppMetrics();
   const company = 'storeco';
+  // Commits and the messages they carried, read from the messages-per-commit histogram.
+  const commits = async () => {
+    const values = (await metrics.messagesPerCommit.get()).values;
+    const read = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0;
+    return { batches: read('webchat_messages_per_commit_count'), messages: read('webchat_messages_per_commit_sum') };
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase('store');
@@ -25,7 +33,7 @@ describe('MessageStore on MariaDB', () => {
     ds = new DataSource(await resolveDataSourceOptions(config, ENTITIES));
     await ds.initialize();
     await ds.runMigrations();
-    store = new MessageStore(ds, config, new Clock());
+    store = new MessageStore(ds, config, new Clock(), null, metrics);
   });
   afterAll(async () => {
     await store?.onModuleDestroy();
@@ -40,7 +48,7 @@ describe('MessageStore on MariaDB', () => {
   it('stores 50 chats x 20 messages sent at once, plus resends, exactly once each', async () => {
     const chats = Array.from({ length: 50 }, (_, i) => `chat-${String(i).padStart(3, '0')}`);
     for (const c of chats) await newChat(c);
-    const before = { ...store.stats };
+    const before = await commits();
     const sends: Promise<{ chatId: string; clientMsgId: string; seq: number }>[] = [];
     for (let m = 0; m < 20; m++) {
       for (const chatId of chats) {
@@ -74,8 +82,9 @@ describe('MessageStore on MariaDB', () => {
     const chatRows = await db.query<{ next_seq: number }>('SELECT next_seq FROM chats');
     expect(chatRows.every((c) => c.next_seq === 21)).toBe(true);
     // group commit: far fewer commits than messages
-    const batches = store.stats.batches - before.batches;
-    const messages = store.stats.messages - before.messages;
+    const after = await commits();
+    const batches = after.batches - before.batches;
+    const messages = after.messages - before.messages;
     expect(messages).toBe(results.length);
     expect(batches).toBeLessThan(messages / 10);
   });

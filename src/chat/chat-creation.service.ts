@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { TokenService } from '../auth/token.service';
@@ -20,6 +20,8 @@ export interface CreateChatInput {
 // A chat's start (contract section 2, step 1): one chat per externalId, and the customer's token.
 @Injectable()
 export class ChatCreationService {
+  private readonly logger = new Logger(ChatCreationService.name);
+
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
@@ -90,6 +92,7 @@ export class ChatCreationService {
       }
       throw err;
     }
+    this.logger.log({ msg: 'chat created', chatId: chat.id, companyId: chat.companyId, service: chat.service });
     return { chatId: chat.id, customerToken: this.customerToken(chat), created: true };
   }
 

@@ -5,7 +5,7 @@ import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { CompanyService } from '../company/company.service';
 import { atLeastBefore, sqlDate } from '../database/sql';
-import { RecordingService } from '../recording/recording.service';
+import { FinalizeResult, RecordingService } from '../recording/recording.service';
 import { Actor, actorOf } from './actor';
 import { ChatAssignment } from './chat-events';
 import { RecordingState } from '../recording/chat-facts.port';
@@ -83,6 +83,7 @@ export class ChatLifecycleService {
       await m.getRepository(ChatEntity).update({ id: chat.id }, { lastActivityAt: now });
       return this.announceState(tx);
     });
+    this.logger.log({ msg: `${p.role} joined`, chatId, companyId: p.company, userId: p.sub });
     return { history: await this.messages.history(p.company, chatId), recordingState: state };
   }
 
@@ -129,7 +130,8 @@ export class ChatLifecycleService {
     reason: string,
     onlyIf?: (m: EntityManager, chat: ChatEntity, now: Date) => Promise<boolean>,
   ): Promise<boolean> {
-    return this.chats.run(companyId, chatId, async ({ m, chat, now, events }) => {
+    let outcomes: FinalizeResult['outcomes'] = [];
+    const ended = await this.chats.run(companyId, chatId, async ({ m, chat, now, events }) => {
       if (chat.status !== 'open') return false; // ending twice is harmless
       if (onlyIf && !(await onlyIf(m, chat, now))) return false;
       const open = await m.getRepository(ParticipantEntity).findBy({ chatId, leftAt: IsNull() });
@@ -139,12 +141,21 @@ export class ChatLifecycleService {
       await m.getRepository(ChatEntity).update({ id: chatId }, { status: 'ended', endedAt: now, endReason: reason, paused: false });
       chat.endedAt = now;
       const result = await this.recordings.finalize(m, chat, now);
+      outcomes = result.outcomes;
       // The chat's end follows its recordings' outcomes in the audit trail.
       await this.journal.note(m, chat, actor, { action: 'chat.ended', detail: { reason, produced: result.pendingRecordingIds.length } });
       events.emit('chat.recordingState', { chatId, state: 'off' });
       events.emit('chat.ended', { chatId });
       return true;
     });
+    // After the commit: the end and each recording's outcome, by identifiers and reasons only.
+    if (ended) {
+      this.logger.log({ msg: 'chat ended', chatId, companyId, reason, produced: outcomes.filter((o) => o.produced).length });
+      for (const o of outcomes) {
+        this.logger.log({ msg: o.produced ? 'recording produced' : 'recording suppressed', chatId, companyId, recordingId: o.recordingId, reason: o.reason });
+      }
+    }
+    return ended;
   }
 
   // Chats whose clients never came back end by the company's idle timeout. Only chats idle by their
@@ -169,7 +180,7 @@ export class ChatLifecycleService {
       try {
         if (await this.end(c.companyId, c.id, actor, 'idle_timeout', (m, chat, at) => this.isIdle(m, chat, at))) ended++;
       } catch (err) {
-        this.logger.warn(`idle end of chat ${c.id} failed: ${(err as Error).message}`);
+        this.logger.warn({ msg: `idle end failed: ${(err as Error).message}`, chatId: c.id, companyId: c.companyId });
       }
     }
     return ended;

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { AppException, isDatabaseUnavailable } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
+import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
 import { SenderRole } from './message.entity';
 
@@ -49,8 +50,7 @@ export class MessageStore implements OnModuleDestroy {
   // lock disjoint chats, so their transactions run side by side without deadlocks.
   private readonly lanes: { queue: Pending[]; flushing: boolean }[];
   private closed = false;
-  // Observability: how many commits carried how many messages.
-  readonly stats = { batches: 0, messages: 0 };
+  private readonly metrics: AppMetrics;
 
   constructor(
     private readonly db: DataSource,
@@ -58,7 +58,9 @@ export class MessageStore implements OnModuleDestroy {
     private readonly clock: Clock,
     // Absent where the store is built by hand (the storage test): bodies are stored as given.
     @Optional() @Inject(CryptoService) private readonly crypto: CryptoService | null = null,
+    @Optional() @Inject(AppMetrics) metrics: AppMetrics | null = null,
   ) {
+    this.metrics = metrics ?? new AppMetrics();
     // SQLite has one writer: more lanes would only queue inside the driver.
     const n = config.database.type === 'sqlite' ? 1 : config.messageWriteLanes;
     this.lanes = Array.from({ length: n }, () => ({ queue: [], flushing: false }));
@@ -115,16 +117,18 @@ export class MessageStore implements OnModuleDestroy {
         return () => undefined;
       }
       const unavailable = isDatabaseUnavailable(err);
-      if (!unavailable) this.logger.error(`message batch failed: ${(err as Error).message}`);
-      else this.logger.warn(`message batch not stored, storage unavailable: ${(err as Error).message}`);
+      const chatIds = [...new Set(batch.map((p) => p.req.chatId))].slice(0, 20);
+      if (!unavailable) this.logger.error({ msg: `message batch failed: ${(err as Error).message}`, chatIds });
+      else this.logger.warn({ msg: `message batch not stored, storage unavailable: ${(err as Error).message}`, chatIds });
       const e = AppException.unavailable('message not stored, try again');
+      this.metrics.messages.inc({ outcome: 'refused' }, batch.length);
       return () => batch.forEach((p) => p.reject(e));
     }
-    this.stats.batches++;
-    this.stats.messages += batch.length;
+    this.metrics.messagesPerCommit.observe(batch.length);
     return () =>
       batch.forEach((p, i) => {
         const r = results[i];
+        this.metrics.messages.inc({ outcome: r instanceof AppException ? 'refused' : r.duplicate ? 'duplicate' : 'stored' });
         if (r instanceof AppException) p.reject(r);
         else p.resolve(r);
       });

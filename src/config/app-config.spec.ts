@@ -34,12 +34,21 @@ describe('loadConfig', () => {
     [{ MESSAGE_MAX_LENGTH: '20000' }, 'MESSAGE_MAX_LENGTH'],
     [{ DB_MIGRATE_ON_START: 'maybe' }, 'DB_MIGRATE_ON_START'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
     [{ EXPORT_TARGET_ALLOWED_HOSTS: '10.0.0.0/33' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
     [{ EXPORT_TARGET_ALLOWED_HOSTS: 'bad_host!' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
     [{ EXPORT_TARGET_ALLOWED_HOSTS: 'name/8' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
     [{ EXPORT_TARGET_CHECKS_PER_MINUTE: '0' }, 'EXPORT_TARGET_CHECKS_PER_MINUTE'],
   ])('names the bad variable in %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+
+  it('logs JSON in production and pretty lines elsewhere, unless LOG_FORMAT says otherwise', () => {
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-secret' }).logFormat).toBe('json');
+    expect(loadConfig({}).logFormat).toBe('pretty');
+    expect(loadConfig({ NODE_ENV: 'test' }).logFormat).toBe('pretty');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-secret', LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
   });
 
   it('reads the export-target allow-list: names, addresses and CIDR blocks', () => {

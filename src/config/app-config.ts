@@ -49,6 +49,8 @@ export class AppConfig {
   readonly instanceId!: string;
   readonly redisUrl!: string | null;
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug';
+  // json: one JSON object per line (production); pretty: coloured lines for a person.
+  readonly logFormat!: 'json' | 'pretty';
   // 32 bytes from ENCRYPTION_MASTER_KEY; when set, message bodies are encrypted at rest.
   readonly encryptionMasterKey!: Buffer | null;
   // The Ed25519 key manifests are signed with (SIGNING_KEY); null: generated once and kept sealed
@@ -205,6 +207,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const logLevel = (env.LOG_LEVEL ?? 'log') as AppConfig['logLevel'];
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be error, warn, log or debug');
+  const logFormat = (env.LOG_FORMAT || (nodeEnv === 'production' ? 'json' : 'pretty')) as AppConfig['logFormat'];
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`LOG_FORMAT must be json or pretty, not "${String(env.LOG_FORMAT).slice(0, 40)}"`);
 
   return new AppConfig({
     nodeEnv,
@@ -249,6 +253,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisUrl: redisUrl(env.REDIS_URL),
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,
+    logFormat,
     encryptionMasterKey,
     signingKey: parseSigningKey(env.SIGNING_KEY),
   });

@@ -5,6 +5,7 @@ import { DeliveryJobEntity } from './delivery-job.entity';
 
 export interface DeliveryJobView {
   id: string;
+  companyId: string;
   state: DeliveryJobEntity['state'];
   attempts: number;
   leaseOwner: string | null;
@@ -49,7 +50,7 @@ export class DeliveryJobRepository {
 
   async find(id: string): Promise<DeliveryJobView | null> {
     const j = await this.db.getRepository(DeliveryJobEntity).findOneBy({ recordingId: id });
-    return j ? { id: j.recordingId, state: j.state, attempts: j.attempts, leaseOwner: j.leaseOwner } : null;
+    return j ? { id: j.recordingId, companyId: j.companyId, state: j.state, attempts: j.attempts, leaseOwner: j.leaseOwner } : null;
   }
 
   // One transaction claims a batch: rows locked by another instance's claim are skipped (SKIP

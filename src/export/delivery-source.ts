@@ -19,6 +19,9 @@ export interface DeliveryPlan {
   jobId: string;
   companyId: string;
   large: boolean;
+  // For logs and metrics only: the conversation the files come from, and when it ended.
+  chatId?: string;
+  endedAt?: Date | null;
   files(): Promise<OutgoingFile[]>;
 }
 

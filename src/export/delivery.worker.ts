@@ -2,6 +2,8 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { withLogContext } from '../logging/log-context';
+import { AppMetrics } from '../metrics/app-metrics';
 import { DeliveryFailure, deliveryFailureOf } from './delivery-failure';
 import { DeliveryJobRepository } from './delivery-job.repository';
 import { backoffMs, Slots } from './delivery-pacing';
@@ -27,7 +29,6 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private active = 0;
   private readonly inFlight = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
-  readonly stats = { delivered: 0, failed: 0, retried: 0 };
   private readonly largeRenders = new Slots(LARGE_RENDER_SLOTS);
 
   constructor(
@@ -38,6 +39,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly targets: ExportTargetService,
     private readonly transport: DeliveryTransport,
     signal: DeliverySignal,
+    private readonly metrics: AppMetrics,
   ) {
     signal.onWake(() => this.kick());
   }
@@ -156,35 +158,49 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     return this.jobs.claim(this.config.instanceId, limit, this.clock.now(), this.config.deliveryLeaseMs);
   }
 
-  async deliver(jobId: string): Promise<void> {
+  // A job's log lines carry its recording (the job id is the recording's) and company, and once
+  // planned its chat.
+  deliver(jobId: string): Promise<void> {
+    return withLogContext({ recordingId: jobId }, () => this.deliverJob(jobId));
+  }
+
+  private async deliverJob(jobId: string): Promise<void> {
     const source = this.source;
     const job = await this.jobs.find(jobId);
     if (!source || !job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId) return;
+    let chatId: string | undefined;
     try {
       const plan = await source.plan(jobId);
       if (!plan) return;
-      const produceAndMove = async () => {
-        const files = await plan.files();
-        const target = await this.targets.get(plan.companyId);
-        // The temporary upload names derive from the job id and each file's path.
-        const outgoing: DeliveryFile[] = files.map((f) => ({
-          companyId: plan.companyId,
-          relPath: f.name,
-          content: f.content,
-          bytes: f.bytes,
-          sha256: f.sha256,
-          tempTag: jobId,
-        }));
-        const results = await this.transport.deliver(target, outgoing);
-        const marked = files.findIndex((f) => f.main === true);
-        const main = marked >= 0 ? marked : files.length - 1;
-        return { sha256: files[main].sha256, how: results[main] };
-      };
-      const done = plan.large ? await this.largeRenders.run(produceAndMove) : await produceAndMove();
-      await this.succeed(source, plan, done.sha256, done.how);
+      chatId = plan.chatId;
+      await withLogContext({ chatId, companyId: job.companyId }, () => this.move(source, plan));
     } catch (err) {
-      await this.fail(source, jobId, job.attempts, deliveryFailureOf(err));
+      await withLogContext({ chatId, companyId: job.companyId }, () => this.fail(source, jobId, job.attempts, deliveryFailureOf(err)));
     }
+  }
+
+  private async move(source: DeliverySource, plan: DeliveryPlan): Promise<void> {
+    const jobId = plan.jobId;
+    const produceAndMove = async () => {
+      const files = await plan.files();
+      const target = await this.targets.get(plan.companyId);
+      // The temporary upload names derive from the job id and each file's path.
+      const outgoing: DeliveryFile[] = files.map((f) => ({
+        companyId: plan.companyId,
+        relPath: f.name,
+        content: f.content,
+        bytes: f.bytes,
+        sha256: f.sha256,
+        tempTag: jobId,
+      }));
+      const results = await this.transport.deliver(target, outgoing);
+      const marked = files.findIndex((f) => f.main === true);
+      const main = marked >= 0 ? marked : files.length - 1;
+      return { sha256: files[main].sha256, how: results[main] };
+    };
+    const done = plan.large ? await this.largeRenders.run(produceAndMove) : await produceAndMove();
+    await this.succeed(source, plan, done.sha256, done.how);
+    this.logger.log({ msg: done.how === 'delivered' ? 'recording delivered' : 'recording was already at the target', result: done.how });
   }
 
   // Outcomes of delivered files are recorded in batches: files finishing together share one
@@ -221,7 +237,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
             const ok = batch.filter((b) => mine.has(b.plan.jobId));
             if (ok.length === 0) return;
             await batch[0].source.delivered(m, ok, now);
-            this.stats.delivered += ok.length;
+            for (const b of ok) {
+              this.metrics.deliveries.inc({ result: b.how });
+              if (b.plan.endedAt) this.metrics.endToDeliveredSeconds.observe(Math.max(0, now.getTime() - b.plan.endedAt.getTime()) / 1000);
+            }
           });
           batch.forEach((b) => b.done());
         } catch (err) {
@@ -239,12 +258,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     const message = failure.message.slice(0, 2000);
     const giveUp = failure.permanent || attempts >= this.config.deliveryMaxAttempts;
     const nextAttemptAt = new Date(now.getTime() + backoffMs(attempts, this.config.deliveryRetryBaseMs, this.config.deliveryRetryMaxMs));
-    this.logger.warn(`delivery of ${jobId} failed (attempt ${attempts}${giveUp ? ', giving up' : ''}): ${message}`);
+    this.logger.warn({ msg: `delivery failed (attempt ${attempts}${giveUp ? ', giving up' : ''}): ${message}`, recordingId: jobId, code: failure.code });
     await this.db.transaction(async (m) => {
       const held = await this.jobs.fail(m, this.config.instanceId, jobId, { giveUp, attempts, nextAttemptAt, lastError: message, now });
       if (held) await source.failed(m, jobId, { attempts, giveUp, failure: { ...failure, message }, at: now });
     });
-    if (giveUp) this.stats.failed++;
-    else this.stats.retried++;
+    this.metrics.deliveries.inc({ result: giveUp ? 'failed' : 'retry' });
   }
 }

@@ -6,7 +6,6 @@ import SftpClient from 'ssh2-sftp-client';
 import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, temporaryName } from './transport';
 import { SftpTargetConfig } from './export-target.types';
 import { TargetAddressPolicy, TargetRefusedError } from './target-address-policy';
-
 import { fingerprintOf, targetKey } from './sftp-connection-key';
 import { HostKeyMismatchError, SftpTimeoutError, TargetUnreachableError } from './sftp.errors';
 
@@ -37,6 +36,8 @@ export class SftpTransport {
     private readonly idleMs = 30_000,
     // Outside production rules by default: loopback and private addresses are allowed.
     private readonly addresses = new TargetAddressPolicy({ production: false, allowed: { names: [], cidrs: [] } }),
+    // Each operation's time, by name and outcome (ok, error, timeout).
+    private readonly timed: (operation: string, outcome: string, seconds: number) => void = () => undefined,
   ) {
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(idleMs, 10_000));
     this.sweeper.unref();
@@ -201,7 +202,7 @@ export class SftpTransport {
       [address] = await this.addresses.resolve(target.host);
     } catch (err) {
       if (err instanceof TargetRefusedError) throw err;
-      this.logger.warn(`export target ${target.host}:${target.port}: ${(err as Error).message}`);
+      this.logger.warn({ msg: `export target ${target.host}:${target.port}: ${(err as Error).message}` });
       throw new TargetUnreachableError();
     }
     const conn: PooledConnection = { client: undefined as unknown as SftpClient, dead: false, lastUsed: Date.now(), dirs: new Set() };
@@ -243,7 +244,7 @@ export class SftpTransport {
       if (mismatch) throw new HostKeyMismatchError(`host key mismatch: the server presented ${mismatch}, expected ${expected}`);
       // Past the handshake the server is the pinned one: its answer (authentication refused) may be told.
       if (handshakeDone) throw err;
-      this.logger.warn(`export target ${target.host}:${target.port}: ${(err as Error).message}`);
+      this.logger.warn({ msg: `export target ${target.host}:${target.port}: ${(err as Error).message}` });
       throw new TargetUnreachableError();
     }
     return conn;
@@ -251,16 +252,22 @@ export class SftpTransport {
 
   private async op<T>(c: PooledConnection, name: string, fn: () => Promise<T>, limitMs = this.opTimeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    let outcome = 'error';
+    const started = performance.now();
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         c.dead = true;
+        outcome = 'timeout';
         reject(new SftpTimeoutError(`sftp ${name} took longer than ${limitMs} ms`));
       }, limitMs);
     });
     try {
-      return await Promise.race([fn(), deadline]);
+      const result = await Promise.race([fn(), deadline]);
+      outcome = 'ok';
+      return result;
     } finally {
       clearTimeout(timer);
+      this.timed(name, outcome, (performance.now() - started) / 1000);
     }
   }
 

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { AppMetrics } from '../metrics/app-metrics';
 import { ExportTargetConfig } from './export-target.types';
 import { LocalFolderTransport } from './local-folder.transport';
 import { SftpTransport } from './sftp.transport';
@@ -12,10 +13,11 @@ export class TransportRegistry extends DeliveryTransport implements OnModuleDest
   private readonly local: LocalFolderTransport;
   private readonly sftp: SftpTransport;
 
-  constructor(config: AppConfig, addresses: TargetAddressPolicy) {
+  constructor(config: AppConfig, addresses: TargetAddressPolicy, metrics: AppMetrics) {
     super();
     this.local = new LocalFolderTransport(config.exportLocalDir);
-    this.sftp = new SftpTransport(config.sftpOperationTimeoutMs, config.sftpConnectionsPerTarget, undefined, addresses);
+    const timed = (operation: string, outcome: string, seconds: number) => metrics.sftpSeconds.observe({ operation, outcome }, seconds);
+    this.sftp = new SftpTransport(config.sftpOperationTimeoutMs, config.sftpConnectionsPerTarget, undefined, addresses, timed);
   }
 
   async deliver(target: ExportTargetConfig, files: DeliveryFile[]): Promise<DeliveryResult[]> {

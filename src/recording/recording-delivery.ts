@@ -49,6 +49,8 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
       return {
         jobId: rec.id,
         companyId: rec.companyId,
+        chatId: rec.chatId,
+        endedAt: snapshot.chat.endedAt,
         large: (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES,
         recording: rec,
         fileName,

@@ -9,6 +9,7 @@ import { ChatMessagesService } from '../chat/chat-messages.service';
 import { RecordingControlsService } from '../chat/recording-controls.service';
 import { checkText } from '../chat/message-text';
 import { AppConfig } from '../config/app-config';
+import { AppMetrics } from '../metrics/app-metrics';
 import { AgentEvent } from './client-events';
 import { AgentMessageDto, ChatRefDto, FlagAbusiveDto, parseAgentMessage, TransferDto } from './dto/socket-payloads.dto';
 import { emitTo } from './server-events';
@@ -31,6 +32,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly config: AppConfig,
     private readonly dispatcher: SocketDispatcher,
     private readonly access: AccessAuditService,
+    private readonly metrics: AppMetrics,
   ) {
     this.events = {
       'chat.join': on(ChatRefDto, async (socket, dto) => {
@@ -74,7 +76,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(ns: Namespace): void {
     this.notifier.agents = ns;
-    authenticateNamespace(ns, ['agent', 'supervisor'], { tokens: this.tokens, access: this.access, logger: this.logger });
+    authenticateNamespace(ns, ['agent', 'supervisor'], { tokens: this.tokens, access: this.access, logger: this.logger, metrics: this.metrics });
   }
 
   async handleConnection(socket: Socket): Promise<void> {
@@ -86,7 +88,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
     try {
       for (const a of await this.chats.pendingAssignments(p.company, p.sub)) emitTo(socket, 'chat.assigned', a);
     } catch (err) {
-      this.logger.warn(`could not list assignments for ${p.sub}: ${(err as Error).message}`);
+      this.logger.warn({ msg: `could not list assignments: ${(err as Error).message}`, companyId: p.company, userId: p.sub });
     }
   }
 

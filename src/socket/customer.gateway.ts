@@ -9,6 +9,7 @@ import { ChatMessagesService } from '../chat/chat-messages.service';
 import { RecordingControlsService } from '../chat/recording-controls.service';
 import { checkText } from '../chat/message-text';
 import { AppConfig } from '../config/app-config';
+import { AppMetrics } from '../metrics/app-metrics';
 import { CustomerEvent } from './client-events';
 import { ConsentAnswerDto, CustomerMessageDto, EmptyDto, parseCustomerMessage } from './dto/socket-payloads.dto';
 import { HandlerMap, on, SocketDispatcher } from './socket-dispatcher';
@@ -30,6 +31,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
     private readonly config: AppConfig,
     private readonly dispatcher: SocketDispatcher,
     private readonly access: AccessAuditService,
+    private readonly metrics: AppMetrics,
   ) {
     this.events = {
       message: on(
@@ -60,7 +62,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
   afterInit(ns: Namespace): void {
     this.notifier.customers = ns;
     // A customer token's chat must exist (and be its company's).
-    authenticateNamespace(ns, ['customer'], { tokens: this.tokens, access: this.access, logger: this.logger }, async (p) => {
+    authenticateNamespace(ns, ['customer'], { tokens: this.tokens, access: this.access, logger: this.logger, metrics: this.metrics }, async (p) => {
       await this.chats.find(p.company, p.chat as string);
     });
   }

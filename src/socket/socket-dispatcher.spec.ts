@@ -5,6 +5,7 @@ import { AccessAuditService } from '../audit/access-audit.service';
 import { Principal } from '../auth/principal';
 import { RateLimiter } from '../auth/rate-limiter';
 import { loadConfig } from '../config/app-config';
+import { AppMetrics } from '../metrics/app-metrics';
 import { ChatRefDto } from './dto/socket-payloads.dto';
 import { MAX_QUEUED_EVENTS_PER_SOCKET, on, SocketDispatcher } from './socket-dispatcher';
 
@@ -134,5 +135,27 @@ describe('SocketDispatcher', () => {
     expect(jest.getTimerCount()).toBe(1);
     t.disconnect();
     expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('times each acknowledgement and counts events by outcome, with unknown event names under one label', async () => {
+    const metrics = new AppMetrics();
+    const s = new FakeSocket({ principal: principal(3600) });
+    new SocketDispatcher(new RateLimiter(config), access, metrics).attach(
+      s as unknown as Socket,
+      { ping: on(ChatRefDto, async () => ({ pong: true })) },
+      logger,
+    );
+    expect(await s.send('ping', { chatId })).toEqual({ ok: true, pong: true });
+    expect((await s.send('ping', { chatId: 42 })).ok).toBe(false);
+    expect((await s.send('made.up.name', { chatId })).ok).toBe(false);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('webchat_socket_events_total{namespace="/agent",event="ping",outcome="ok"} 1');
+    expect(text).toContain('webchat_socket_events_total{namespace="/agent",event="ping",outcome="bad_request"} 1');
+    expect(text).toContain('webchat_socket_events_total{namespace="/agent",event="unknown",outcome="bad_request"} 1');
+    expect(text).toContain('webchat_socket_ack_seconds_count{namespace="/agent",event="ping"} 2');
+    expect(text).not.toContain('made.up.name');
+    expect(text).toContain('webchat_connected_sockets{namespace="/agent"} 1');
+    s.disconnect();
+    expect(await metrics.registry.metrics()).toContain('webchat_connected_sockets{namespace="/agent"} 0');
   });
 });

@@ -4,6 +4,8 @@ import { AccessAuditService } from '../audit/access-audit.service';
 import { AppException, toAppException } from '../common/app.exception';
 import { RateLimiter, TokenBucket } from '../auth/rate-limiter';
 import { assertPlainShape, validatePayload } from '../common/validate';
+import { withLogContext } from '../logging/log-context';
+import { AppMetrics } from '../metrics/app-metrics';
 import { disconnectOnExpiry, principalOf, TOKEN_EXPIRED, tokenExpired } from './socket-handshake';
 
 export type Ack = (reply: Record<string, unknown>) => void;
@@ -44,6 +46,7 @@ export class SocketDispatcher {
   constructor(
     private readonly limiter: RateLimiter,
     private readonly access: AccessAuditService,
+    private readonly metrics: AppMetrics = new AppMetrics(),
   ) {}
 
   attach(socket: Socket, events: HandlerMap, logger: Logger): void {
@@ -52,12 +55,15 @@ export class SocketDispatcher {
     let queued = 0;
     let tail: Promise<void> = Promise.resolve();
     disconnectOnExpiry(socket);
+    this.metrics.connectedSockets.inc({ namespace: socket.nsp.name });
+    socket.once('disconnect', () => this.metrics.connectedSockets.dec({ namespace: socket.nsp.name }));
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const last = args[args.length - 1];
-      const ack: Ack | null = typeof last === 'function' ? (last as Ack) : null;
-      const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
+      const clientAck = typeof last === 'function' ? (last as Ack) : null;
+      const payload = clientAck ? (args.length > 1 ? args[0] : undefined) : args[0];
+      const ack = this.measured(socket, event, events, clientAck);
       if (tokenExpired(socket)) {
-        ack?.(TOKEN_EXPIRED);
+        ack(TOKEN_EXPIRED);
         return;
       }
       // Rate limiting answers at once, not in the socket's turn.
@@ -66,15 +72,19 @@ export class SocketDispatcher {
         // Logged at most once a minute per socket: a flood must not flood the logs too.
         if (Date.now() - limitedLogged > 60_000) {
           limitedLogged = Date.now();
-          logger.warn(`${socket.nsp.name} ${principalOf(socket).sub}: ${limited ? 'rate limited' : 'event queue full'}`);
+          const p = principalOf(socket);
+          logger.warn({ msg: `${socket.nsp.name}: ${limited ? 'rate limited' : 'event queue full'}`, companyId: p.company, userId: p.sub, chatId: p.chat });
         }
-        ack?.(limited ? RATE_LIMITED : QUEUE_FULL);
+        ack(limited ? RATE_LIMITED : QUEUE_FULL);
         return;
       }
       queued++;
+      // Log lines of the event's handling carry who sent it and which chat it is about.
+      const p = principalOf(socket);
+      const context = { namespace: socket.nsp.name, event: ack.event, companyId: p.company, userId: p.sub, chatId: p.chat ?? chatIdOf(payload) };
       const run = async () => {
         try {
-          await this.dispatch(socket, String(event), payload, ack, events, logger);
+          await withLogContext(context, () => this.dispatch(socket, String(event), payload, ack, events, logger));
         } finally {
           queued--;
         }
@@ -83,12 +93,27 @@ export class SocketDispatcher {
     });
   }
 
-  private async dispatch(socket: Socket, event: string, payload: unknown, ack: Ack | null, events: HandlerMap, logger: Logger): Promise<void> {
+  // The acknowledgement, timed and counted by outcome; an event without one is counted all the same.
+  // Unknown event names share one label value: clients do not choose the metric series.
+  private measured(socket: Socket, event: unknown, events: HandlerMap, ack: Ack | null): Ack & { event: string } {
+    const started = performance.now();
+    const name = typeof event === 'string' && Object.prototype.hasOwnProperty.call(events, event) ? event : 'unknown';
+    const labels = { namespace: socket.nsp.name, event: name };
+    const answer = (reply: Record<string, unknown>) => {
+      this.metrics.ackSeconds.observe(labels, (performance.now() - started) / 1000);
+      const error = reply.error as { code?: unknown } | undefined;
+      this.metrics.socketEvents.inc({ ...labels, outcome: reply.ok === true ? 'ok' : String(error?.code ?? 'error') });
+      ack?.(reply);
+    };
+    return Object.assign(answer, { event: name });
+  }
+
+  private async dispatch(socket: Socket, event: string, payload: unknown, ack: Ack, events: HandlerMap, logger: Logger): Promise<void> {
     const name = event.slice(0, 64);
     try {
       // The token may have expired while the event waited for its turn.
       if (tokenExpired(socket)) {
-        ack?.(TOKEN_EXPIRED);
+        ack(TOKEN_EXPIRED);
         return;
       }
       const handler = Object.prototype.hasOwnProperty.call(events, event) ? events[event] : undefined;
@@ -96,7 +121,7 @@ export class SocketDispatcher {
       assertPlainShape(payload);
       const dto = handler.fast ? handler.fast(payload) : validatePayload(handler.dto, payload);
       const result = await handler.run(socket, dto);
-      ack?.({ ok: true, ...(result ?? {}) });
+      ack({ ok: true, ...(result ?? {}) });
     } catch (err) {
       const known = toAppException(err);
       if (known) {
@@ -107,16 +132,17 @@ export class SocketDispatcher {
           const chatId = p.chat ?? chatIdOf(payload);
           this.access.denied(p, `${socket.nsp.name} ${name}`, chatId, known.code, known.message);
         }
-        ack?.({ ok: false, error: { code: known.code, message: known.message } });
+        ack({ ok: false, error: { code: known.code, message: known.message } });
       } else {
         logger.error(`${socket.nsp.name} ${name} failed: ${(err as Error)?.stack ?? String(err)}`);
-        ack?.({ ok: false, error: { code: 'unavailable', message: 'internal error, try again' } });
+        ack({ ok: false, error: { code: 'unavailable', message: 'internal error, try again' } });
       }
     }
   }
 }
 
 function chatIdOf(payload: unknown): string | null {
-  if (payload && typeof payload === 'object' && typeof (payload as { chatId?: unknown }).chatId === 'string') return (payload as { chatId: string }).chatId;
+  if (payload && typeof payload === 'object' && typeof (payload as { chatId?: unknown }).chatId === 'string')
+    return (payload as { chatId: string }).chatId.slice(0, 100);
   return null;
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { AppMetrics } from '../metrics/app-metrics';
 import type { Namespace, Server, Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
 import { Principal, Role } from '../auth/principal';
@@ -79,6 +80,7 @@ export interface HandshakeDeps {
   tokens: TokenService;
   access: AccessAuditService;
   logger: Logger;
+  metrics: AppMetrics;
 }
 
 // The one handshake of both namespaces: authentication runs at connection (message guards do not),
@@ -91,10 +93,13 @@ export function authenticateNamespace(ns: Namespace, roles: Role[], deps: Handsh
     const refuse = (err: unknown) => {
       const known = toAppException(err);
       if (err instanceof AuthError && err.principal) deps.access.denied(err.principal, `connect ${ns.name}`, null, err.code, err.message);
-      deps.logger.debug(`${label} connection refused: ${known?.message ?? (err as Error).message}`);
+      deps.logger.debug({ msg: `${label} connection refused: ${known?.message ?? (err as Error).message}`, code: known?.code ?? 'unavailable' });
+      deps.metrics.connections.inc({ namespace: ns.name, outcome: known?.code ?? 'unavailable' });
       next(connectError(known?.code ?? 'unavailable', known?.message ?? 'internal error'));
     };
     const accept = (principal: Principal) => {
+      deps.metrics.connections.inc({ namespace: ns.name, outcome: 'accepted' });
+      deps.logger.debug({ msg: `${label} connected`, companyId: principal.company, userId: principal.sub, chatId: principal.chat });
       (socket.data as SocketData) = { principal };
       next();
     };

@@ -45,6 +45,8 @@ export interface AppHandle {
   port: number;
   workDir: string;
   logs(): string;
+  // Standard output alone (the service's log lines; Node's own warnings go to standard error).
+  stdout(): string;
   stop(): Promise<void>;
   kill(): Promise<void>;
   restart(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startApp(opts: { databaseUrl?: string; env?: Record<string
   const port = await freePort();
   const workDir = mkdtempSync(join(tmpdir(), 'wcr-app-'));
   let out = '';
+  let stdout = '';
   let child: ChildProcess | null = null;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -77,7 +80,10 @@ export async function startApp(opts: { databaseUrl?: string; env?: Record<string
   const launch = async () => {
     const c = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
-    c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    c.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      stdout += d.toString();
+    });
     c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -106,6 +112,7 @@ export async function startApp(opts: { databaseUrl?: string; env?: Record<string
     port,
     workDir,
     logs: () => out,
+    stdout: () => stdout,
     pid: () => (child as ChildProcess | null)?.pid ?? -1,
     async stop() {
       await exit('SIGTERM');
