@@ -5,7 +5,7 @@ import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot } from '../transcript/recording-snapshot';
 import { MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
 import { ChatSpan, MarkerRecord, MessageRecord, RecordingChatFacts } from './chat-facts.port';
-import { translated } from './delivery-failures';
+import { ChainBrokenError, translated } from './delivery-failures';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
 
@@ -49,6 +49,9 @@ export class RecordingSnapshots {
       from: g.startedAt,
       to: g.stoppedAt ?? stoppedAt,
     }));
+    // Before anything is rendered: a broken chain fails the recording for good (docs/integrity.md).
+    const verdict = await this.chats.verifyChain(rec.chatId, rec.companyId, spans);
+    if (!verdict.intact) throw new ChainBrokenError(verdict.seq, verdict.problem);
     const page = (after: number) => translated(() => this.chats.messagePage(rec.chatId, rec.companyId, spans, after, MESSAGE_PAGE_SIZE));
     // The markers and the first page of messages are read side by side.
     const [markers, firstPage] = await Promise.all([this.chats.markers(rec.chatId, spans), page(0)]);
@@ -88,6 +91,7 @@ export class RecordingSnapshots {
       agents,
       profile,
       segments,
+      chainHead: verdict.head,
       entries: () => merge(messages(), markers),
     };
   }

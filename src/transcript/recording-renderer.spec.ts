@@ -24,6 +24,7 @@ function snapshot(entries: TranscriptEntry[], over: Partial<RecordingSnapshot> =
     agents: [{ id: 'a-1', login: 'bob', name: 'Bob Smith' }],
     profile: { filenameTemplate: '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}', format: 'html' as const, sidecar: true },
     segments: [{ startSeq: 1, endSeq: null, startedAt: at(2), stoppedAt: null }],
+    chainHead: null,
     entries: async function* () {
       s.reads++;
       yield* entries;

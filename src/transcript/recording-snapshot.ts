@@ -44,6 +44,9 @@ export interface RecordingSnapshot {
   agents: { id: string; login: string | null; name: string | null }[];
   profile: ProfileSnapshot;
   segments: SegmentView[];
+  // The chat's chain at the recording's last captured message, lowercase hex (docs/integrity.md);
+  // null if it captured none (or only messages written before the chain existed).
+  chainHead: string | null;
   // The entries in order, read page by page again on each call: never held whole.
   entries: () => AsyncIterable<TranscriptEntry>;
 }
