@@ -183,6 +183,12 @@ describe('MessageStore on MariaDB', () => {
     expect(await chain.verify('head-1', company, [span(1, 4)])).toEqual({ intact: true, head: rows[1].chain, checked: 4 });
     expect(await chain.verify('head-1', company, [span(3, 4)])).toEqual({ intact: true, head: null, checked: 4 });
     expect(await chain.verify('head-1', company, [])).toEqual({ intact: true, head: null, checked: 4 });
+    // Bodies purged by design (outside every produced recording, retention, erasure) keep their
+    // digest and link: the chain still verifies; a body put back that differs does not.
+    await db.query('UPDATE messages SET text = NULL WHERE chat_id = ? AND seq IN (1, 4)', ['head-1']);
+    expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
+    await db.query("UPDATE messages SET text = 'ONE' WHERE chat_id = ? AND seq = 1", ['head-1']);
+    expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: false, seq: 1, problem: 'the body does not match its digest' });
   });
 
   it('starts the chain after rows written before it existed, and accepts unlinked rows only first', async () => {
