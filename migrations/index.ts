@@ -6,6 +6,7 @@ import { ServiceKeys1795300000000 } from './1795300000000-service-keys';
 import { ResendSenderRole1795320000000 } from './1795320000000-resend-sender-role';
 import { RetentionByCompany1795320000001 } from './1795320000001-retention-by-company';
 import { SegmentsSwitchSnapshot1795330000000 } from './1795330000000-segments-switch-snapshot';
+import { MessageChain1795340000000 } from './1795340000000-message-chain';
 import { Manifests1795340000100 } from './1795340000100-manifests';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
@@ -18,5 +19,6 @@ export const MIGRATIONS = [
   ResendSenderRole1795320000000,
   RetentionByCompany1795320000001,
   SegmentsSwitchSnapshot1795330000000,
+  MessageChain1795340000000,
   Manifests1795340000100,
 ];

@@ -137,10 +137,16 @@ describe('signed manifests', () => {
       recordingId: rec.id,
       chatId: id,
       companyId: company,
-      chainHead: null,
       previousManifestSha256: null,
       keyId: key.keyId,
     });
+    // The chain at the recording's last captured message: the agent stayed to the end, so the
+    // chat's last link, and the link on the last message row.
+    const [head] = await db.query<{ chain_head: string | null }>('SELECT chain_head FROM chats WHERE id = ?', [id]);
+    const [last] = await db.query<{ chain: string }>('SELECT chain FROM messages WHERE chat_id = ? ORDER BY seq DESC LIMIT 1', [id]);
+    expect(m.chainHead).toMatch(/^[0-9a-f]{64}$/);
+    expect(m.chainHead).toBe(head.chain_head);
+    expect(m.chainHead).toBe(last.chain);
     expect(m.files).toEqual(
       [`${id}.meta.json`, `${id}.json`].map((name) => {
         const data = readFileSync(join(sshd.localDir, name));

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { ChatEntity } from '../src/chat/chat.entity';
+import { MessageChainVerifier } from '../src/chat/message-chain-verifier';
 import { MessageStore } from '../src/chat/message-store';
 import { Clock } from '../src/common/clock';
 import { AppException } from '../src/common/app.exception';
@@ -19,6 +20,7 @@ describe('MessageStore on MariaDB', () => {
   let ds: DataSource;
   let store: MessageStore;
   const metrics = new AppMetrics();
+  let chain: MessageChainVerifier;
   const company = 'storeco';
   // Commits and the messages they carried, read from the messages-per-commit histogram.
   const commits = async () => {
@@ -34,6 +36,7 @@ describe('MessageStore on MariaDB', () => {
     await ds.initialize();
     await ds.runMigrations();
     store = new MessageStore(ds, config, new Clock(), null, metrics);
+    chain = new MessageChainVerifier(ds);
   });
   afterAll(async () => {
     await store?.onModuleDestroy();
@@ -81,6 +84,9 @@ describe('MessageStore on MariaDB', () => {
     }
     const chatRows = await db.query<{ next_seq: number }>('SELECT next_seq FROM chats');
     expect(chatRows.every((c) => c.next_seq === 21)).toBe(true);
+    // Each chat's rows form one chain, in seq order, whatever the batches held (resends included).
+    const whole = [{ startSeq: 1, endSeq: 21, from: new Date(0), to: new Date() }];
+    for (const c of chats) expect(await chain.verify(c, company, whole)).toMatchObject({ intact: true, checked: 20 });
     // group commit: far fewer commits than messages
     const after = await commits();
     const batches = after.batches - before.batches;
@@ -163,5 +169,59 @@ describe('MessageStore on MariaDB', () => {
     ]);
     const rows = await db.query<{ seq: number; text: string }>('SELECT seq, text FROM messages WHERE chat_id = ? ORDER BY seq', ['same-id-1']);
     expect(rows.map((r) => r.text)).toEqual(['customer 1', 'agent 1', 'flow 1', 'agent 2', 'customer 2']);
+  });
+
+  it('links paused messages too, and reports the head at the last message a span captured', async () => {
+    await newChat('head-1');
+    const send = (text: string) =>
+      store.append({ chatId: 'head-1', companyId: company, senderRole: 'customer', senderId: 'c', senderName: null, clientMsgId: null, text });
+    await send('one');
+    await send('two');
+    await ds.getRepository(ChatEntity).update({ id: 'head-1' }, { paused: true });
+    await send('secret');
+    await ds.getRepository(ChatEntity).update({ id: 'head-1' }, { paused: false });
+    await send('four');
+    const rows = await db.query<{ seq: number; chain: string; body_sha256: string | null }>(
+      'SELECT seq, chain, body_sha256 FROM messages WHERE chat_id = ? ORDER BY seq',
+      ['head-1'],
+    );
+    expect(rows[2].body_sha256).toBeNull();
+    const span = (startSeq: number, endSeq: number) => ({ startSeq, endSeq, from: new Date(0), to: new Date() });
+    expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
+    // The paused message is not captured: the head is the message before it.
+    expect(await chain.verify('head-1', company, [span(1, 4)])).toEqual({ intact: true, head: rows[1].chain, checked: 4 });
+    expect(await chain.verify('head-1', company, [span(3, 4)])).toEqual({ intact: true, head: null, checked: 4 });
+    expect(await chain.verify('head-1', company, [])).toEqual({ intact: true, head: null, checked: 4 });
+    // Bodies purged by design (outside every produced recording, retention, erasure) keep their
+    // digest and link: the chain still verifies; a body put back that differs does not.
+    await db.query('UPDATE messages SET text = NULL WHERE chat_id = ? AND seq IN (1, 4)', ['head-1']);
+    expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
+    await db.query("UPDATE messages SET text = 'ONE' WHERE chat_id = ? AND seq = 1", ['head-1']);
+    expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: false, seq: 1, problem: 'the body does not match its digest' });
+  });
+
+  it('starts the chain after rows written before it existed, and accepts unlinked rows only first', async () => {
+    await newChat('legacy-1');
+    // Two rows as the service wrote them before the chain: no digest, no link, no head.
+    for (const seq of [1, 2]) {
+      await db.query(
+        "INSERT INTO messages (chat_id, seq, client_msg_id, sender_role, sender_id, text, paused, at) VALUES (?, ?, NULL, 'agent', 'a', ?, 0, NOW(3))",
+        ['legacy-1', seq, `old ${seq}`],
+      );
+    }
+    await ds.getRepository(ChatEntity).update({ id: 'legacy-1' }, { nextSeq: 3 });
+    const send = (text: string) =>
+      store.append({ chatId: 'legacy-1', companyId: company, senderRole: 'agent', senderId: 'a', senderName: null, clientMsgId: null, text });
+    expect((await send('new 3')).seq).toBe(3);
+    expect((await send('new 4')).seq).toBe(4);
+    const whole = [{ startSeq: 1, endSeq: 5, from: new Date(0), to: new Date() }];
+    const rows = await db.query<{ chain: string | null }>('SELECT chain FROM messages WHERE chat_id = ? ORDER BY seq', ['legacy-1']);
+    expect(await chain.verify('legacy-1', company, whole)).toEqual({ intact: true, head: rows[3].chain, checked: 2 });
+    // An unlinked row after a linked one is a break.
+    await db.query('UPDATE messages SET chain = NULL WHERE chat_id = ? AND seq = 4', ['legacy-1']);
+    expect(await chain.verify('legacy-1', company, whole)).toEqual({ intact: false, seq: 4, problem: 'the row has no link' });
+    // Unlinking every row is caught by the head the chat row keeps.
+    await db.query('UPDATE messages SET chain = NULL WHERE chat_id = ? AND seq = 3', ['legacy-1']);
+    expect(await chain.verify('legacy-1', company, whole)).toMatchObject({ intact: false, seq: 4 });
   });
 });

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { RecordingChatFacts } from '../recording/chat-facts.port';
 import { SecurityModule } from '../security/security.module';
 import { ChatRecords } from './chat-records';
+import { MessageChainVerifier } from './message-chain-verifier';
 
 // What other features may read and purge of a chat's tables, as plain data, in a module of its own
 // so that they need not import the chat module (which uses recording). It also serves recording's
@@ -11,7 +12,7 @@ import { ChatRecords } from './chat-records';
 @Global()
 @Module({
   imports: [SecurityModule],
-  providers: [ChatRecords, { provide: RecordingChatFacts, useExisting: ChatRecords }],
+  providers: [ChatRecords, MessageChainVerifier, { provide: RecordingChatFacts, useExisting: ChatRecords }],
   exports: [ChatRecords, RecordingChatFacts],
 })
 export class ChatRecordsModule {}

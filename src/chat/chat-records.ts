@@ -4,9 +4,10 @@ import { sqlDate } from '../database/sql';
 import { CryptoService } from '../security/crypto.service';
 import { ChatEventEntity } from './chat-event.entity';
 import { ChatEntity } from './chat.entity';
+import { MessageChainVerifier } from './message-chain-verifier';
 import { MessageEntity } from './message.entity';
 import { ParticipantEntity } from './participant.entity';
-import { ChatFacts, ChatSpan, MarkerRecord, MessageRecord, ParticipantFacts, RecordingChatFacts } from '../recording/chat-facts.port';
+import { ChainVerdict, ChatFacts, ChatSpan, MarkerRecord, MessageRecord, ParticipantFacts, RecordingChatFacts } from '../recording/chat-facts.port';
 
 // What other features may know of a chat, as plain data: chats, messages, participants and
 // chat_events belong to chat, and this is the only door to them from outside the folder. It
@@ -23,6 +24,7 @@ export class ChatRecords implements RecordingChatFacts {
   constructor(
     private readonly db: DataSource,
     private readonly crypto: CryptoService,
+    private readonly chain: MessageChainVerifier,
   ) {}
 
   async facts(chatId: string): Promise<ChatFacts> {
@@ -86,6 +88,11 @@ export class ChatRecords implements RecordingChatFacts {
       .addOrderBy('e.at', 'ASC')
       .getMany();
     return rows.map(markerRecord);
+  }
+
+  // Every stored message of the chat, page by page: bodies against digests, links in seq order.
+  verifyChain(chatId: string, companyId: string, spans: ChatSpan[]): Promise<ChainVerdict> {
+    return this.chain.verify(chatId, companyId, spans);
   }
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.

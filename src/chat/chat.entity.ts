@@ -41,6 +41,11 @@ export class ChatEntity {
   @Column({ name: 'next_seq', type: 'int', default: 1 })
   nextSeq!: number;
 
+  // The chain of the chat's last stored message (lowercase hex), advanced with next_seq: the next
+  // message links from it without reading the messages. NULL before the chat's first chained message.
+  @Column({ name: 'chain_head', type: 'varchar', length: 64, nullable: true })
+  chainHead!: string | null;
+
   @Column(boolColumn('paused', false))
   paused!: boolean;
 

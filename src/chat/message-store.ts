@@ -6,6 +6,7 @@ import { Clock } from '../common/clock';
 import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
+import { bodyDigest, CHAIN_ORIGIN, nextLink } from './message-chain';
 import { SenderRole } from './message.entity';
 
 export interface AppendRequest {
@@ -158,14 +159,29 @@ export class MessageStore implements OnModuleDestroy {
     const chatIds = [...new Set(reqs.map((r) => r.chatId))].sort();
     const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
     const chatRows = (await m.query(
-      `SELECT id, company_id, status, next_seq, paused, recording_off FROM chats WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
+      `SELECT id, company_id, status, next_seq, chain_head, paused, recording_off FROM chats WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
       chatIds,
-    )) as { id: string; company_id: string; status: string; next_seq: number; paused: number | boolean; recording_off: number | boolean }[];
+    )) as {
+      id: string;
+      company_id: string;
+      status: string;
+      next_seq: number;
+      chain_head: string | null;
+      paused: number | boolean;
+      recording_off: number | boolean;
+    }[];
     // The company switch being off is like a pause: the body is relayed, never stored.
     const chats = new Map(
       chatRows.map((c) => [
         c.id,
-        { companyId: c.company_id, status: c.status, nextSeq: Number(c.next_seq), paused: !!Number(c.paused) || !!Number(c.recording_off) },
+        {
+          companyId: c.company_id,
+          status: c.status,
+          nextSeq: Number(c.next_seq),
+          // The link the chat's next message chains from: read under the same lock as its seq.
+          chainHead: c.chain_head === null ? CHAIN_ORIGIN : Buffer.from(c.chain_head, 'hex'),
+          paused: !!Number(c.paused) || !!Number(c.recording_off),
+        },
       ]),
     );
 
@@ -203,6 +219,7 @@ export class MessageStore implements OnModuleDestroy {
     const now = this.clock.now();
     const nowSql = sqlDate(now);
     const next = new Map<string, number>();
+    const heads = new Map<string, Buffer>();
     const values: unknown[] = [];
     let inserted = 0;
     const results = reqs.map((r): StoredMessage | AppException => {
@@ -221,7 +238,11 @@ export class MessageStore implements OnModuleDestroy {
       // While paused the body is relayed but never stored.
       const text = chat.paused ? null : r.text;
       const stored = text !== null && bodyKey instanceof Buffer && this.crypto ? this.crypto.sealBody(bodyKey, r.chatId, seq, text) : text;
-      values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, stored, chat.paused ? 1 : 0, nowSql);
+      // Linked in seq order, in the transaction that stores the row (docs/integrity.md).
+      const bodySha256 = bodyDigest(text);
+      const link = nextLink(heads.get(r.chatId) ?? chat.chainHead, { seq, at: now, senderRole: r.senderRole, senderId: r.senderId, bodySha256 });
+      heads.set(r.chatId, link);
+      values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, stored, chat.paused ? 1 : 0, nowSql, bodySha256, link.toString('hex'));
       inserted++;
       if (r.clientMsgId !== null) {
         existing.set(resendKey(r), { seq, at: now, senderRole: r.senderRole, senderName: r.senderName, text, paused: chat.paused });
@@ -230,17 +251,19 @@ export class MessageStore implements OnModuleDestroy {
     });
 
     if (inserted > 0) {
-      const row = '(?,?,?,?,?,?,?,?,?)';
+      const row = '(?,?,?,?,?,?,?,?,?,?,?)';
       await m.query(
-        `INSERT INTO messages (chat_id, seq, client_msg_id, sender_role, sender_id, sender_name, text, paused, at) VALUES ${Array.from({ length: inserted }, () => row).join(',')}`,
+        `INSERT INTO messages (chat_id, seq, client_msg_id, sender_role, sender_id, sender_name, text, paused, at, body_sha256, chain) VALUES ${Array.from({ length: inserted }, () => row).join(',')}`,
         values,
       );
       const ids = [...next.keys()];
       const params: unknown[] = [];
       for (const id of ids) params.push(id, next.get(id));
+      for (const id of ids) params.push(id, heads.get(id)?.toString('hex'));
       params.push(nowSql, ...ids);
+      const cases = ids.map(() => 'WHEN ? THEN ?').join(' ');
       await m.query(
-        `UPDATE chats SET next_seq = CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END, last_activity_at = ? WHERE id IN (${marks(ids.length)})`,
+        `UPDATE chats SET next_seq = CASE id ${cases} END, chain_head = CASE id ${cases} END, last_activity_at = ? WHERE id IN (${marks(ids.length)})`,
         params,
       );
     }

@@ -36,4 +36,13 @@ export class MessageEntity {
 
   @Column(timestampColumn('at'))
   at!: Date;
+
+  // The chain (docs/integrity.md, "Chained messages"), lowercase hex: the digest of the body as
+  // stored (null while paused; kept when the body is purged) and the link over it. NULL on rows
+  // written before the chain existed.
+  @Column({ name: 'body_sha256', type: 'varchar', length: 64, nullable: true })
+  bodySha256!: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  chain!: string | null;
 }

@@ -54,6 +54,11 @@ export interface MarkerRecord {
   detail: string | null;
 }
 
+// The chat's message chain checked (docs/integrity.md, "Chained messages"): intact with the link
+// of the last message the spans captured (lowercase hex; null if they captured none, or only
+// messages written before the chain existed), or broken at a seq, with what is wrong there.
+export type ChainVerdict = { intact: true; head: string | null; checked: number } | { intact: false; seq: number; problem: string };
+
 export abstract class RecordingChatFacts {
   abstract facts(chatId: string): Promise<ChatFacts>;
 
@@ -68,6 +73,10 @@ export abstract class RecordingChatFacts {
 
   // The chat's consent markers (requests, answers, discards), in chat order, wherever they fall.
   abstract consentMarkers(chatId: string): Promise<MarkerRecord[]>;
+
+  // Walks every stored message of the chat in seq order, page by page, checking each body against
+  // its digest and each link against the one before.
+  abstract verifyChain(chatId: string, companyId: string, spans: ChatSpan[]): Promise<ChainVerdict>;
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.
   abstract purgeBodiesOutside(m: EntityManager, chatId: string, kept: { startSeq: number; endSeq: number | null }[]): Promise<void>;

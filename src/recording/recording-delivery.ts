@@ -8,7 +8,7 @@ import { DeliveredPlan, DeliveryPlan, DeliverySource, FailedAttempt, OutgoingFil
 import { DeliveryWorker } from '../export/delivery.worker';
 import { recordingFileName, renderRecording, suffixedRecordingFileName } from '../transcript/recording-renderer';
 import { RecordingSnapshot } from '../transcript/recording-snapshot';
-import { translated } from './delivery-failures';
+import { INTEGRITY_FAILURE, translated } from './delivery-failures';
 import { RecordingManifests } from './recording-manifests';
 import { RecordingSnapshots } from './recording-snapshots';
 import { RecordingRepository } from './recording.repository';
@@ -118,6 +118,28 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
   async failed(m: EntityManager, recordingId: string, { attempts, giveUp, failure, at }: FailedAttempt): Promise<void> {
     const rec = await this.recordings.find(recordingId, m);
     if (!rec) return;
+    if (failure.code === INTEGRITY_FAILURE) {
+      // Permanent (giveUp): the outcome says why, so that GET /v1/admin/chats/:chatId explains it.
+      await this.recordings.update(m, recordingId, {
+        status: 'failed',
+        outcomeReason: INTEGRITY_FAILURE,
+        outcomeDetail: failure.message.slice(0, 1000),
+        attempts,
+        lastError: failure.message,
+        updatedAt: at,
+      });
+      await this.audit.record(
+        {
+          companyId: rec.companyId,
+          chatId: rec.chatId,
+          actorRole: 'system',
+          action: 'recording.integrity_failed',
+          detail: { recordingId, error: failure.message },
+        },
+        m,
+      );
+      return;
+    }
     await this.recordings.update(m, recordingId, { status: giveUp ? 'failed' : 'pending', attempts, lastError: failure.message, updatedAt: at });
     if (giveUp) {
       await this.audit.record(

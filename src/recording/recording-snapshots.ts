@@ -5,7 +5,7 @@ import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot } from '../transcript/recording-snapshot';
 import { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
 import { ChatSpan, MarkerRecord, MessageRecord, RecordingChatFacts } from './chat-facts.port';
-import { translated } from './delivery-failures';
+import { ChainBrokenError, translated } from './delivery-failures';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
 
@@ -49,6 +49,9 @@ export class RecordingSnapshots {
       from: g.startedAt,
       to: g.stoppedAt ?? stoppedAt,
     }));
+    // Before anything is rendered: a broken chain fails the recording for good (docs/integrity.md).
+    const verdict = await this.chats.verifyChain(rec.chatId, rec.companyId, spans);
+    if (!verdict.intact) throw new ChainBrokenError(verdict.seq, verdict.problem);
     const page = (after: number) => translated(() => this.chats.messagePage(rec.chatId, rec.companyId, spans, after, MESSAGE_PAGE_SIZE));
     // The markers, the consent evidence (vcon only) and the first page of messages side by side.
     const [markers, consent, firstPage] = await Promise.all([
@@ -93,9 +96,9 @@ export class RecordingSnapshots {
       timeZone: company.timeZone,
       agents,
       profile,
-      chainHead: null, // filled from the message chain (merged separately)
       segments,
       consent: consent.map(markerEntry),
+      chainHead: verdict.head,
       entries: () => merge(messages(), markers),
     };
   }

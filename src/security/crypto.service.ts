@@ -208,6 +208,21 @@ export class CryptoService implements OnApplicationBootstrap {
     return rows;
   }
 
+  // One body opened where it is stored, or null when its seal does not open there (moved to
+  // another chat or seq, or altered): the chain check reports that as a break. A missing or
+  // erased key still throws, as for openBodies.
+  async openBodyInPlace(companyId: string, row: BodyRow & { text: string }): Promise<string | null> {
+    if (!isSealed(row.text)) return row.text;
+    if (!this.bodiesEncrypted) throw new DecryptionError('message bodies are encrypted but ENCRYPTION_MASTER_KEY is not set');
+    const key = await this.dataKey(companyId, false);
+    try {
+      return this.openBody(key, row.chatId, row.seq, row.text);
+    } catch (err) {
+      if (err instanceof DecryptionError) return null;
+      throw err;
+    }
+  }
+
   // --- administration ----------------------------------------------------------------------------
 
   async keyStatus(companyId: string): Promise<{ enabled: boolean; erased: boolean; createdAt: string | null }> {

@@ -12,6 +12,7 @@ export function chatRow(overrides: Partial<ChatEntity> & Pick<ChatEntity, 'id' |
     status: 'open',
     assignedAgentId: null,
     nextSeq: 1,
+    chainHead: null,
     paused: false,
     recordingOff: false,
     consent: null,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, migrate, startApp } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/database';
+import { ChainRow, firstBreak } from '../support/message-chain';
 import { SshdHandle, startSshd } from '../support/sshd';
 import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
 import { Action, actionArb, describeAction, Faults, Setup, setupArb } from './actions';
@@ -28,6 +29,8 @@ const TIME_LIMIT_S = Number(process.env.MBT_TIME_LIMIT_S ?? 70);
 const VERBOSE = !!process.env.MBT_VERBOSE;
 const SURVEY = !!process.env.MBT_SURVEY;
 const MAX_COMMANDS = Number(process.env.MBT_MAX_COMMANDS ?? 30);
+const CHAIN_ROWS = 'SELECT seq, at, sender_role, sender_id, text, body_sha256, chain FROM messages WHERE chat_id = ? ORDER BY seq';
+
 const APP_ENV = {
   IDLE_SWEEP_MS: '500',
   DELIVERY_LEASE_MS: '3000',
@@ -192,6 +195,11 @@ const suiteTimeout = (TIME_LIMIT_S + 120) * 1000;
         const rows = await db.query<{ seq: number; text: string | null }>('SELECT seq, text FROM messages WHERE chat_id = ?', [chatId]);
         return new Map(rows.map((r) => [Number(r.seq), r.text]));
       },
+      chainBreak: async (chatId) => {
+        const rows = await db.query<ChainRow>(CHAIN_ROWS, [chatId]);
+        const head = await db.query<{ chain_head: string | null }>('SELECT chain_head FROM chats WHERE id = ?', [chatId]);
+        return firstBreak(rows, head[0]?.chain_head ?? null);
+      },
     };
   });
 
@@ -230,6 +238,19 @@ const suiteTimeout = (TIME_LIMIT_S + 120) * 1000;
         try {
           const rows = conn.prepare('SELECT seq, text FROM messages WHERE chat_id = ?').all(chatId) as { seq: number; text: string | null }[];
           return Promise.resolve(new Map(rows.map((r) => [Number(r.seq), r.text])));
+        } finally {
+          conn.close();
+        }
+      },
+      chainBreak: (chatId) => {
+        const conn = new Database(file, { readonly: true, fileMustExist: true });
+        try {
+          const rows = (conn.prepare(CHAIN_ROWS).all(chatId) as (ChainRow & { at: string })[]).map((r) => ({
+            ...r,
+            at: new Date(`${r.at.replace(' ', 'T')}Z`),
+          }));
+          const head = conn.prepare('SELECT chain_head FROM chats WHERE id = ?').get(chatId) as { chain_head: string | null } | undefined;
+          return Promise.resolve(firstBreak(rows, head?.chain_head ?? null));
         } finally {
           conn.close();
         }

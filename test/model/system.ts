@@ -26,6 +26,8 @@ export interface World {
   dbProxy?: TcpProxy;
   // The stored bodies of a chat's messages by seq (null: never stored or purged).
   bodies(chatId: string): Promise<Map<number, string | null>>;
+  // The first seq at which the chat's message chain does not verify (docs/integrity.md), or null.
+  chainBreak(chatId: string): Promise<number | null>;
 }
 
 export class ModelMismatch extends Error {}
@@ -606,6 +608,9 @@ export class ChatRun {
       if (r?.sampling) draws[id] = r.sampling.sampledIn;
     }
     const bodies = await this.world.bodies(this.chatId);
+    // Whatever happened (kill -9, a cut database, two instances), the stored messages form one chain.
+    const broken = await this.world.chainBreak(this.chatId);
+    if (broken !== null) throw new ModelMismatch(`chat ${this.chatId} (company ${this.company}): the message chain breaks at seq ${broken}`);
     const explained = await http<{ recordings?: RecordingView[] }>(this.app(), 'GET', `/v1/admin/chats/${this.chatId}`, this.admin);
     let best: string[] | null = null;
     for (const reading of PERMIT_READINGS) {

@@ -1,0 +1,44 @@
+import { bodyDigest, canonicalJson, canonicalMessage, CHAIN_ORIGIN, nextLink } from './message-chain';
+
+// Fixed vectors: the first link was recomputed outside Node with
+// (head -c 32 /dev/zero; printf '%s' "$CANONICAL") | sha256sum, as docs/integrity.md shows.
+describe('message chain', () => {
+  const first = { seq: 1, at: new Date('2026-01-02T03:04:05.678Z'), senderRole: 'customer' as const, senderId: 'cust-1', bodySha256: bodyDigest('hello') };
+  const second = { seq: 2, at: new Date('2026-01-02T03:04:06Z'), senderRole: 'agent' as const, senderId: 'agent-é', bodySha256: bodyDigest(null) };
+
+  it('writes the canonical form with sorted keys, ISO times with milliseconds and the body digest', () => {
+    expect(bodyDigest('hello')).toBe('2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+    expect(canonicalMessage(first)).toBe(
+      '{"at":"2026-01-02T03:04:05.678Z","bodySha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","senderId":"cust-1","senderRole":"customer","seq":1}',
+    );
+    // Paused: the digest is null; non-ASCII stays as it is (JCS escapes only what JSON must).
+    expect(canonicalMessage(second)).toBe('{"at":"2026-01-02T03:04:06.000Z","bodySha256":null,"senderId":"agent-é","senderRole":"agent","seq":2}');
+  });
+
+  it('links from 32 zero bytes to the known vector', () => {
+    const l1 = nextLink(CHAIN_ORIGIN, first);
+    expect(l1.toString('hex')).toBe('d44c31a325ae8d1b11381c40aa7b860e9061d9bc33554a806942d38eebfc7331');
+    expect(nextLink(l1, second).toString('hex')).toBe('742c98a046923325f915f9b7f29d6456ad033a617cdafa903e7aad7acae94b7e');
+  });
+
+  it('changes the link when any field or the previous link changes', () => {
+    const base = nextLink(CHAIN_ORIGIN, first).toString('hex');
+    const variants = [
+      { ...first, seq: 2 },
+      { ...first, at: new Date('2026-01-02T03:04:05.679Z') },
+      { ...first, senderRole: 'agent' as const },
+      { ...first, senderId: 'cust-2' },
+      { ...first, bodySha256: bodyDigest('hello!') },
+      { ...first, bodySha256: null },
+    ];
+    for (const v of variants) expect(nextLink(CHAIN_ORIGIN, v).toString('hex')).not.toBe(base);
+    expect(nextLink(Buffer.alloc(32, 1), first).toString('hex')).not.toBe(base);
+  });
+
+  it('serialises JSON canonically (RFC 8785 for strings, integers, null, arrays and objects)', () => {
+    expect(canonicalJson({ b: [1, 'x', null, true], a: { d: 'é\n"', c: -0 } })).toBe('{"a":{"c":0,"d":"é\\n\\""},"b":[1,"x",null,true]}');
+    // Keys sort by UTF-16 code units: "\u20ac" (€) before "\ud83d\ude00" (😀) and after "z".
+    expect(canonicalJson({ '😀': 1, '€': 2, z: 3 })).toBe('{"z":3,"€":2,"😀":1}');
+    expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
+  });
+});
