@@ -3,7 +3,7 @@
 #   prod-deps  installs the production dependencies only (better-sqlite3 may compile, so the
 #              compiler lives here and not in the image)
 #   runtime    node, the compiled service and its production dependencies, run as a non-root user
-# .ci/docker-replay.sh replays the COPY and RUN steps without Docker and starts the result.
+# .ci/docker-replay.cjs replays the COPY and RUN steps without Docker and starts the result.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
