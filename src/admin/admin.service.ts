@@ -80,7 +80,7 @@ export class AdminService {
   }
 
   async checkExportTarget(p: Principal) {
-    if (!this.limiter.takeExportTargetCheck(p.company)) throw new AppException('rate_limited', 'too many export target checks, try again in a minute');
+    if (!(await this.limiter.takeExportTargetCheck(p.company))) throw new AppException('rate_limited', 'too many export target checks, try again in a minute');
     await this.companies.get(p.company);
     const target = await this.targets.get(p.company);
     try {

@@ -20,14 +20,14 @@ export class AuthGuard implements CanActivate {
     private readonly limiter: RateLimiter,
   ) {}
 
-  canActivate(ctx: ExecutionContext): boolean {
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [ctx.getHandler(), ctx.getClass()]);
     if (!roles) return true;
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const header = req.headers.authorization;
     const token = typeof header === 'string' && /^Bearer /i.test(header) ? header.slice(7).trim() : undefined;
     req.principal = this.tokens.verify(token, roles);
-    if (!this.limiter.takeForPrincipal(req.principal)) throw new AppException('rate_limited', 'too many requests, slow down');
+    if (!(await this.limiter.takeForPrincipal(req.principal))) throw new AppException('rate_limited', 'too many requests, slow down');
     return true;
   }
 }

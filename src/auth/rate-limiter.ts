@@ -1,14 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import type { Principal } from './principal';
+import { CountedLimit, LimitShape, memoryLimit, RedisLimits } from './rate-limit-backend';
 
 interface Bucket {
   tokens: number;
   last: number;
 }
 
-// Token buckets: a sustained rate with bursts of twice that. Per socket (kept on the socket) and
-// per credential (kept here, across a token's sockets and REST calls, on this instance).
+// A token bucket: a sustained rate with bursts of twice that. Per socket, kept on the socket: a
+// socket lives on one instance, so this one never needs Redis.
 export class TokenBucket {
   private readonly b: Bucket;
   constructor(
@@ -19,64 +20,59 @@ export class TokenBucket {
   }
 
   take(now = Date.now()): boolean {
-    return takeFrom(this.b, this.perSecond, now);
+    const burst = this.perSecond * 2;
+    this.b.tokens = Math.min(burst, this.b.tokens + ((now - this.b.last) / 1000) * this.perSecond);
+    this.b.last = now;
+    if (this.b.tokens < 1) return false;
+    this.b.tokens -= 1;
+    return true;
   }
 }
 
-function takeFrom(b: Bucket, perSecond: number, now: number, burst = perSecond * 2): boolean {
-  b.tokens = Math.min(burst, b.tokens + ((now - b.last) / 1000) * perSecond);
-  b.last = now;
-  if (b.tokens < 1) return false;
-  b.tokens -= 1;
-  return true;
-}
-
+// The limits of a credential (across its sockets and REST calls) and of the export-target check
+// (per company), counted by rate-limiter-flexible: in Redis when REDIS_URL is set, so that every
+// instance shares one count, else on this instance. A rate R per second is R * 2 events per
+// two-second window, which keeps the burst of twice the rate and the sustained rate of the token
+// buckets these replaced (see docs/rate-limits.md).
 @Injectable()
-export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
-  private sweepAt = Date.now() + 60_000;
+export class RateLimiter implements OnModuleInit, OnModuleDestroy {
+  private readonly log = new Logger('RateLimits');
+  private readonly redis: RedisLimits | null;
+  private readonly user: CountedLimit;
+  private readonly server: CountedLimit;
+  private readonly exportCheck: CountedLimit;
 
-  constructor(private readonly config: AppConfig) {}
-
-  // Server-side credentials (a flow serves every chat of a company) have their own, larger rate.
-  perSecondFor(p: Principal): number {
-    return p.role === 'flow' || p.role === 'admin' ? this.config.rateLimit.serverTokenPerSecond : this.config.rateLimit.tokenPerSecond;
+  constructor(private readonly config: AppConfig) {
+    const { redisUrl } = config;
+    this.redis = redisUrl ? new RedisLimits(redisUrl, config.rateLimit.redisKeyPrefix) : null;
+    const limit = (shape: LimitShape) => (this.redis ? this.redis.limit(shape) : memoryLimit(shape, this.log));
+    const perTwoSeconds = (name: string, perSecond: number) => limit({ name, points: perSecond * 2, durationSeconds: 2 });
+    this.user = perTwoSeconds('credential', config.rateLimit.tokenPerSecond);
+    // Server-side credentials (a flow serves every chat of a company) have their own, larger rate.
+    this.server = perTwoSeconds('server-credential', config.rateLimit.serverTokenPerSecond);
+    // Export-target checks connect somewhere on an administrator's say-so: a few per minute per
+    // company, whoever asks.
+    this.exportCheck = limit({ name: 'export-target-check', points: config.exportTargetChecksPerMinute, durationSeconds: 60 });
   }
 
-  takeForPrincipal(p: Principal, now = Date.now()): boolean {
-    const key = `${p.company}\u0000${p.role}\u0000${p.sub}`;
-    const rate = this.perSecondFor(p);
-    let b = this.buckets.get(key);
-    if (!b) {
-      b = { tokens: rate * 2, last: now };
-      this.buckets.set(key, b);
-    }
-    if (now > this.sweepAt) this.sweep(now);
-    return takeFrom(b, rate, now);
+  onModuleInit(): void {
+    this.redis?.connect();
   }
 
-  // Export-target checks connect somewhere on an administrator's say-so: a few per minute per
-  // company (bursts of the same number), whoever asks.
-  takeExportTargetCheck(company: string, now = Date.now()): boolean {
-    const perMinute = this.config.exportTargetChecksPerMinute;
-    const key = `export-target-check\u0000${company}`;
-    let b = this.buckets.get(key);
-    if (!b) {
-      b = { tokens: perMinute, last: now };
-      this.buckets.set(key, b);
-    }
-    if (now > this.sweepAt) this.sweep(now);
-    return takeFrom(b, perMinute / 60, now, perMinute);
+  async onModuleDestroy(): Promise<void> {
+    await this.redis?.close();
+  }
+
+  takeForPrincipal(p: Principal): Promise<boolean> {
+    const serverSide = p.role === 'flow' || p.role === 'admin';
+    return (serverSide ? this.server : this.user).take(JSON.stringify([p.company, p.role, p.sub]));
+  }
+
+  takeExportTargetCheck(company: string): Promise<boolean> {
+    return this.exportCheck.take(company);
   }
 
   newSocketBucket(): TokenBucket {
     return new TokenBucket(this.config.rateLimit.socketPerSecond);
-  }
-
-  // Full buckets carry no state worth keeping.
-  private sweep(now: number): void {
-    this.sweepAt = now + 60_000;
-    // A check bucket refills within a minute; two minutes idle is full for every kind.
-    for (const [k, b] of this.buckets) if (now - b.last > 120_000) this.buckets.delete(k);
   }
 }

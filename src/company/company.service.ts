@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { boundedCache } from '../common/bounded-cache';
 import { Clock } from '../common/clock';
 import { isMysql } from '../database/sql';
 import { ProfileService } from '../transcript/profile.service';
@@ -7,26 +8,27 @@ import { AgentEntity } from './agent.entity';
 import { CompanyEntity } from './company.entity';
 
 const SETTINGS_TTL_MS = 2000;
+// Bounded: a flood of tokens naming new companies must not grow the memory without limit.
+export const MAX_CACHED_COMPANIES = 10_000;
 
 // Companies need no provisioning: the first token naming one creates it with the defaults.
 // Settings are read on hot paths (every message), so they are cached briefly.
 @Injectable()
 export class CompanyService {
-  private readonly cache = new Map<string, { company: CompanyEntity; until: number }>();
-
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly profiles: ProfileService,
   ) {}
 
+  private readonly cache = boundedCache<CompanyEntity>({ max: MAX_CACHED_COMPANIES, ttlMs: SETTINGS_TTL_MS, clock: this.clock });
+
   async get(companyId: string): Promise<CompanyEntity> {
     const hit = this.cache.get(companyId);
-    const now = Date.now();
-    if (hit && hit.until > now) return hit.company;
+    if (hit) return hit;
     let company = await this.db.getRepository(CompanyEntity).findOneBy({ id: companyId });
     if (!company) company = await this.create(companyId);
-    this.cache.set(companyId, { company, until: now + SETTINGS_TTL_MS });
+    this.cache.set(companyId, company);
     return company;
   }
 

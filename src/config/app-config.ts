@@ -44,7 +44,7 @@ export class AppConfig {
   readonly deliveryLeaseMs!: number;
   readonly sftpOperationTimeoutMs!: number;
   readonly idleSweepMs!: number;
-  readonly rateLimit!: { socketPerSecond: number; tokenPerSecond: number; serverTokenPerSecond: number };
+  readonly rateLimit!: { socketPerSecond: number; tokenPerSecond: number; serverTokenPerSecond: number; redisKeyPrefix: string };
   readonly retentionSweepMs!: number;
   readonly instanceId!: string;
   readonly redisUrl!: string | null;
@@ -166,6 +166,12 @@ export function parseAllowedTargets(raw: string | undefined): AllowedTargets {
   return out;
 }
 
+function rateLimitKeyPrefix(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return 'wcr:rl';
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(raw)) throw new ConfigError('RATE_LIMIT_REDIS_PREFIX: 1-64 letters, digits, ":", ".", "_" or "-"');
+  return raw;
+}
+
 function redisUrl(raw: string | undefined): string | null {
   if (!raw) return null;
   if (!/^rediss?:\/\//.test(raw)) throw new ConfigError('REDIS_URL must start with redis:// or rediss://');
@@ -248,6 +254,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       tokenPerSecond: int(env, 'RATE_LIMIT_TOKEN_PER_SECOND', 50, 1, 1_000_000),
       // Flow and admin credentials serve a whole company.
       serverTokenPerSecond: int(env, 'RATE_LIMIT_SERVER_TOKEN_PER_SECOND', 2000, 1, 1_000_000),
+      // With REDIS_URL the credential and export-check counts are shared under this key prefix.
+      redisKeyPrefix: rateLimitKeyPrefix(env.RATE_LIMIT_REDIS_PREFIX),
     },
     retentionSweepMs: int(env, 'RETENTION_SWEEP_MS', 60_000, 100, 86_400_000),
     redisUrl: redisUrl(env.REDIS_URL),

@@ -1,31 +1,33 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppException } from '../common/app.exception';
+import { boundedCache } from '../common/bounded-cache';
 import { Clock } from '../common/clock';
 import { CryptoService, DecryptionError } from '../security/crypto.service';
 import { ExportTargetEntity } from './export-target.entity';
 import { ExportTargetConfig } from './export-target.types';
 
 const CACHE_MS = 2000;
+export const MAX_CACHED_TARGETS = 10_000;
 
 @Injectable()
 export class ExportTargetService {
-  // Read for every delivered file; a change on another instance is seen within CACHE_MS.
-  private readonly cache = new Map<string, { target: ExportTargetConfig; until: number }>();
-
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly crypto: CryptoService,
   ) {}
 
+  // Read for every delivered file; a change on another instance is seen within CACHE_MS.
+  private readonly cache = boundedCache<ExportTargetConfig>({ max: MAX_CACHED_TARGETS, ttlMs: CACHE_MS, clock: this.clock });
+
   // Companies without a configured target deliver to the local folder (the embedded default).
   async get(companyId: string): Promise<ExportTargetConfig> {
     const hit = this.cache.get(companyId);
-    if (hit && hit.until > Date.now()) return hit.target;
+    if (hit) return hit;
     const row = await this.db.getRepository(ExportTargetEntity).findOneBy({ companyId });
     const target: ExportTargetConfig = row ? this.open(JSON.parse(row.config) as ExportTargetConfig) : { type: 'local' };
-    this.cache.set(companyId, { target, until: Date.now() + CACHE_MS });
+    this.cache.set(companyId, target);
     return target;
   }
 

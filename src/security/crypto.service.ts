@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppException } from '../common/app.exception';
+import { boundedCache } from '../common/bounded-cache';
 import { Clock } from '../common/clock';
 import { AppConfig, DEV_JWT_SECRET } from '../config/app-config';
 import { CompanyKeyEntity } from './company-key.entity';
@@ -24,6 +25,8 @@ const PLAIN_PREFIX = 'plain:';
 // Unwrapped company keys are kept in memory; the row is read again after this long, so an erasure
 // made on another instance takes effect here within it.
 const KEY_RECHECK_MS = 10_000;
+// Unwrapped company keys kept in memory, least recently used first out.
+export const MAX_CACHED_COMPANY_KEYS = 10_000;
 
 // The company's key was erased on purpose: its encrypted bodies are gone for good, and no new
 // bodies are stored encrypted with a fresh key behind the administrator's back.
@@ -104,7 +107,7 @@ export class CryptoService implements OnApplicationBootstrap {
   private readonly secretsReallySealed: boolean;
   // The first seals; every one opens, so secrets stored before a master key was set still read.
   private readonly secretKeys: Buffer[];
-  private readonly keys = new Map<string, { key: Buffer; until: number }>();
+  private readonly keys: ReturnType<typeof boundedCache<Buffer>>;
   private readonly loading = new Map<string, Promise<Buffer>>();
 
   constructor(
@@ -112,6 +115,7 @@ export class CryptoService implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {
+    this.keys = boundedCache<Buffer>({ max: MAX_CACHED_COMPANY_KEYS, ttlMs: KEY_RECHECK_MS, clock });
     const master = config.encryptionMasterKey;
     // Without a master key, the secret this service holds (the HS256 JWT secret, else
     // CUSTOMER_TOKEN_SECRET). With only a public key there is none: earlier versions then used the
@@ -252,7 +256,7 @@ export class CryptoService implements OnApplicationBootstrap {
 
   private dataKey(companyId: string, create: boolean): Promise<Buffer> {
     const hit = this.keys.get(companyId);
-    if (hit && hit.until > Date.now()) return Promise.resolve(hit.key);
+    if (hit) return Promise.resolve(hit);
     // Concurrent misses for one company share one read.
     const slot = `${create ? 'w' : 'r'}:${companyId}`;
     let p = this.loading.get(slot);
@@ -291,7 +295,7 @@ export class CryptoService implements OnApplicationBootstrap {
     } catch {
       throw new DecryptionError(`the encryption key of company ${companyId} cannot be unwrapped: ENCRYPTION_MASTER_KEY is not the one it was created with`);
     }
-    this.keys.set(companyId, { key, until: Date.now() + KEY_RECHECK_MS });
+    this.keys.set(companyId, key);
     return key;
   }
 }

@@ -70,6 +70,42 @@ describe('SocketDispatcher', () => {
     expect(log).toEqual(['first start', 'first end', 'second start', 'second end']);
   });
 
+  it('keeps arrival order when the credential limit answers out of order (Redis), and answers a refusal at once', async () => {
+    // The first event's count comes back last; the third is refused before the first has run.
+    const delays = [40, 0, 0];
+    const verdicts = [true, true, false];
+    let n = 0;
+    const limiter = Object.assign(Object.create(RateLimiter.prototype) as RateLimiter, {
+      newSocketBucket: () => ({ take: () => true }),
+      takeForPrincipal: () => {
+        const i = n++;
+        return new Promise<boolean>((r) => setTimeout(() => r(verdicts[i]), delays[i]));
+      },
+    });
+    const log: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const events = {
+      first: on(ChatRefDto, async () => {
+        log.push('first');
+        await held;
+        return {};
+      }),
+      second: on(ChatRefDto, async () => {
+        log.push('second');
+        return {};
+      }),
+    };
+    const s = new FakeSocket({ principal: principal(3600) });
+    new SocketDispatcher(limiter, access).attach(s as unknown as Socket, events, logger);
+    const replies = [s.send('first', { chatId }), s.send('second', { chatId }), s.send('second', { chatId })];
+    expect(await replies[2]).toEqual({ ok: false, error: { code: 'rate_limited', message: 'too many events, slow down' } });
+    expect(log).toEqual([]); // answered before the first event (still waiting for its count) ran
+    release();
+    expect(await Promise.all(replies.slice(0, 2))).toEqual([{ ok: true }, { ok: true }]);
+    expect(log).toEqual(['first', 'second']);
+  });
+
   it("does not make other sockets wait for one socket's event", async () => {
     let release: () => void = () => undefined;
     const blocked = new Promise<void>((r) => (release = r));

@@ -66,9 +66,7 @@ export class SocketDispatcher {
         ack(TOKEN_EXPIRED);
         return;
       }
-      // Rate limiting answers at once, not in the socket's turn.
-      const limited = !bucket.take() || !this.limiter.takeForPrincipal(principalOf(socket));
-      if (limited || queued >= MAX_QUEUED_EVENTS_PER_SOCKET) {
+      const refuse = (limited: boolean) => {
         // Logged at most once a minute per socket: a flood must not flood the logs too.
         if (Date.now() - limitedLogged > 60_000) {
           limitedLogged = Date.now();
@@ -76,13 +74,24 @@ export class SocketDispatcher {
           logger.warn({ msg: `${socket.nsp.name}: ${limited ? 'rate limited' : 'event queue full'}`, companyId: p.company, userId: p.sub, chatId: p.chat });
         }
         ack(limited ? RATE_LIMITED : QUEUE_FULL);
-        return;
-      }
+      };
+      if (!bucket.take()) return refuse(true);
+      if (queued >= MAX_QUEUED_EVENTS_PER_SOCKET) return refuse(false);
       queued++;
+      // The credential's count may live in Redis. The event takes its place in the socket's queue
+      // now; a refusal is answered as soon as it is known, not in the socket's turn.
+      const allowed = this.limiter.takeForPrincipal(principalOf(socket)).then((ok) => {
+        if (!ok) {
+          queued--;
+          refuse(true);
+        }
+        return ok;
+      });
       // Log lines of the event's handling carry who sent it and which chat it is about.
       const p = principalOf(socket);
       const context = { namespace: socket.nsp.name, event: ack.event, companyId: p.company, userId: p.sub, chatId: p.chat ?? chatIdOf(payload) };
       const run = async () => {
+        if (!(await allowed)) return;
         try {
           await withLogContext(context, () => this.dispatch(socket, String(event), payload, ack, events, logger));
         } finally {

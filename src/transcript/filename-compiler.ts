@@ -1,6 +1,7 @@
 // Parsing, checking (an AST whitelist) and compiling file name templates in an isolated
 // Handlebars environment.
 import Handlebars from 'handlebars';
+import { LRUCache } from 'lru-cache';
 import { formatInTimeZone } from './filename-time-zone';
 import {
   BLOCK_HELPERS,
@@ -260,8 +261,7 @@ function checkStatement(stmt: AstNode): void {
 // Compilation (cached)
 
 type Compiled = (ctx: Context, options: typeof RUNTIME_OPTIONS) => string;
-const compiledCache = new Map<string, Compiled>();
-const MAX_CACHE = 200;
+const compiledCache = new LRUCache<string, Compiled>({ max: 200 });
 
 export function handlebarsMessage(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
@@ -293,7 +293,6 @@ export function compile(template: string): Compiled {
     if (err instanceof FilenameTemplateError) throw err;
     throw new FilenameTemplateError(`template error: ${handlebarsMessage(err)}`);
   }
-  if (compiledCache.size >= MAX_CACHE) compiledCache.clear();
   compiledCache.set(template, fn);
   return fn;
 }

@@ -1,6 +1,7 @@
 // The wording shared by the three formats: time stamps (UTC with the company's zone named), names
 // on one line, and the sentence each marker reads as.
 import dayjs from 'dayjs';
+import { LRUCache } from 'lru-cache';
 import utc from 'dayjs/plugin/utc.js';
 import timezone from 'dayjs/plugin/timezone.js';
 import { SenderRole, TranscriptEntry } from './transcript-entry';
@@ -15,7 +16,7 @@ export function utcStamp(at: Date): string {
 }
 
 // Building an Intl formatter is costly; a zone's validity does not change while we run.
-const zoneValidity = new Map<string, boolean>();
+const zoneValidity = new LRUCache<string, boolean>({ max: 1000 });
 function validZone(timeZone: string): boolean {
   let ok = zoneValidity.get(timeZone);
   if (ok === undefined) {
@@ -25,7 +26,7 @@ function validZone(timeZone: string): boolean {
     } catch {
       ok = false;
     }
-    if (zoneValidity.size < 1000) zoneValidity.set(timeZone, ok);
+    zoneValidity.set(timeZone, ok);
   }
   return ok;
 }
