@@ -6,6 +6,7 @@ import { ServiceKeys1795300000000 } from './1795300000000-service-keys';
 import { ResendSenderRole1795320000000 } from './1795320000000-resend-sender-role';
 import { RetentionByCompany1795320000001 } from './1795320000001-retention-by-company';
 import { SegmentsSwitchSnapshot1795330000000 } from './1795330000000-segments-switch-snapshot';
+import { ErasureAndHold1795340000200 } from './1795340000200-erasure-and-hold';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   ResendSenderRole1795320000000,
   RetentionByCompany1795320000001,
   SegmentsSwitchSnapshot1795330000000,
+  ErasureAndHold1795340000200,
 ];

@@ -6,9 +6,9 @@ import { DeliveryFailure, deliveryFailureOf } from './delivery-failure';
 import { DeliveryJobRepository } from './delivery-job.repository';
 import { backoffMs, Slots } from './delivery-pacing';
 import { DeliverySignal } from './delivery-signal';
-import { DeliveredPlan, DeliveryPlan, DeliverySource } from './delivery-source';
+import { DeliveredPlan, DeliverySource } from './delivery-source';
 import { ExportTargetService } from './export-target.service';
-import { DeliveryFile, DeliveryResult, DeliveryTransport } from './transport';
+import { DeliveryFile, DeliveryTransport } from './transport';
 
 // Large jobs produce (rendering twice, streaming) and upload at most this many at a time, so that a
 // few huge files neither take every lane's share of the event loop nor add up in memory; small ones
@@ -176,10 +176,15 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
           tempTag: jobId,
         }));
         const results = await this.transport.deliver(target, outgoing);
-        return { sha256: files[files.length - 1].sha256, how: results[results.length - 1] };
+        return {
+          sha256: files[files.length - 1].sha256,
+          how: results[results.length - 1],
+          files: files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+          place: this.transport.placeOf(target, plan.companyId),
+        };
       };
       const done = plan.large ? await this.largeRenders.run(produceAndMove) : await produceAndMove();
-      await this.succeed(source, plan, done.sha256, done.how);
+      await this.succeed(source, { plan, ...done });
     } catch (err) {
       await this.fail(source, jobId, job.attempts, deliveryFailureOf(err));
     }
@@ -190,9 +195,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private outcomes: (DeliveredPlan & { source: DeliverySource; done: (err?: unknown) => void })[] = [];
   private recordingOutcomes = false;
 
-  private succeed(source: DeliverySource, plan: DeliveryPlan, sha256: string, how: DeliveryResult): Promise<void> {
+  private succeed(source: DeliverySource, delivered: DeliveredPlan): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.outcomes.push({ source, plan, sha256, how, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) });
+      this.outcomes.push({ source, ...delivered, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) });
       if (!this.recordingOutcomes) {
         this.recordingOutcomes = true;
         setImmediate(() => void this.recordOutcomes());
