@@ -6,7 +6,7 @@ type Op = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
 // Removes delivered files on one SFTP connection, file by file. A file not there is `not_found`
 // (the recipient may have moved it); a dead connection throws so the whole batch is tried again.
-export async function removeOverSftp(client: SftpClient, base: string, relPaths: string[], op: Op, dead: () => boolean): Promise<RemovalResult[]> {
+export async function removeOverSftp(c: { client: SftpClient; dead: boolean }, base: string, relPaths: string[], op: Op): Promise<RemovalResult[]> {
   const out: RemovalResult[] = [];
   for (const rel of relPaths) {
     if (rel.startsWith('/') || rel.split('/').some((s) => s === '..' || s === '.' || s === '')) {
@@ -15,15 +15,15 @@ export async function removeOverSftp(client: SftpClient, base: string, relPaths:
     }
     const path = posix.join(base, rel);
     try {
-      const kind = await op('exists', () => client.exists(path));
+      const kind = await op('exists', () => c.client.exists(path));
       if (kind === false) out.push({ outcome: 'not_found' });
       else if (kind === 'd') out.push({ outcome: 'failed', error: `${rel} is a folder on the target` });
       else {
-        await op('delete', () => client.delete(path));
+        await op('delete', () => c.client.delete(path));
         out.push({ outcome: 'removed' });
       }
     } catch (err) {
-      if (dead()) throw err;
+      if (c.dead) throw err;
       out.push({ outcome: 'failed', error: (err as Error).message.slice(0, 500) });
     }
   }

@@ -61,15 +61,7 @@ export class SftpTransport {
   }
 
   async remove(target: SftpTargetConfig, relPaths: string[]): Promise<RemovalResult[]> {
-    return this.withConnection(target, (c) =>
-      removeOverSftp(
-        c.client,
-        normalizeDir(target.remoteDir),
-        relPaths,
-        (n, fn) => this.op(c, n, fn),
-        () => c.dead,
-      ),
-    );
+    return this.withConnection(target, (c) => removeOverSftp(c, normalizeDir(target.remoteDir), relPaths, (n, fn) => this.op(c, n, fn)));
   }
 
   async close(): Promise<void> {
