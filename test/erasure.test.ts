@@ -375,3 +375,48 @@ describe('erasure', () => {
     expect((await http<{ hold: unknown }>(app, 'GET', `/v1/admin/chats/${chat.chatId}`, admin)).body.hold).toBeNull();
   });
 });
+
+// The embedded default: SQLite and the local folder, with the same migrations and runner.
+describe('erasure on SQLite', () => {
+  let app: AppHandle;
+  const company = 'erase-lite';
+  const admin = token({ sub: 'adm', company, role: 'admin' });
+
+  beforeAll(async () => {
+    app = await startApp({ env: { DATABASE_URL: '', EXPORT_LOCAL_DIR: '', ERASURE_SWEEP_MS: '500' } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+  });
+
+  it('erases a customer and removes the delivered file, with the notice beside', async () => {
+    const chat = await openChat(app, company, { customer: { id: 'lite-1', name: 'Lia' } });
+    await exchange(chat, ['hello from SQLite']);
+    await endChat(chat);
+    chat.close();
+    const [rec] = await waitFor('delivery', async () => {
+      const rs = (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chat.chatId}`, admin)).body;
+      return rs[0]?.status === 'delivered' ? rs : null;
+    });
+    const outbox = join(app.workDir, 'data', 'outbox', company);
+    expect(existsSync(join(outbox, rec.fileName as string))).toBe(true);
+    const r = await http<{ erasureId: string }>(app, 'POST', '/v1/admin/erasures', admin, { customerId: 'lite-1' });
+    expect(r.status).toBe(202);
+    const done = await waitFor('the erasure', async () => {
+      const e = (await http<ErasureView>(app, 'GET', `/v1/admin/erasures/${r.body.erasureId}`, admin)).body;
+      return e.status !== 'running' ? e : null;
+    });
+    expect(done).toMatchObject({ status: 'done', chats: [{ chatId: chat.chatId, action: 'erased' }], files: [{ name: rec.fileName, action: 'removed' }] });
+    expect(existsSync(join(outbox, rec.fileName as string))).toBe(false);
+    expect(existsSync(join(outbox, 'erasures', `${r.body.erasureId}.json`))).toBe(true);
+    const view = await http<{ customer: { id: string | null; name: string | null }; events: { detail: string | null }[] }>(
+      app,
+      'GET',
+      `/v1/admin/chats/${chat.chatId}`,
+      admin,
+    );
+    expect(view.body.customer).toEqual({ id: null, name: null });
+    expect(view.body.events.every((e) => e.detail === null)).toBe(true);
+  });
+});
