@@ -120,4 +120,57 @@ describe('erasure faults', () => {
     await sleep(1500); // the worker polls on: it never delivers the canceled job
     expect(sshd.listFiles().filter((f) => f.includes(chat.chatId))).toEqual([]);
   });
+
+  it('is run by one instance at a time; another takes it over when the first dies', async () => {
+    const other = await startApp({
+      databaseUrl: db.url,
+      env: {
+        INSTANCE_ID: 'erase-b',
+        ERASURE_SWEEP_MS: '300',
+        ERASURE_LEASE_MS: '2000',
+        ERASURE_ATTEMPTS: '5',
+        ERASURE_RETRY_BASE_MS: '500',
+        SFTP_OPERATION_TIMEOUT_MS: '2000',
+      },
+    });
+    try {
+      const chat = await openChat(app, company, { agentId: 'ag-3', customer: { id: 'cust-two', name: 'Tess' } });
+      await exchange(chat, ['two instances']);
+      await endChat(chat);
+      chat.close();
+      const [rec] = await waitFor('delivery', async () => {
+        const rs = await recordings(chat.chatId);
+        return rs[0]?.status === 'delivered' ? rs : null;
+      });
+      proxy.stall(true);
+      const r = await http<{ erasureId: string }>(app, 'POST', '/v1/admin/erasures', admin, { customerId: 'cust-two' });
+      const id = r.body.erasureId;
+      const owners = new Set<string>();
+      const until = Date.now() + 3000;
+      while (Date.now() < until) {
+        const [row] = await db.query<{ lease_owner: string | null }>('SELECT lease_owner FROM erasures WHERE id = ?', [id]);
+        if (row.lease_owner) owners.add(row.lease_owner);
+        await sleep(100);
+      }
+      // the instance that took it keeps it (renewed) while it runs; the other one leaves it alone
+      expect(owners.size).toBe(1);
+      const first = [...owners][0];
+      const dies = first === 'erase-b' ? other : app;
+      const survivor = first === 'erase-b' ? app : other;
+      await dies.kill();
+      proxy.stall(false);
+      const done = await waitFor('the erasure, taken over', async () => {
+        const e = (await http<ErasureView>(survivor, 'GET', `/v1/admin/erasures/${id}`, admin)).body;
+        return e.status !== 'running' ? e : null;
+      });
+      expect(done).toMatchObject({ status: 'done', files: [{ name: rec.fileName, action: 'removed' }] });
+      expect(sshd.listFiles()).not.toContain(rec.fileName);
+      const completed = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'erasure.completed' AND detail LIKE ?", [`%${id}%`]);
+      expect(Number(completed[0].n)).toBe(1);
+      if (dies === app) await app.restart();
+    } finally {
+      await other.stop();
+      cleanupDir(other.workDir);
+    }
+  });
 });
