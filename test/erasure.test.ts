@@ -285,6 +285,27 @@ describe('erasure', () => {
     expect(trail.body.map((e) => e.action)).toEqual(expect.arrayContaining(['chat.hold_placed', 'chat.hold_released']));
   });
 
+  it('removes files delivered before their place was recorded (an older version), from the current target', async () => {
+    const company = 'erase-legacy';
+    const outbox = join(app.workDir, 'data', 'outbox', company);
+    await sidecarProfile(company);
+    const chat = await chatWithFlowRecording(company, { id: 'cust-old', name: 'Olga' }, 'ag-1', ['from long ago']);
+    await endChat(chat);
+    chat.close();
+    const recs = await delivered(company, chat.chatId);
+    const ours = relativeFilesUnder(outbox).filter((f) => f.includes(chat.chatId));
+    expect(ours).toHaveLength(3);
+    await db.query(
+      `DELETE FROM delivered_files WHERE recording_id IN (${recs.map(() => '?').join(',')})`,
+      recs.map((r) => r.id),
+    );
+    const done = await finished(company, await request(company, { chatId: chat.chatId }));
+    expect(done.status).toBe('done');
+    expect(done.files.map((f) => f.name).sort()).toEqual(ours);
+    expect(done.files.every((f) => f.action === 'removed')).toBe(true);
+    expect(relativeFilesUnder(outbox).filter((f) => f.includes(chat.chatId))).toEqual([]);
+  });
+
   it('ends partial when the sshd is down, and a retry completes it once it is back', async () => {
     const company = 'erase-down';
     expect((await http(app, 'PUT', '/v1/admin/export-target', adminOf(company), sftpTargetBody(sshd))).status).toBe(200);

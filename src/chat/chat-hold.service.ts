@@ -4,6 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
 import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
+import { redactCardData } from '../common/redact-card-data';
 import { forUpdate } from '../database/sql';
 import { ChatEntity } from './chat.entity';
 
@@ -27,8 +28,10 @@ export class ChatHoldService {
     private readonly audit: AuditService,
   ) {}
 
-  async place(p: Principal, chatId: string, reason: string): Promise<{ chatId: string; hold: HoldView | null }> {
+  async place(p: Principal, chatId: string, rawReason: string): Promise<{ chatId: string; hold: HoldView | null }> {
     const now = this.clock.now();
+    // Free text like any other: card numbers are masked before it is written (contract section 8).
+    const reason = redactCardData(rawReason.trim());
     return this.db.transaction(async (m) => {
       const chat = await forUpdate(m.getRepository(ChatEntity).createQueryBuilder('c').where('c.id = :chatId', { chatId }), m).getOne();
       if (!chat || chat.companyId !== p.company) throw AppException.notFound('chat not found');

@@ -3,7 +3,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { ExportTargetService } from '../export/export-target.service';
 import { ExportTargetConfig } from '../export/export-target.types';
-import { bufferFile, DeliveryTransport, PermanentDeliveryError } from '../export/transport';
+import { bufferFile, DeliveryTransport, PermanentDeliveryError, TargetPlace } from '../export/transport';
 import { ErasureEntity } from './erasure.entity';
 import { ErasureRepository } from './erasure.repository';
 
@@ -91,6 +91,11 @@ export class ErasureRemoval {
       if (!result.ok) this.logger.warn(`erasure ${e.id}: the notice to ${n.targetLabel} failed: ${result.error}`);
       await this.repo.setNotice(e.id, n.targetFingerprint, result.ok ? 'delivered' : 'failed', result.ok ? null : result.error, this.clock.now());
     }
+  }
+
+  // Where the company's files go now.
+  async currentPlace(companyId: string): Promise<TargetPlace> {
+    return this.transport.placeOf(await this.targets.get(companyId), companyId);
   }
 
   // The company's target, if it still points where the files went.

@@ -4,6 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import { ChatErasureService } from '../chat/chat-erasure.service';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { TargetPlace } from '../export/transport';
 import { RecordingErasureService } from '../recording/recording-erasure.service';
 import { ErasureRemoval } from './erasure-removal';
 import { ErasureEntity } from './erasure.entity';
@@ -134,14 +135,16 @@ export class ErasureRunner implements OnApplicationBootstrap, OnModuleDestroy {
   // listed stay as they are).
   private async listFiles(e: ErasureEntity): Promise<void> {
     const files = await this.recordings.deliveredFiles(await this.repo.erasedChats(e.id));
+    // Files delivered before their place was recorded are looked for on the current target.
+    const current = files.some((f) => f.targetFingerprint === null) ? await this.removal.currentPlace(e.companyId) : null;
     await this.repo.addFiles(
       e.id,
       files.map((f) => ({
         deliveredFileId: f.id,
         recordingId: f.recordingId,
         name: f.name,
-        targetFingerprint: f.targetFingerprint,
-        targetLabel: f.targetLabel,
+        targetFingerprint: f.targetFingerprint ?? (current as TargetPlace).fingerprint,
+        targetLabel: f.targetLabel ?? (current as TargetPlace).label,
       })),
       this.clock.now(),
     );

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { DeliveryOutbox } from '../export/delivery-outbox';
+import { sidecarFilename } from '../transcript/filename-template';
 import { RecordingRepository } from './recording.repository';
 
 const FINAL = ['delivered', 'suppressed'];
@@ -10,8 +12,10 @@ export interface DeliveredFileView {
   id: string;
   recordingId: string;
   name: string;
-  targetFingerprint: string;
-  targetLabel: string;
+  // null: delivered before the files were recorded (the place is not known; the caller assumes
+  // the company's current target).
+  targetFingerprint: string | null;
+  targetLabel: string | null;
 }
 
 // What an erasure (contract section 10) does to a chat's recordings, and what it reads of them.
@@ -60,9 +64,29 @@ export class RecordingErasureService {
     return { busy };
   }
 
-  // Every file delivered for the recordings of these chats, and where it went.
+  // Every file delivered for the recordings of these chats, and where it went. A recording
+  // delivered before delivered_files existed gets its file and sidecar by name, place unknown.
   async deliveredFiles(chatIds: string[]): Promise<DeliveredFileView[]> {
     const rows = await this.repo.deliveredFilesOfChats(chatIds);
-    return rows.map((f) => ({ id: f.id, recordingId: f.recordingId, name: f.name, targetFingerprint: f.targetFingerprint, targetLabel: f.targetLabel }));
+    const out: DeliveredFileView[] = rows.map((f) => ({
+      id: f.id,
+      recordingId: f.recordingId,
+      name: f.name,
+      targetFingerprint: f.targetFingerprint,
+      targetLabel: f.targetLabel,
+    }));
+    const recorded = new Set(rows.map((f) => f.recordingId));
+    for (const r of await this.repo.deliveredOfChats(chatIds)) {
+      if (recorded.has(r.id) || !r.fileName) continue;
+      const names = r.profileSidecar && r.profileFormat ? [sidecarFilename(r.fileName, r.profileFormat), r.fileName] : [r.fileName];
+      for (const name of names) out.push({ id: stableId(r.id, name), recordingId: r.id, name, targetFingerprint: null, targetLabel: null });
+    }
+    return out;
   }
+}
+
+// A UUID-shaped id that is the same every time for the same recording and name.
+function stableId(recordingId: string, name: string): string {
+  const h = createHash('sha256').update(`${recordingId}\n${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

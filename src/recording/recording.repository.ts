@@ -150,6 +150,12 @@ export class RecordingRepository {
       .getMany();
   }
 
+  // Delivered recordings of these chats (for those delivered before delivered_files existed).
+  deliveredOfChats(chatIds: string[]): Promise<RecordingEntity[]> {
+    if (chatIds.length === 0) return Promise.resolve([]);
+    return this.db.getRepository(RecordingEntity).find({ where: { chatId: In(chatIds), status: 'delivered' }, order: { deliveredAt: 'ASC', id: 'ASC' } });
+  }
+
   // An erasure's outcome for recordings not delivered: suppressed with reason `erased`, their open
   // segments closed, nothing left to deliver.
   async markErased(m: EntityManager, ids: string[], endSeq: number, detail: string, now: Date): Promise<void> {
