@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
 import { DrivenChat, endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
@@ -304,6 +304,35 @@ describe('erasure', () => {
     expect(done.files.map((f) => f.name).sort()).toEqual(ours);
     expect(done.files.every((f) => f.action === 'removed')).toBe(true);
     expect(relativeFilesUnder(outbox).filter((f) => f.includes(chat.chatId))).toEqual([]);
+  });
+
+  it('reports a file it cannot remove as failed (partial, the notice says so), and a retry replaces the notice', async () => {
+    const company = 'erase-stuck';
+    const outbox = join(app.workDir, 'data', 'outbox', company);
+    const chat = await openChat(app, company, { agentId: 'ag-1', customer: { id: 'cust-stuck', name: 'Stu' } });
+    await exchange(chat, ['stuck']);
+    await endChat(chat);
+    chat.close();
+    const [rec] = await delivered(company, chat.chatId);
+    const path = join(outbox, rec.fileName as string);
+    // the name now holds a folder: unlink fails
+    rmSync(path);
+    mkdirSync(path);
+    const id = await request(company, { chatId: chat.chatId });
+    const partial = await finished(company, id);
+    expect(partial.status).toBe('partial');
+    expect(partial.files).toEqual([{ recordingId: rec.id, name: rec.fileName, action: 'failed', error: expect.stringMatching(/^.+: E[A-Z]+$/) as unknown }]);
+    const noticePath = join(outbox, 'erasures', `${id}.json`);
+    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([{ name: rec.fileName, removed: false }]);
+
+    // a file is back under the name: the retry removes it and the notice is replaced
+    rmSync(path, { recursive: true });
+    writeFileSync(path, 'again');
+    expect((await http(app, 'POST', `/v1/admin/erasures/${id}/retry`, adminOf(company))).status).toBe(202);
+    const done = await finished(company, id);
+    expect(done).toMatchObject({ status: 'done', files: [{ name: rec.fileName, action: 'removed' }] });
+    expect(existsSync(path)).toBe(false);
+    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([{ name: rec.fileName, removed: true }]);
   });
 
   it('ends partial when the sshd is down, and a retry completes it once it is back', async () => {

@@ -33,33 +33,31 @@ export class ErasureRemoval {
     for (const [fingerprint, files] of groupBy(pending, (f) => f.targetFingerprint)) {
       if (!alive()) return;
       // A manifest says its set is complete: it goes first.
-      const ordered = [...files].sort((a, b) => Number(b.name.endsWith('.manifest.json')) - Number(a.name.endsWith('.manifest.json')));
+      let todo = [...files].sort((a, b) => Number(b.name.endsWith('.manifest.json')) - Number(a.name.endsWith('.manifest.json')));
+      const errors = new Map<string, string>();
+      // Each attempt records what it settled; the files that failed are tried again.
       const result = await this.attempt(alive, async () => {
         const target = await this.targetAt(e.companyId, fingerprint, files[0].targetLabel);
-        return this.transport.remove(
+        const results = await this.transport.remove(
           target,
           e.companyId,
-          ordered.map((f) => f.name),
+          todo.map((f) => f.name),
         );
+        const settled = todo.flatMap((f, i) => {
+          const r = results[i];
+          if (r.outcome === 'failed') errors.set(f.deliveredFileId, r.error);
+          return r.outcome === 'failed' ? [] : [{ deliveredFileId: f.deliveredFileId, action: r.outcome, error: null }];
+        });
+        await this.repo.setFileResults(e.id, settled, this.clock.now());
+        todo = todo.filter((_, i) => results[i].outcome === 'failed');
+        if (todo.length > 0) throw new Error(errors.get(todo[0].deliveredFileId));
       });
-      const now = this.clock.now();
-      if (!result.ok) {
-        if (!alive()) return;
-        this.logger.warn(`erasure ${e.id}: removing ${ordered.length} file(s) from ${files[0].targetLabel} failed: ${result.error}`);
-        await this.repo.setFileResults(
-          e.id,
-          ordered.map((f) => ({ deliveredFileId: f.deliveredFileId, action: 'failed' as const, error: result.error })),
-          now,
-        );
-        continue;
-      }
+      if (result.ok || !alive()) continue;
+      this.logger.warn(`erasure ${e.id}: removing ${todo.length} file(s) from ${files[0].targetLabel} failed: ${result.error}`);
       await this.repo.setFileResults(
         e.id,
-        ordered.map((f, i) => {
-          const r = result.value[i];
-          return { deliveredFileId: f.deliveredFileId, action: r.outcome, error: r.outcome === 'failed' ? r.error : null };
-        }),
-        now,
+        todo.map((f) => ({ deliveredFileId: f.deliveredFileId, action: 'failed' as const, error: errors.get(f.deliveredFileId) ?? result.error })),
+        this.clock.now(),
       );
     }
   }
