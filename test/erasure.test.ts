@@ -335,6 +335,24 @@ describe('erasure', () => {
     expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([{ name: rec.fileName, removed: true }]);
   });
 
+  it('does not remove from a target the company has since replaced: failed, naming both places', async () => {
+    const company = 'erase-moved';
+    const outbox = join(app.workDir, 'data', 'outbox', company);
+    const chat = await openChat(app, company, { agentId: 'ag-1', customer: { id: 'cust-moved', name: 'Mo' } });
+    await exchange(chat, ['went to the local folder']);
+    await endChat(chat);
+    chat.close();
+    const [rec] = await delivered(company, chat.chatId);
+    expect((await http(app, 'PUT', '/v1/admin/export-target', adminOf(company), sftpTargetBody(sshd))).status).toBe(200);
+    const partial = await finished(company, await request(company, { chatId: chat.chatId }));
+    expect(partial.status).toBe('partial');
+    expect(partial.files).toHaveLength(1);
+    expect(partial.files[0].action).toBe('failed');
+    expect(partial.files[0].error).toMatch(/^the export target changed since the file was delivered: it went to local folder .+, the target is now sftp:\/\//);
+    expect(existsSync(join(outbox, rec.fileName as string))).toBe(true);
+    expect(sshd.listFiles().filter((f) => f.startsWith('erasures/') && f.includes(partial.erasureId))).toEqual([]);
+  });
+
   it('ends partial when the sshd is down, and a retry completes it once it is back', async () => {
     const company = 'erase-down';
     expect((await http(app, 'PUT', '/v1/admin/export-target', adminOf(company), sftpTargetBody(sshd))).status).toBe(200);
