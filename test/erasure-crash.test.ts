@@ -32,8 +32,9 @@ describe('erasure faults', () => {
         ERASURE_LEASE_MS: '2000',
         ERASURE_ATTEMPTS: '5',
         ERASURE_RETRY_BASE_MS: '500',
-        SFTP_OPERATION_TIMEOUT_MS: '2000',
+        SFTP_OPERATION_TIMEOUT_MS: '4000',
         DELIVERY_LEASE_MS: '3000',
+        DELIVERY_RETRY_BASE_MS: '1000',
       },
     });
     // through the proxy, which can freeze the connection
@@ -130,7 +131,7 @@ describe('erasure faults', () => {
         ERASURE_LEASE_MS: '2000',
         ERASURE_ATTEMPTS: '5',
         ERASURE_RETRY_BASE_MS: '500',
-        SFTP_OPERATION_TIMEOUT_MS: '2000',
+        SFTP_OPERATION_TIMEOUT_MS: '4000',
       },
     });
     try {

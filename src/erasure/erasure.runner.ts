@@ -12,8 +12,8 @@ import { ErasureRepository } from './erasure.repository';
 
 // How often, at most, one run goes back to chats whose recording a worker is delivering right now,
 // and how long it waits between: then the run stops and a later sweep resumes.
-const BUSY_ROUNDS = 20;
-const BUSY_WAIT_MS = 500;
+const BUSY_ROUNDS = 50;
+const BUSY_WAIT_MS = 200;
 
 // Runs erasures: a sweep (at start, then every ERASURE_SWEEP_MS, and at once after a request)
 // takes running erasures whose lease is free or lapsed, so one killed in the middle is resumed by
