@@ -1,6 +1,6 @@
 // The allowed directions between the folders of src/ (docs/architecture.md draws them). Checked in
 // CI by `npm run depcruise`; a violation of an `error` rule fails the build.
-const FEATURES = 'admin|audit|auth|chat|company|export|health|http|recording|retention|security|socket|transcript|wiring';
+const FEATURES = 'admin|audit|auth|chat|company|erasure|export|health|http|recording|retention|security|socket|transcript|wiring';
 // Under every feature, like common/: the metrics registry and the structured logger's setup.
 const INFRA = 'metrics|logging';
 
@@ -70,7 +70,7 @@ module.exports = {
       severity: 'error',
       comment: 'export is below the features that use it; a feature event that wakes it is connected in src/wiring.',
       from: { path: '^src/export/' },
-      to: { path: '^src/(chat|recording|transcript|admin|retention|socket|health|company)/' },
+      to: { path: '^src/(chat|recording|transcript|admin|retention|socket|health|company|erasure)/' },
     },
     {
       name: 'recording-does-not-import-chat',
@@ -98,7 +98,14 @@ module.exports = {
       severity: 'error',
       comment: 'chat fires typed events after its commits; sockets and the delivery worker listen.',
       from: { path: '^src/chat/' },
-      to: { path: '^src/(socket|export|admin|health|retention)/' },
+      to: { path: '^src/(socket|export|admin|health|retention|erasure)/' },
+    },
+    {
+      name: 'nothing-imports-erasure',
+      severity: 'error',
+      comment: 'erasure sits on top: it uses chat, recording, export and audit through their services; only AppModule (and the entity list) imports it.',
+      from: { path: '^src/', pathNot: '^src/(erasure/|wiring/entities\\.ts$|app\\.module\\.ts$)' },
+      to: { path: '^src/erasure/' },
     },
     {
       name: 'socket-reads-no-tables',

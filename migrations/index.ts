@@ -8,6 +8,7 @@ import { RetentionByCompany1795320000001 } from './1795320000001-retention-by-co
 import { SegmentsSwitchSnapshot1795330000000 } from './1795330000000-segments-switch-snapshot';
 import { MessageChain1795340000000 } from './1795340000000-message-chain';
 import { Manifests1795340000100 } from './1795340000100-manifests';
+import { ErasureAndHold1795340000200 } from './1795340000200-erasure-and-hold';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   SegmentsSwitchSnapshot1795330000000,
   MessageChain1795340000000,
   Manifests1795340000100,
+  ErasureAndHold1795340000200,
 ];

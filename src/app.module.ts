@@ -8,6 +8,7 @@ import { CompanyModule } from './company/company.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { ErasureModule } from './erasure/erasure.module';
 import { ExportModule } from './export/export.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
@@ -44,6 +45,7 @@ export class AppModule {
         ChatModule,
         SocketModule,
         AdminModule,
+        ErasureModule,
         HealthModule,
         HttpModule,
         WiringModule,

@@ -76,4 +76,34 @@ describe('retention', () => {
     const admins = await http<{ action: string; detail: { messageBodies: number } }[]>(a, 'GET', `/v1/admin/audit?chatId=${delivered.chatId}`, admin);
     expect(admins.body.find((e) => e.action === 'retention.purged')?.detail.messageBodies).toBe(2);
   });
+
+  it('never purges a chat under legal hold; once released, it is purged like any other', async () => {
+    const held = 'holdco';
+    const holdAdmin = token({ sub: 'adm', company: held, role: 'admin' });
+    expect((await http(a, 'PUT', '/v1/admin/settings', holdAdmin, { retentionDays: 1 })).status).toBe(200);
+    const chat = await openChat(a, held, { agentId: 'ag-h' });
+    await exchange(chat, ['evidence']);
+    await endChat(chat);
+    chat.close();
+    await waitFor(
+      'delivery',
+      async () => (await http<{ status: string }[]>(a, 'GET', `/v1/admin/recordings?chatId=${chat.chatId}`, holdAdmin)).body[0]?.status === 'delivered',
+    );
+    expect((await http(a, 'PUT', `/v1/admin/chats/${chat.chatId}/hold`, holdAdmin, { reason: 'court order 17' })).status).toBe(200);
+
+    await db.query('UPDATE chats SET ended_at = DATE_SUB(UTC_TIMESTAMP(3), INTERVAL 3 DAY) WHERE id = ?', [chat.chatId]);
+    await new Promise((r) => setTimeout(r, 1500)); // both sweepers have run several times
+    const state = async () =>
+      (
+        await db.query<{ purged_at: Date | null; text: string | null }>(
+          'SELECT c.purged_at, m.text FROM chats c JOIN messages m ON m.chat_id = c.id WHERE c.id = ?',
+          [chat.chatId],
+        )
+      )[0];
+    expect(await state()).toEqual({ purged_at: null, text: 'evidence' });
+
+    expect((await http(a, 'DELETE', `/v1/admin/chats/${chat.chatId}/hold`, holdAdmin)).status).toBe(200);
+    await waitFor('the purge after the release', async () => (await state()).purged_at !== null);
+    expect((await state()).text).toBeNull();
+  });
 });

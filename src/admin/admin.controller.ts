@@ -6,11 +6,13 @@ import { AdminSettingsService } from './admin-settings.service';
 import { RecordingAdminService } from '../recording/recording-admin.service';
 import { AdminService } from './admin.service';
 import { ProfileAdminService } from './profile-admin.service';
+import { ChatHoldService } from '../chat/chat-hold.service';
 import {
   AgentSettingsDto,
   AuditQueryDto,
   CreateProfileDto,
   ExportTargetDto,
+  HoldDto,
   PreviewDto,
   ProfileBodyDto,
   RecordingQueryDto,
@@ -28,6 +30,7 @@ export class AdminController {
     private readonly companySettings: AdminSettingsService,
     private readonly profileService: ProfileAdminService,
     private readonly recordingAdmin: RecordingAdminService,
+    private readonly holds: ChatHoldService,
   ) {}
 
   @Get('settings') settings(@CurrentPrincipal() p: Principal) {
@@ -95,6 +98,13 @@ export class AdminController {
 
   @Get('chats/:chatId') chat(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string) {
     return this.admin.chat(p, chatId);
+  }
+  // Legal hold (contract section 10).
+  @Put('chats/:chatId/hold') putHold(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string, @Body() dto: HoldDto) {
+    return this.holds.place(p, chatId, dto.reason);
+  }
+  @Delete('chats/:chatId/hold') @HttpCode(200) deleteHold(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string) {
+    return this.holds.release(p, chatId);
   }
   @Get('audit') auditLog(@CurrentPrincipal() p: Principal, @Query() q: AuditQueryDto) {
     return this.admin.auditLog(p, q);

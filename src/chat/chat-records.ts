@@ -104,22 +104,28 @@ export class ChatRecords implements RecordingChatFacts {
     await qb.execute();
   }
 
-  // Ended chats not purged yet that ended before `before`, oldest first, after the keyset cursor.
+  // Ended chats not purged yet nor held that ended before `before`, oldest first, after the keyset cursor.
   async endedUnpurged(before: Date, after: { endedAt: Date; id: string } | null, limit: number): Promise<EndedChat[]> {
     const qb = this.db
       .getRepository(ChatEntity)
       .createQueryBuilder('c')
       .select(['c.id', 'c.companyId', 'c.endedAt'])
-      .where("c.status = 'ended' AND c.purged_at IS NULL AND c.ended_at < :h", { h: sqlDate(before) });
+      .where("c.status = 'ended' AND c.purged_at IS NULL AND c.hold_at IS NULL AND c.ended_at < :h", { h: sqlDate(before) });
     if (after) qb.andWhere('(c.ended_at > :a OR (c.ended_at = :a AND c.id > :id))', { a: sqlDate(after.endedAt), id: after.id });
     const rows = await qb.orderBy('c.ended_at', 'ASC').addOrderBy('c.id', 'ASC').limit(limit).getMany();
     return rows.map((c) => ({ id: c.id, companyId: c.companyId, endedAt: c.endedAt as Date }));
   }
 
   // Claims the chat's purge (once across instances) and drops its bodies and marker details.
-  // Returns null when another instance claimed it first, else the number of bodies removed.
+  // A chat under legal hold is never claimed. Returns null when another instance claimed it first
+  // (or it is held), else the number of bodies removed.
   async purge(m: EntityManager, chatId: string, now: Date): Promise<number | null> {
-    const claimed = await m.createQueryBuilder().update(ChatEntity).set({ purgedAt: now }).where('id = :id AND purged_at IS NULL', { id: chatId }).execute();
+    const claimed = await m
+      .createQueryBuilder()
+      .update(ChatEntity)
+      .set({ purgedAt: now })
+      .where('id = :id AND purged_at IS NULL AND hold_at IS NULL', { id: chatId })
+      .execute();
     if (claimed.affected !== 1) return null;
     const bodies = await m.createQueryBuilder().update(MessageEntity).set({ text: null }).where('chat_id = :id AND text IS NOT NULL', { id: chatId }).execute();
     await m.createQueryBuilder().update(ChatEventEntity).set({ detail: null }).where('chat_id = :id AND detail IS NOT NULL', { id: chatId }).execute();

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppException } from '../common/app.exception';
 import { ChatEventEntity } from './chat-event.entity';
 import { ChatEntity } from './chat.entity';
+import { holdView } from './chat-hold.service';
 import { ParticipantEntity } from './participant.entity';
 
 // Read-only views of a chat for other features (the admin's chat page): plain data, no entities.
@@ -28,6 +29,7 @@ export class ChatViewsService {
         endedAt: chat.endedAt?.toISOString() ?? null,
         endReason: chat.endReason,
         messageCount: chat.nextSeq - 1,
+        hold: holdView(chat),
         flags: {
           paused: chat.paused,
           recordingOff: chat.recordingOff,

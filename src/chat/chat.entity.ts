@@ -9,6 +9,7 @@ export type ConsentState = 'granted' | 'refused';
 @Index('ix_chats_status_activity', ['status', 'lastActivityAt'])
 @Index('ix_chats_ended_purged', ['status', 'purgedAt', 'endedAt'])
 @Index('ix_chats_company_retention', ['companyId', 'status', 'purgedAt', 'endedAt'])
+@Index('ix_chats_company_customer', ['companyId', 'customerId'])
 export class ChatEntity {
   @PrimaryColumn(idColumn('id'))
   id!: string;
@@ -85,4 +86,15 @@ export class ChatEntity {
   // Set when retention purged the bodies of this chat's delivered transcripts.
   @Column(timestampColumn('purged_at', true))
   purgedAt!: Date | null;
+
+  // Legal hold (contract section 10): while set, retention does not purge the chat and erasure
+  // skips it.
+  @Column({ name: 'hold_reason', type: 'varchar', length: 500, nullable: true })
+  holdReason!: string | null;
+
+  @Column(timestampColumn('hold_at', true))
+  holdAt!: Date | null;
+
+  @Column({ name: 'hold_by', type: 'varchar', length: 255, nullable: true })
+  holdBy!: string | null;
 }

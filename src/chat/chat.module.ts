@@ -4,6 +4,8 @@ import { AuthModule } from '../auth/auth.module';
 import { CompanyModule } from '../company/company.module';
 import { SecurityModule } from '../security/security.module';
 import { ChatCreationService } from './chat-creation.service';
+import { ChatErasureService } from './chat-erasure.service';
+import { ChatHoldService } from './chat-hold.service';
 import { RecordingModule } from '../recording/recording.module';
 import { ChatEventsModule } from './chat-events.module';
 import { ChatRecordsModule } from './chat-records.module';
@@ -31,7 +33,19 @@ import { RecordingControlsService } from './recording-controls.service';
     ChatViewsService,
     MessageStore,
     IdleSweeper,
+    ChatHoldService,
+    ChatErasureService,
   ],
-  exports: [ChatEventsModule, ChatRecordsModule, ChatLifecycleService, ChatMessagesService, RecordingControlsService, ChatViewsService, MessageStore],
+  exports: [
+    ChatEventsModule,
+    ChatRecordsModule,
+    ChatLifecycleService,
+    ChatMessagesService,
+    RecordingControlsService,
+    ChatViewsService,
+    MessageStore,
+    ChatHoldService,
+    ChatErasureService,
+  ],
 })
 export class ChatModule {}

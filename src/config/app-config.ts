@@ -46,6 +46,9 @@ export class AppConfig {
   readonly idleSweepMs!: number;
   readonly rateLimit!: { socketPerSecond: number; tokenPerSecond: number; serverTokenPerSecond: number; redisKeyPrefix: string };
   readonly retentionSweepMs!: number;
+  // Erasures (contract section 10): how often running ones are looked for, the lease an instance
+  // holds on one while it runs it, and the bounded retries of a removal or notice within a run.
+  readonly erasure!: { sweepMs: number; leaseMs: number; attempts: number; retryBaseMs: number };
   readonly instanceId!: string;
   readonly redisUrl!: string | null;
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug';
@@ -258,6 +261,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       redisKeyPrefix: rateLimitKeyPrefix(env.RATE_LIMIT_REDIS_PREFIX),
     },
     retentionSweepMs: int(env, 'RETENTION_SWEEP_MS', 60_000, 100, 86_400_000),
+    erasure: {
+      sweepMs: int(env, 'ERASURE_SWEEP_MS', 10_000, 100, 86_400_000),
+      leaseMs: int(env, 'ERASURE_LEASE_MS', 60_000, 1000, 86_400_000),
+      attempts: int(env, 'ERASURE_ATTEMPTS', 5, 1, 100),
+      retryBaseMs: int(env, 'ERASURE_RETRY_BASE_MS', 1000, 1, 600_000),
+    },
     redisUrl: redisUrl(env.REDIS_URL),
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,

@@ -1,7 +1,8 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { idColumn, timestampColumn } from '../database/columns';
 
-export type DeliveryJobState = 'queued' | 'done' | 'failed';
+// canceled: an erasure withdrew it; nothing is delivered for it any more.
+export type DeliveryJobState = 'queued' | 'done' | 'failed' | 'canceled';
 
 // The outbox: written in the same transaction that ends the chat, claimed by workers with a lease.
 @Entity('delivery_jobs')

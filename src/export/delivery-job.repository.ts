@@ -127,6 +127,23 @@ export class DeliveryJobRepository {
     return r.affected === 1;
   }
 
+  // Withdraws the jobs of `ids` that no worker holds (queued with a free or lapsed lease, or
+  // failed) in the caller's transaction; a held job is left to finish. Returns each job's state
+  // afterwards ('queued' = held by a worker now; absent = no job).
+  async cancel(m: EntityManager, ids: string[], now: Date): Promise<Map<string, DeliveryJobEntity['state']>> {
+    if (ids.length === 0) return new Map();
+    const nowSql = sqlDate(now);
+    await m.query(
+      `UPDATE delivery_jobs SET state = 'canceled', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE recording_id IN (${marks(ids.length)}) AND (state = 'failed' OR (state = 'queued' AND (lease_until IS NULL OR lease_until < ?)))`,
+      [nowSql, ...ids, nowSql],
+    );
+    const rows = (await m.query(`SELECT recording_id, state FROM delivery_jobs WHERE recording_id IN (${marks(ids.length)})`, ids)) as {
+      recording_id: string;
+      state: DeliveryJobEntity['state'];
+    }[];
+    return new Map(rows.map((r) => [r.recording_id, r.state]));
+  }
+
   // For the metrics: jobs per state.
   async countByState(): Promise<{ state: string; n: number }[]> {
     const rows = (await this.db.query('SELECT state, COUNT(*) AS n FROM delivery_jobs GROUP BY state')) as { state: string; n: number | string }[];

@@ -16,6 +16,11 @@ export class DeliveryOutbox {
     return this.jobs.requeue(m, id, now);
   }
 
+  // For an erasure: withdraws the jobs no worker holds; see DeliveryJobRepository.cancel.
+  cancel(m: EntityManager, ids: string[], now: Date): Promise<Map<string, string>> {
+    return this.jobs.cancel(m, ids, now);
+  }
+
   depth(): Promise<{ state: string; n: number }[]> {
     return this.jobs.countByState();
   }

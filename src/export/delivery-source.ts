@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 import { DeliveryFailure } from './delivery-failure';
-import { DeliveryResult } from './transport';
+import { DeliveryResult, TargetPlace } from './transport';
 
 // A file to move: a relative path, its measure, and its body as chunks (read again per attempt).
 export interface OutgoingFile {
@@ -30,6 +30,10 @@ export interface DeliveredPlan<P extends DeliveryPlan = DeliveryPlan> {
   // Of the main (last) file.
   sha256: string;
   how: DeliveryResult;
+  // Every file of the plan as delivered, in order, and the place they went to (an erasure removes
+  // them from there later).
+  files: { name: string; bytes: number; sha256: string }[];
+  place: TargetPlace;
 }
 
 export interface FailedAttempt {

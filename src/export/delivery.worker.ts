@@ -10,7 +10,7 @@ import { backoffMs, Slots } from './delivery-pacing';
 import { DeliverySignal } from './delivery-signal';
 import { DeliveredPlan, DeliveryPlan, DeliverySource } from './delivery-source';
 import { ExportTargetService } from './export-target.service';
-import { DeliveryFile, DeliveryResult, DeliveryTransport } from './transport';
+import { DeliveryFile, DeliveryTransport } from './transport';
 
 // Large jobs produce (rendering twice, streaming) and upload at most this many at a time, so that a
 // few huge files neither take every lane's share of the event loop nor add up in memory; small ones
@@ -196,10 +196,15 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       const results = await this.transport.deliver(target, outgoing);
       const marked = files.findIndex((f) => f.main === true);
       const main = marked >= 0 ? marked : files.length - 1;
-      return { sha256: files[main].sha256, how: results[main] };
+      return {
+        sha256: files[main].sha256,
+        how: results[main],
+        files: files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+        place: this.transport.placeOf(target, plan.companyId),
+      };
     };
     const done = plan.large ? await this.largeRenders.run(produceAndMove) : await produceAndMove();
-    await this.succeed(source, plan, done.sha256, done.how);
+    await this.succeed(source, { plan, ...done });
     this.logger.log({ msg: done.how === 'delivered' ? 'recording delivered' : 'recording was already at the target', result: done.how });
   }
 
@@ -208,9 +213,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private outcomes: (DeliveredPlan & { source: DeliverySource; done: (err?: unknown) => void })[] = [];
   private recordingOutcomes = false;
 
-  private succeed(source: DeliverySource, plan: DeliveryPlan, sha256: string, how: DeliveryResult): Promise<void> {
+  private succeed(source: DeliverySource, delivered: DeliveredPlan): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.outcomes.push({ source, plan, sha256, how, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) });
+      this.outcomes.push({ source, ...delivered, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) });
       if (!this.recordingOutcomes) {
         this.recordingOutcomes = true;
         setImmediate(() => void this.recordOutcomes());

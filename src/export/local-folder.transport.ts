@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, temporaryName } from './transport';
+import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, RemovalResult, temporaryName } from './transport';
 
 // The embedded default: one folder per company under EXPORT_LOCAL_DIR.
 export class LocalFolderTransport {
@@ -34,6 +34,27 @@ export class LocalFolderTransport {
     } finally {
       await fs.rm(temp, { force: true });
     }
+  }
+
+  async remove(companyId: string, relPaths: string[]): Promise<RemovalResult[]> {
+    const companyDir = resolve(this.root, companyId);
+    const out: RemovalResult[] = [];
+    for (const rel of relPaths) {
+      const final = resolve(companyDir, ...rel.split('/'));
+      if (!final.startsWith(companyDir + sep)) {
+        out.push({ outcome: 'failed', error: `path escapes the export folder: ${rel}` });
+        continue;
+      }
+      try {
+        await fs.unlink(final);
+        out.push({ outcome: 'removed' });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') out.push({ outcome: 'not_found' });
+        else out.push({ outcome: 'failed', error: `${rel}: ${code ?? (err as Error).message}` });
+      }
+    }
+    return out;
   }
 
   async check(companyId: string): Promise<void> {

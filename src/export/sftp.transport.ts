@@ -3,7 +3,8 @@ import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import SftpClient from 'ssh2-sftp-client';
-import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, temporaryName } from './transport';
+import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, RemovalResult, temporaryName } from './transport';
+import { removeOverSftp } from './sftp-removal';
 import { SftpTargetConfig } from './export-target.types';
 import { TargetAddressPolicy, TargetRefusedError } from './target-address-policy';
 import { fingerprintOf, targetKey } from './sftp-connection-key';
@@ -58,6 +59,10 @@ export class SftpTransport {
       await this.op(c, 'put', () => c.client.put(Buffer.from('probe'), probe));
       await this.op(c, 'delete', () => c.client.delete(probe));
     });
+  }
+
+  async remove(target: SftpTargetConfig, relPaths: string[]): Promise<RemovalResult[]> {
+    return this.withConnection(target, (c) => removeOverSftp(c, normalizeDir(target.remoteDir), relPaths, (n, fn) => this.op(c, n, fn)));
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,8 @@ import { ExportTargetConfig } from './export-target.types';
 import { LocalFolderTransport } from './local-folder.transport';
 import { SftpTransport } from './sftp.transport';
 import { TargetAddressPolicy } from './target-address-policy';
-import { DeliveryFile, DeliveryResult, DeliveryTransport } from './transport';
+import { targetPlace } from './target-place';
+import { DeliveryFile, DeliveryResult, DeliveryTransport, RemovalResult, TargetPlace } from './transport';
 
 // Picks the transport by the company's target type.
 @Injectable()
@@ -13,7 +14,11 @@ export class TransportRegistry extends DeliveryTransport implements OnModuleDest
   private readonly local: LocalFolderTransport;
   private readonly sftp: SftpTransport;
 
-  constructor(config: AppConfig, addresses: TargetAddressPolicy, metrics: AppMetrics) {
+  constructor(
+    private readonly config: AppConfig,
+    addresses: TargetAddressPolicy,
+    metrics: AppMetrics,
+  ) {
     super();
     this.local = new LocalFolderTransport(config.exportLocalDir);
     const timed = (operation: string, outcome: string, seconds: number) => metrics.sftpSeconds.observe({ operation, outcome }, seconds);
@@ -31,6 +36,15 @@ export class TransportRegistry extends DeliveryTransport implements OnModuleDest
   async check(target: ExportTargetConfig, companyId: string): Promise<void> {
     if (target.type === 'sftp') return this.sftp.check(target);
     return this.local.check(companyId);
+  }
+
+  async remove(target: ExportTargetConfig, companyId: string, relPaths: string[]): Promise<RemovalResult[]> {
+    if (target.type === 'sftp') return this.sftp.remove(target, relPaths);
+    return this.local.remove(companyId, relPaths);
+  }
+
+  placeOf(target: ExportTargetConfig, companyId: string): TargetPlace {
+    return targetPlace(target, companyId, this.config.exportLocalDir);
   }
 
   async onModuleDestroy(): Promise<void> {

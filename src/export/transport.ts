@@ -72,7 +72,20 @@ export function measuredContent(f: DeliveryFile): { chunks: AsyncIterable<Buffer
 // counts as delivered; with other content it is never overwritten. Files are put in place one
 // after another in the order given: each is renamed into place before the next one is uploaded
 // (a manifest given last appears only once every other file of its set is there).
+// remove() takes delivered files away again (an erasure): per file, in order. A failure to reach
+// the target throws (the caller retries the batch); a file that cannot be removed is `failed`.
 export abstract class DeliveryTransport {
   abstract deliver(target: ExportTargetConfig, files: DeliveryFile[]): Promise<DeliveryResult[]>;
   abstract check(target: ExportTargetConfig, companyId: string): Promise<void>;
+  abstract remove(target: ExportTargetConfig, companyId: string, relPaths: string[]): Promise<RemovalResult[]>;
+  // Which place on which server the company's files go to under this target, as a fingerprint
+  // (to tell later whether the target still points there) and a label without secrets.
+  abstract placeOf(target: ExportTargetConfig, companyId: string): TargetPlace;
+}
+
+export type RemovalResult = { outcome: 'removed' | 'not_found' } | { outcome: 'failed'; error: string };
+
+export interface TargetPlace {
+  fingerprint: string;
+  label: string;
 }

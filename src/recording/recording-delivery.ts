@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
+import { newId } from '../common/ids';
 import { isDuplicateKey } from '../database/sql';
 import { DeliveryFailureError } from '../export/delivery-failure';
 import { DeliveredPlan, DeliveryPlan, DeliverySource, FailedAttempt, OutgoingFile } from '../export/delivery-source';
@@ -13,6 +14,7 @@ import { RecordingManifests } from './recording-manifests';
 import { RecordingSnapshots } from './recording-snapshots';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
+import { DeliveredFileEntity } from './delivered-file.entity';
 
 // "Large" is judged by the recording's span of messages: those are rendered a few at a time.
 export const LARGE_RENDER_MESSAGES = 500;
@@ -102,6 +104,26 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
       m,
       done.map((d) => ({ id: d.plan.recording.id, sha256: d.sha256 })),
       at,
+    );
+    // Every file of each plan (sidecars and manifests too), and where it went: an erasure
+    // removes them from there.
+    await this.recordings.insertDeliveredFiles(
+      m,
+      done.flatMap(({ plan, files, place }) =>
+        files.map((f) =>
+          Object.assign(new DeliveredFileEntity(), {
+            id: newId(),
+            recordingId: plan.recording.id,
+            companyId: plan.recording.companyId,
+            name: f.name,
+            bytes: f.bytes,
+            sha256: f.sha256,
+            targetFingerprint: place.fingerprint,
+            targetLabel: place.label.slice(0, 1024),
+            deliveredAt: at,
+          }),
+        ),
+      ),
     );
     await this.audit.record(
       done.map(({ plan, sha256, how }) => ({

@@ -6,6 +6,7 @@ import { SecurityModule } from '../security/security.module';
 import { TranscriptModule } from '../transcript/transcript.module';
 import { RecordingManifests } from './recording-manifests';
 import { RecordingAdminService } from './recording-admin.service';
+import { RecordingErasureService } from './recording-erasure.service';
 import { RecordingDelivery } from './recording-delivery';
 import { RecordingSnapshots } from './recording-snapshots';
 import { RecordingRepository } from './recording.repository';
@@ -14,7 +15,7 @@ import { RecordingService } from './recording.service';
 // Recording bookkeeping, outcomes, snapshots, and the delivery jobs' source.
 @Module({
   imports: [AuditModule, CompanyModule, ExportModule, SecurityModule, TranscriptModule],
-  providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery, RecordingManifests, RecordingAdminService],
-  exports: [RecordingService, RecordingAdminService],
+  providers: [RecordingRepository, RecordingService, RecordingSnapshots, RecordingDelivery, RecordingManifests, RecordingAdminService, RecordingErasureService],
+  exports: [RecordingService, RecordingAdminService, RecordingErasureService],
 })
 export class RecordingModule {}

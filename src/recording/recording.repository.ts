@@ -3,12 +3,13 @@ import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { forUpdate, sqlDate } from '../database/sql';
 import { SegmentView } from '../transcript/recording-snapshot';
 import { ManifestChainEntity } from './manifest-chain.entity';
+import { DeliveredFileEntity } from './delivered-file.entity';
 import { RecordingSegmentEntity } from './recording-segment.entity';
 import { RecordingEntity } from './recording.entity';
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
-// recordings and recording_segments: the only code that reads or writes them.
+// recordings, recording_segments and delivered_files: the only code that reads or writes them.
 @Injectable()
 export class RecordingRepository {
   constructor(private readonly db: DataSource) {}
@@ -160,5 +161,54 @@ export class RecordingRepository {
 
   async advanceManifestChain(m: EntityManager, companyId: string, sha256: string, recordingId: string, now: Date): Promise<void> {
     await m.getRepository(ManifestChainEntity).update({ companyId }, { lastSha256: sha256, lastRecordingId: recordingId, updatedAt: now });
+  }
+
+  async insertDeliveredFiles(m: EntityManager, rows: DeliveredFileEntity[]): Promise<void> {
+    if (rows.length === 0) return;
+    await m.createQueryBuilder().insert().into(DeliveredFileEntity).values(rows).execute();
+  }
+
+  // The files delivered for the recordings of these chats, oldest delivery first.
+  async deliveredFilesOfChats(chatIds: string[]): Promise<DeliveredFileEntity[]> {
+    if (chatIds.length === 0) return [];
+    return this.db
+      .getRepository(DeliveredFileEntity)
+      .createQueryBuilder('f')
+      .innerJoin(RecordingEntity, 'r', 'r.id = f.recording_id')
+      .where('r.chat_id IN (:...chatIds)', { chatIds })
+      .orderBy('f.delivered_at', 'ASC')
+      .addOrderBy('f.recording_id', 'ASC')
+      .addOrderBy('f.name', 'ASC')
+      .getMany();
+  }
+
+  // Delivered recordings of these chats (for those delivered before delivered_files existed).
+  deliveredOfChats(chatIds: string[]): Promise<RecordingEntity[]> {
+    if (chatIds.length === 0) return Promise.resolve([]);
+    return this.db.getRepository(RecordingEntity).find({ where: { chatId: In(chatIds), status: 'delivered' }, order: { deliveredAt: 'ASC', id: 'ASC' } });
+  }
+
+  // An erasure's outcome for recordings not delivered: suppressed with reason `erased`, their open
+  // segments closed, nothing left to deliver.
+  async markErased(m: EntityManager, ids: string[], endSeq: number, detail: string, now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.closeSegments(m, ids, endSeq, now);
+    await m
+      .createQueryBuilder()
+      .update(RecordingEntity)
+      .set({ endSeq, stoppedAt: now })
+      .where({ id: In(ids), endSeq: IsNull() })
+      .execute();
+    await m
+      .createQueryBuilder()
+      .update(RecordingEntity)
+      .set({ status: 'suppressed', outcomeReason: 'erased', outcomeDetail: detail, purged: true, lastError: null, updatedAt: now })
+      .where({ id: In(ids) })
+      .execute();
+  }
+
+  // Labels are the flow's words about the chat: an erasure removes them.
+  async clearLabels(m: EntityManager, chatId: string): Promise<void> {
+    await m.createQueryBuilder().update(RecordingEntity).set({ label: null }).where('chat_id = :chatId AND label IS NOT NULL', { chatId }).execute();
   }
 }

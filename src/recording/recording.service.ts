@@ -132,7 +132,8 @@ export class RecordingService {
     // row while it waits for chat rows. The chat's own flag, locked with the chat, says the same
     // once that switch has committed.
     const companyRecordingEnabled = (await this.companies.recordingEnabledNow(m, chat.companyId)) && !chat.recordingOff;
-    const recordings = await this.repo.listForChat(m, chat.id);
+    // A recording an erasure already suppressed (the chat was erased while open) stays so.
+    const recordings = (await this.repo.listForChat(m, chat.id)).filter((r) => !(r.status === 'suppressed' && r.outcomeReason === 'erased'));
     const participants = await this.chats.participants(chat.id, m, false);
     const current = await this.companies.agents(
       chat.companyId,

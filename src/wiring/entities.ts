@@ -5,8 +5,13 @@ import { MessageEntity } from '../chat/message.entity';
 import { ParticipantEntity } from '../chat/participant.entity';
 import { AgentEntity } from '../company/agent.entity';
 import { CompanyEntity } from '../company/company.entity';
+import { ErasureChatEntity } from '../erasure/erasure-chat.entity';
+import { ErasureFileEntity } from '../erasure/erasure-file.entity';
+import { ErasureNoticeEntity } from '../erasure/erasure-notice.entity';
+import { ErasureEntity } from '../erasure/erasure.entity';
 import { DeliveryJobEntity } from '../export/delivery-job.entity';
 import { ExportTargetEntity } from '../export/export-target.entity';
+import { DeliveredFileEntity } from '../recording/delivered-file.entity';
 import { ManifestChainEntity } from '../recording/manifest-chain.entity';
 import { RecordingSegmentEntity } from '../recording/recording-segment.entity';
 import { RecordingEntity } from '../recording/recording.entity';
@@ -32,4 +37,9 @@ export const ENTITIES = [
   ServiceKeyEntity,
   ManifestChainEntity,
   SigningKeyEntity,
+  DeliveredFileEntity,
+  ErasureEntity,
+  ErasureChatEntity,
+  ErasureFileEntity,
+  ErasureNoticeEntity,
 ];

@@ -77,3 +77,12 @@ export class AuditQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(40) to?: string;
   @ApiPropertyOptional() @IsOptional() @Matches(/^\d{1,4}$/, { message: 'limit must be a number' }) limit?: string;
 }
+
+export class HoldDto {
+  @ApiProperty({ description: 'why the chat is held (up to 500 characters)' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(500)
+  @Matches(/\S/, { message: 'reason must not be blank' })
+  reason!: string;
+}
