@@ -55,6 +55,13 @@ module.exports = {
       to: { path: '^src/chat/' },
     },
     {
+      name: 'socket-protocol-is-plain-types',
+      severity: 'error',
+      comment: 'The event maps are compiled into the client library (client/): they import plain types only.',
+      from: { path: '^src/socket/(server|client)-events\\.ts$' },
+      to: { pathNot: '^src/socket/(server|client)-events\\.ts$|^src/chat/message-view\\.ts$' },
+    },
+    {
       name: 'database-imports-no-feature',
       severity: 'error',
       comment: 'The database layer is below every feature: the entity list comes from the composition root.',

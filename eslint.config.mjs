@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '**/*.cjs', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'client/dist/**', 'node_modules/**', 'coverage/**', 'data/**', '**/*.cjs', 'eslint.config.mjs'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: {
