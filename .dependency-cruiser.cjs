@@ -1,6 +1,6 @@
 // The allowed directions between the folders of src/ (docs/architecture.md draws them). Checked in
 // CI by `npm run depcruise`; a violation of an `error` rule fails the build.
-const FEATURES = 'admin|audit|auth|chat|company|export|health|http|recording|retention|security|socket|transcript|wiring';
+const FEATURES = 'admin|audit|auth|chat|company|demo|export|health|http|recording|retention|security|socket|transcript|wiring';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -18,6 +18,11 @@ export default tseslint.config(
     },
   },
   {
+    // The demo's browser pages are plain ES modules outside the TypeScript projects.
+    files: ['src/demo/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
     // The config loader is the one reader of the environment; tests and tools set it up.
     files: ['src/config/app-config.ts', 'test/**', 'bench/**'],
     rules: { 'no-restricted-properties': 'off' },

@@ -8,6 +8,7 @@ import { CompanyModule } from './company/company.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DemoModule } from './demo/demo.module';
 import { ExportModule } from './export/export.module';
 import { HealthModule } from './health/health.module';
 import { HttpModule } from './http/http.module';
@@ -43,6 +44,7 @@ export class AppModule {
         HealthModule,
         HttpModule,
         WiringModule,
+        DemoModule.forRoot(config),
       ],
     };
   }

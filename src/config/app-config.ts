@@ -51,6 +51,9 @@ export class AppConfig {
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug';
   // 32 bytes from ENCRYPTION_MASTER_KEY; when set, message bodies are encrypted at rest.
   readonly encryptionMasterKey!: Buffer | null;
+  // The demo pages at /demo/ (on by default outside production); their token and file routes are
+  // never registered with NODE_ENV=production (src/demo/demo.module.ts).
+  readonly demoPages!: boolean;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);
@@ -229,5 +232,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,
     encryptionMasterKey,
+    demoPages: bool(env, 'DEMO_PAGES', nodeEnv !== 'production'),
   });
 }
