@@ -1,7 +1,15 @@
 // One jest config, two projects: fast unit specs next to the code, and integration/e2e suites in
 // test/ that run against real MariaDB and a real OpenSSH sshd.
+// The client library's TS source (client/src, ESM) gets its own transformer; anchored at this
+// folder so that no other path containing "/client/src/" matches.
+const clientSource =
+  '^' +
+  require('node:path')
+    .join(__dirname, 'client', 'src')
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&') +
+  '/.+\\.ts$';
 const transform = {
-  '/client/src/.+\\.ts$': '<rootDir>/test/support/client-ts.transform.cjs',
+  [clientSource]: '<rootDir>/test/support/client-ts.transform.cjs',
   '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }],
   'node_modules/.+\\.js$': '<rootDir>/test/support/esm-to-cjs.transform.cjs',
 };
