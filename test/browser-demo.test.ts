@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { AppHandle, cleanupDir, migrate, startApp } from './support/app';
+import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { filesUnder } from './support/files';
 
@@ -147,5 +147,55 @@ describe('demo pages in headless Chromium', () => {
     expect(delivered).toHaveLength(1);
     expect(readFileSync(delivered[0], 'utf8')).toBe(shown);
     expect(errors).toEqual([]);
+  });
+
+  it('the portal confirms a deletion request, flags abuse and transfers the chat to another agent, who joins with the history', async () => {
+    const portal = await browser.newPage();
+    await portal.goto(`${app.url}/demo/portal.html?company=${company}&agent=agent-7&name=Ann`);
+    await portal.locator('#status', { hasText: 'connected' }).waitFor();
+    const other = await browser.newPage();
+    await other.goto(`${app.url}/demo/portal.html?company=${company}&agent=agent-8&name=Bob`);
+    await other.locator('#status', { hasText: 'connected' }).waitFor();
+
+    const panel = await browser.newPage();
+    await panel.goto(`${app.url}/demo/`);
+    await panel.fill('#company', company);
+    await panel.fill('#agent', 'agent-7');
+    await panel.click('#createChat');
+    const link = panel.locator('#chats li a.widgetLink').first();
+    await link.waitFor();
+    const chatId = (await panel.locator('#chats li').first().getAttribute('data-chat')) as string;
+    const widget = await browser.newPage();
+    await widget.goto(new URL((await link.getAttribute('href')) as string, `${app.url}/demo/`).toString());
+    await widget.locator('#status', { hasText: 'connected' }).waitFor();
+
+    await portal.locator(`#assigned button.join[data-chat="${chatId}"]`).click();
+    await say(widget, 'please do not keep this');
+    await widget.click('#requestDeletion');
+    await portal.locator('#deleteRequested').waitFor();
+    await portal.click('#deleteRecording');
+    await portal.fill('#flagReason', 'threats');
+    await portal.click('#flag');
+    await portal.fill('#transferTo', 'agent-8');
+    await portal.click('#transfer');
+
+    await other.locator(`#assigned button.join[data-chat="${chatId}"]`).click();
+    await waitForText(other, 'please do not keep this');
+    await say(other, 'Bob here, taking over');
+    await waitForText(widget, 'Bob here, taking over');
+    expect(await portal.locator('#error').textContent()).toBe('');
+    expect(await other.locator('#error').textContent()).toBe('');
+
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    const view = await waitFor('the flags', async () => {
+      const r = await http<{ flags: { abusive: boolean; deletionRequested: boolean; deletionConfirmed: boolean } }>(
+        app,
+        'GET',
+        `/v1/admin/chats/${chatId}`,
+        admin,
+      );
+      return r.body.flags.abusive && r.body.flags.deletionConfirmed ? r.body : null;
+    });
+    expect(view.flags).toMatchObject({ abusive: true, deletionRequested: true, deletionConfirmed: true });
   });
 });
