@@ -127,9 +127,12 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => done(new ClientError('unavailable', 'could not connect in time')), this.options.connectTimeoutMs ?? 20_000);
       const offs = [
-        this.once('status', (s) => (s.state === 'connected' ? done() : s.state === 'closed' ? done(new ClientError('unavailable', 'closed')) : undefined)),
+        this.on('status', (s) => {
+          if (s.state === 'connected') done();
+          else if (s.state === 'closed') done(new ClientError('unavailable', 'closed'));
+        }),
+        this.on('error', (e) => done(e)),
       ];
-      offs.push(this.once('error', (e) => done(e)));
       const done = (err?: Error) => {
         clearTimeout(timer);
         offs.forEach((off) => off());
