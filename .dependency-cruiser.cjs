@@ -1,6 +1,6 @@
 // The allowed directions between the folders of src/ (docs/architecture.md draws them). Checked in
 // CI by `npm run depcruise`; a violation of an `error` rule fails the build.
-const FEATURES = 'admin|audit|auth|chat|company|erasure|export|health|http|recording|retention|security|socket|transcript|wiring';
+const FEATURES = 'admin|audit|auth|chat|company|demo|erasure|export|health|http|recording|retention|security|socket|transcript|wiring';
 // Under every feature, like common/: the metrics registry and the structured logger's setup.
 const INFRA = 'metrics|logging';
 
@@ -78,6 +78,13 @@ module.exports = {
       comment: 'chat uses recording; recording reads a chat through its own port (recording/chat-facts.port.ts) that chat implements.',
       from: { path: '^src/recording/' },
       to: { path: '^src/chat/' },
+    },
+    {
+      name: 'socket-protocol-is-plain-types',
+      severity: 'error',
+      comment: 'The event maps are compiled into the client library (client/): they import plain types only.',
+      from: { path: '^src/socket/(server|client)-events\\.ts$' },
+      to: { pathNot: '^src/socket/(server|client)-events\\.ts$|^src/chat/message-view\\.ts$' },
     },
     {
       name: 'database-imports-no-feature',

@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '**/*.cjs', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'client/dist/**', 'node_modules/**', 'coverage/**', 'data/**', '**/*.cjs', 'eslint.config.mjs'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: {
@@ -16,6 +16,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through src/config/app-config.ts only.' }],
     },
+  },
+  {
+    // The demo's browser pages are plain ES modules outside the TypeScript projects.
+    files: ['src/demo/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     // The config loader is the one reader of the environment; tests and tools set it up.

@@ -8,6 +8,7 @@ import { CompanyModule } from './company/company.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DemoModule } from './demo/demo.module';
 import { ErasureModule } from './erasure/erasure.module';
 import { ExportModule } from './export/export.module';
 import { HealthModule } from './health/health.module';
@@ -49,6 +50,7 @@ export class AppModule {
         HealthModule,
         HttpModule,
         WiringModule,
+        DemoModule.forRoot(config),
       ],
     };
   }

@@ -59,6 +59,9 @@ export class AppConfig {
   // The Ed25519 key manifests are signed with (SIGNING_KEY); null: generated once and kept sealed
   // in the database.
   readonly signingKey!: KeyObject | null;
+  // The demo pages at /demo/ (on by default outside production); their token and file routes are
+  // never registered with NODE_ENV=production (src/demo/demo.module.ts).
+  readonly demoPages!: boolean;
 
   constructor(values: AppConfig) {
     Object.assign(this, values);
@@ -273,5 +276,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logFormat,
     encryptionMasterKey,
     signingKey: parseSigningKey(env.SIGNING_KEY),
+    demoPages: bool(env, 'DEMO_PAGES', nodeEnv !== 'production'),
   });
 }

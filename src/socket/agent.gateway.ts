@@ -36,9 +36,17 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
   ) {
     this.events = {
       'chat.join': on(ChatRefDto, async (socket, dto) => {
-        const result = await this.chats.join(principalOf(socket), dto.chatId);
-        await socket.join(chatRoom(dto.chatId));
-        return result;
+        // Into the room before the history is read: a message stored in between is then both in
+        // the history and relayed (clients de-duplicate by seq) rather than in neither.
+        const room = chatRoom(dto.chatId);
+        const wasIn = socket.rooms.has(room);
+        await socket.join(room);
+        try {
+          return await this.chats.join(principalOf(socket), dto.chatId);
+        } catch (err) {
+          if (!wasIn) await socket.leave(room);
+          throw err;
+        }
       }),
       message: on(
         AgentMessageDto,

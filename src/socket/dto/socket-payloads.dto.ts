@@ -2,32 +2,34 @@ import { IsBoolean, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { AppException } from '../../common/app.exception';
 import { cardNumberMessage, isWellFormed, IsWellFormed, NoCardNumber } from '../../common/validators';
 import { containsCardNumber } from '../../common/redact-card-data';
+import type { AgentMessagePayload, ChatRefPayload, ConsentAnswerPayload, CustomerMessagePayload, FlagAbusivePayload, TransferPayload } from '../client-events';
 
 // Socket payloads (contract section 3). Text length is checked against the configured limit by the
 // handler, so that the refusal names the configured number.
-export class CustomerMessageDto {
+// Each DTO implements the payload type of client-events.ts, which the client library sends.
+export class CustomerMessageDto implements CustomerMessagePayload {
   @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() clientMsgId!: string;
   @IsString() text!: string;
 }
 
-export class ChatRefDto {
+export class ChatRefDto implements ChatRefPayload {
   @IsString() @IsNotEmpty() @MaxLength(64) @IsWellFormed() @NoCardNumber() chatId!: string;
 }
 
-export class AgentMessageDto extends ChatRefDto {
+export class AgentMessageDto extends ChatRefDto implements AgentMessagePayload {
   @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() clientMsgId!: string;
   @IsString() text!: string;
 }
 
-export class ConsentAnswerDto {
+export class ConsentAnswerDto implements ConsentAnswerPayload {
   @IsBoolean() granted!: boolean;
 }
 
-export class FlagAbusiveDto extends ChatRefDto {
+export class FlagAbusiveDto extends ChatRefDto implements FlagAbusivePayload {
   @IsString() @IsNotEmpty() @MaxLength(1000) reason!: string;
 }
 
-export class TransferDto extends ChatRefDto {
+export class TransferDto extends ChatRefDto implements TransferPayload {
   @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() toAgentId!: string;
 }
 

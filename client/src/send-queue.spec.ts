@@ -1,0 +1,102 @@
+import { ClientError } from './client-error.js';
+import type { AckOf, MessageReply } from './protocol.js';
+import { SendQueue } from './send-queue.js';
+
+type Done = (err: Error | null, ack?: AckOf<MessageReply>) => void;
+
+// A scripted connection: records each emit and lets the test answer it.
+function harness() {
+  const emits: { payload: { clientMsgId: string }; done: Done }[] = [];
+  const resends: { clientMsgId: string; attempt: number }[] = [];
+  let up = true;
+  const queue = new SendQueue(
+    {
+      connected: () => up,
+      emit: (payload, _timeout, done) => emits.push({ payload: payload as { clientMsgId: string }, done }),
+      sent: () => undefined,
+      resend: (r) => resends.push(r),
+    },
+    { ackTimeoutMs: 1000, retryDelayMs: 5, maxRetryDelayMs: 20 },
+  );
+  const send = (id: string) => queue.enqueue('c', id, `text ${id}`, { clientMsgId: id });
+  return {
+    queue,
+    emits,
+    resends,
+    send,
+    setUp: (v: boolean) => (up = v),
+    ok: (i: number, seq: number) => emits[i].done(null, { ok: true, seq, at: 'now' }),
+    refuse: (i: number, code: 'bad_request' | 'rate_limited' | 'unavailable') => emits[i].done(null, { ok: false, error: { code, message: code } }),
+  };
+}
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+describe('SendQueue', () => {
+  it('sends one message at a time, in order, and resolves each with its seq', async () => {
+    const h = harness();
+    const a = h.send('a');
+    const b = h.send('b');
+    expect(h.emits.map((e) => e.payload.clientMsgId)).toEqual(['a']);
+    h.ok(0, 1);
+    expect(h.emits.map((e) => e.payload.clientMsgId)).toEqual(['a', 'b']);
+    h.ok(1, 2);
+    await expect(a).resolves.toMatchObject({ clientMsgId: 'a', seq: 1 });
+    await expect(b).resolves.toMatchObject({ clientMsgId: 'b', seq: 2 });
+    expect(h.resends).toEqual([]);
+  });
+
+  it('after a disconnect the head is sent again with the same clientMsgId, once, when connected again', async () => {
+    const h = harness();
+    const a = h.send('a');
+    h.setUp(false);
+    h.queue.disconnected();
+    h.emits[0].done(new Error('disconnected')); // the abandoned attempt's callback changes nothing
+    expect(h.emits).toHaveLength(1);
+    h.setUp(true);
+    h.queue.connected();
+    expect(h.emits.map((e) => e.payload.clientMsgId)).toEqual(['a', 'a']);
+    expect(h.resends).toEqual([{ chatId: 'c', clientMsgId: 'a', attempt: 2 }]);
+    h.ok(1, 7);
+    await expect(a).resolves.toMatchObject({ seq: 7 });
+  });
+
+  it("a late acknowledgement of an abandoned attempt still counts, and the resend's answer is ignored", async () => {
+    const h = harness();
+    const a = h.send('a');
+    const b = h.send('b');
+    h.queue.disconnected();
+    h.queue.connected();
+    h.ok(0, 3); // the first attempt's answer arrives after all
+    await expect(a).resolves.toMatchObject({ seq: 3 });
+    expect(h.emits.map((e) => e.payload.clientMsgId)).toEqual(['a', 'a', 'b']);
+    h.ok(1, 3);
+    h.ok(2, 4);
+    await expect(b).resolves.toMatchObject({ seq: 4 });
+  });
+
+  it('retries rate_limited and unavailable after a delay; other refusals reject that send and the queue goes on', async () => {
+    const h = harness();
+    const a = h.send('a');
+    const b = h.send('b');
+    h.refuse(0, 'rate_limited');
+    expect(h.emits).toHaveLength(1);
+    await tick(10);
+    expect(h.emits.map((e) => e.payload.clientMsgId)).toEqual(['a', 'a']);
+    h.refuse(1, 'unavailable');
+    await tick(30);
+    h.refuse(2, 'bad_request');
+    await expect(a).rejects.toEqual(new ClientError('bad_request', 'bad_request'));
+    expect(h.emits[3].payload.clientMsgId).toBe('b');
+    h.ok(3, 1);
+    await expect(b).resolves.toMatchObject({ seq: 1 });
+  });
+
+  it('close refuses what waits', async () => {
+    const h = harness();
+    const a = h.send('a');
+    h.queue.close(new ClientError('unavailable', 'client closed'));
+    await expect(a).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(h.send('b')).rejects.toMatchObject({ code: 'unavailable' });
+  });
+});

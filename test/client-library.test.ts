@@ -1,0 +1,189 @@
+import { AgentClient, connectAgent, connectCustomer, CustomerClient, type MessageView, type SentMessage } from '../client/src/index';
+import { AppHandle, cleanupDir, http, migrate, sleep, startApp, token, waitFor } from './support/app';
+import { createTestDatabase, TestDatabase } from './support/database';
+
+// The client library (client/) against the real service on MariaDB: acknowledged sends, resends
+// across a dropped connection and a service restart, ordered and de-duplicated delivery, and the
+// portal joining its chats again after a reconnect.
+describe('client library', () => {
+  let db: TestDatabase;
+  let app: AppHandle;
+  const company = 'libco';
+  const flow = token({ sub: 'flow', company, role: 'flow' });
+  const open: (CustomerClient | AgentClient)[] = [];
+  // Quick reconnects keep the test short; the transports are socket.io's default (polling, then websocket).
+  const socket = { reconnectionDelay: 200, reconnectionDelayMax: 1000 };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('clientlib');
+    await migrate(db.url);
+    app = await startApp({ databaseUrl: db.url });
+  });
+  afterEach(() => {
+    for (const c of open.splice(0)) c.close();
+  });
+  afterAll(async () => {
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+    await db?.drop();
+  });
+
+  async function newChat(agentId: string): Promise<{ chatId: string; customer: CustomerClient; agent: AgentClient; agentSeen: MessageView[] }> {
+    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'sales', customer: { name: 'Cy' } });
+    expect(created.status).toBe(201);
+    const { chatId, customerToken } = created.body;
+    const customer = await connectCustomer({ url: app.url, token: customerToken, socket });
+    const agent = await connectAgent({ url: app.url, token: token({ sub: agentId, company, role: 'agent', name: 'Ann' }), socket });
+    open.push(customer, agent);
+    const agentSeen: MessageView[] = [];
+    agent.on('message', (m) => agentSeen.push(m));
+    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId })).status).toBe(200);
+    await agent.join(chatId);
+    return { chatId, customer, agent, agentSeen };
+  }
+
+  async function stored(chatId: string, role: string): Promise<{ client_msg_id: string; seq: number }[]> {
+    return db.query<{ client_msg_id: string; seq: number }>('SELECT client_msg_id, seq FROM messages WHERE chat_id = ? AND sender_role = ? ORDER BY seq', [
+      chatId,
+      role,
+    ]);
+  }
+
+  const increasing = (ms: { seq: number }[]) => ms.every((m, i) => i === 0 || m.seq > ms[i - 1].seq);
+
+  it('send resolves after the acknowledgement with the stored seq; the other side gets the messages in order', async () => {
+    const { chatId, customer, agent, agentSeen } = await newChat('ag-1');
+    const customerSeen: MessageView[] = [];
+    customer.on('message', (m) => customerSeen.push(m));
+    const sent = await Promise.all(['one', 'two', 'three'].map((t) => customer.send(t)));
+    expect(sent.map((s) => s.text)).toEqual(['one', 'two', 'three']);
+    expect(sent.map((s) => s.seq)).toEqual([1, 2, 3]);
+    expect((await stored(chatId, 'customer')).map((r) => [r.client_msg_id, Number(r.seq)])).toEqual(sent.map((s) => [s.clientMsgId, s.seq]));
+    await waitFor('the agent to get three messages', () => agentSeen.length === 3);
+    expect(agentSeen.map((m) => [m.seq, m.text])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three'],
+    ]);
+    const reply = await agent.send(chatId, 'hello');
+    expect(reply.seq).toBe(4);
+    await waitFor('the customer to get the reply', () => customerSeen.length === 1);
+    expect(customerSeen[0]).toMatchObject({ chatId, seq: 4, text: 'hello', from: { role: 'agent', name: 'Ann' } });
+    // A refusal is final: the promise rejects with the contract's code and later sends go on.
+    await expect(customer.send('x'.repeat(10_001))).rejects.toMatchObject({ code: 'bad_request' });
+    expect((await customer.send('after')).seq).toBe(5);
+  });
+
+  it('a connection dropped with a message in flight: that message is sent again exactly once and stored once, in order', async () => {
+    const { chatId, customer } = await newChat('ag-2');
+    const resends: { clientMsgId: string; attempt: number }[] = [];
+    customer.on('resend', (r) => resends.push(r));
+    let dropped: string | null = null;
+    let sixth: string | null = null;
+    customer.socket.onAnyOutgoing((event: string, payload: { clientMsgId?: string }) => {
+      if (event !== 'message' || dropped) return;
+      if (sixth === null && payload.clientMsgId && customer.pendingSends === 15) sixth = payload.clientMsgId;
+      if (payload.clientMsgId === sixth) {
+        dropped = sixth;
+        // After the packet left: the service may store it, but its answer is lost with the connection.
+        setTimeout(() => customer.socket.io.engine.close(), 0);
+      }
+    });
+    const texts = Array.from({ length: 20 }, (_, i) => `msg ${i}`);
+    const sent = await Promise.all(texts.map((t) => customer.send(t)));
+    expect(dropped).not.toBeNull();
+    expect(resends).toEqual([{ chatId, clientMsgId: dropped, attempt: 2 }]);
+    const rows = await stored(chatId, 'customer');
+    expect(rows.map((r) => r.client_msg_id)).toEqual(sent.map((s) => s.clientMsgId));
+    expect(rows.map((r) => Number(r.seq))).toEqual(sent.map((s) => s.seq));
+    expect(sent.map((s) => s.text)).toEqual(texts);
+  });
+
+  it('a service restart in the middle of a stream of sends: every message reported as sent is stored exactly once, in order', async () => {
+    const { chatId, customer, agent, agentSeen } = await newChat('ag-3');
+    const customerSeen: MessageView[] = [];
+    customer.on('message', (m) => customerSeen.push(m));
+    const sentByCustomer: SentMessage[] = [];
+    const sentByAgent: SentMessage[] = [];
+    customer.on('sent', (s) => sentByCustomer.push(s));
+    agent.on('sent', (s) => sentByAgent.push(s));
+    const rejoined: string[] = [];
+    agent.on('rejoined', (r) => rejoined.push(r.chatId));
+
+    const N = 60;
+    const customerSends = Array.from({ length: N }, (_, i) => customer.send(`c${i}`));
+    const agentSends = Array.from({ length: N / 3 }, (_, i) => agent.send(chatId, `a${i}`));
+    await waitFor('a third of the stream to be acknowledged', () => sentByCustomer.length >= N / 3);
+    await app.kill(); // kill -9 in the middle of the stream
+    const atKill = sentByCustomer.length;
+    await app.restart();
+    const customerResults = await Promise.all(customerSends);
+    const agentResults = await Promise.all(agentSends);
+    expect(atKill).toBeLessThan(N);
+
+    // What the library reported as sent is what is stored: each once, in the order sent.
+    const customerRows = await stored(chatId, 'customer');
+    expect(customerRows.map((r) => r.client_msg_id)).toEqual(customerResults.map((s) => s.clientMsgId));
+    expect(customerRows.map((r) => Number(r.seq))).toEqual(customerResults.map((s) => s.seq));
+    expect(customerResults.map((s) => s.text)).toEqual(Array.from({ length: N }, (_, i) => `c${i}`));
+    expect(sentByCustomer).toEqual(customerResults);
+    const agentRows = await stored(chatId, 'agent');
+    expect(agentRows.map((r) => r.client_msg_id)).toEqual(agentResults.map((s) => s.clientMsgId));
+
+    // The portal joined again after the restart and, from the history, has every customer message
+    // once and in order; the widget has no history to ask, so it has what it heard, once and in order.
+    await waitFor('the agent to join again', () => rejoined.includes(chatId));
+    await waitFor('the agent to have every customer message', () => agentSeen.length === N).catch((e: Error) => {
+      throw new Error(`${e.message}: ${agentSeen.map((m) => `${m.seq}:${m.text}`).join(' ')}`);
+    });
+    expect(agentSeen.map((m) => m.text)).toEqual(Array.from({ length: N }, (_, i) => `c${i}`));
+    expect(increasing(agentSeen)).toBe(true);
+    expect(increasing(customerSeen)).toBe(true);
+    expect(customerSeen.every((m) => m.from.role === 'agent')).toBe(true);
+  });
+
+  it('the portal joins its chats again after a reconnect, catches up from the history without duplicates, and hears new messages', async () => {
+    const { chatId, customer, agent, agentSeen } = await newChat('ag-4');
+    await customer.send('before');
+    await waitFor('the first message', () => agentSeen.length === 1);
+    const rejoined = new Promise<string>((res) => agent.once('rejoined', (r) => res(r.chatId)));
+    agent.socket.io.engine.close();
+    await customer.send('while away 1');
+    await customer.send('while away 2');
+    expect(await rejoined).toBe(chatId);
+    expect(agent.chats).toEqual([chatId]);
+    // Only a socket back in the chat's room hears this one: the service rebuilds no room on its own.
+    await customer.send('after');
+    await waitFor('four messages at the agent', () => agentSeen.length >= 4);
+    await sleep(300);
+    expect(agentSeen.map((m) => [m.seq, m.text])).toEqual([
+      [1, 'before'],
+      [2, 'while away 1'],
+      [3, 'while away 2'],
+      [4, 'after'],
+    ]);
+  });
+
+  it('a refused token rejects connect with the reason, and the library does not retry', async () => {
+    const customerToken = token({ sub: 'c', company, role: 'customer', chat: 'no-such-chat' });
+    await expect(connectAgent({ url: app.url, token: customerToken, socket })).rejects.toMatchObject({
+      code: 'unauthorized',
+      message: expect.stringMatching(/role/),
+    });
+    await expect(connectCustomer({ url: app.url, token: customerToken, socket })).rejects.toMatchObject({ code: 'unauthorized', message: 'chat not found' });
+  });
+
+  it('recording state and the chat end are events', async () => {
+    const { chatId, customer, agent } = await newChat('ag-5');
+    const states: string[] = [];
+    customer.on('recording.state', (s) => states.push(s.state));
+    expect(await agent.pause(chatId)).toBe('paused');
+    await waitFor('paused at the customer', () => states.includes('paused'));
+    expect(await agent.resume(chatId)).toBe('recording');
+    await waitFor('recording again at the customer', () => states[states.length - 1] === 'recording');
+    const ended = new Promise<string>((res) => customer.once('chat.ended', (e) => res(e.chatId)));
+    await agent.end(chatId);
+    expect(await ended).toBe(chatId);
+    expect(agent.chats).toEqual([]);
+  });
+});
