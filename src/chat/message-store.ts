@@ -34,8 +34,13 @@ export interface StoredMessage {
 // Per company in a batch: its data key, or why its bodies cannot be stored (key erased).
 type BodyKeys = Map<string, Buffer | AppException>;
 
+// The body's digest is taken when the message is queued, outside the commit's critical path.
+interface QueuedRequest extends AppendRequest {
+  bodySha256: string;
+}
+
 interface Pending {
-  req: AppendRequest;
+  req: QueuedRequest;
   resolve: (m: StoredMessage) => void;
   reject: (e: unknown) => void;
 }
@@ -71,7 +76,7 @@ export class MessageStore implements OnModuleDestroy {
     if (this.closed) return Promise.reject(AppException.unavailable('service is shutting down'));
     const lane = this.lanes[laneOf(req.chatId, this.lanes.length)];
     return new Promise<StoredMessage>((resolve, reject) => {
-      lane.queue.push({ req, resolve, reject });
+      lane.queue.push({ req: { ...req, bodySha256: bodyDigest(req.text) as string }, resolve, reject });
       if (!lane.flushing) {
         lane.flushing = true;
         setImmediate(() => void this.drain(lane));
@@ -154,7 +159,7 @@ export class MessageStore implements OnModuleDestroy {
 
   // Raw SQL on purpose: this runs for every message, and the ORM's query building cost several
   // times the database's own time per batch. The statements are plain enough for MySQL and SQLite.
-  private async write(m: EntityManager, reqs: AppendRequest[], lookForResends: boolean, keys: BodyKeys | null): Promise<(StoredMessage | AppException)[]> {
+  private async write(m: EntityManager, reqs: QueuedRequest[], lookForResends: boolean, keys: BodyKeys | null): Promise<(StoredMessage | AppException)[]> {
     const mysql = isMysql(m);
     const chatIds = [...new Set(reqs.map((r) => r.chatId))].sort();
     const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
@@ -239,7 +244,7 @@ export class MessageStore implements OnModuleDestroy {
       const text = chat.paused ? null : r.text;
       const stored = text !== null && bodyKey instanceof Buffer && this.crypto ? this.crypto.sealBody(bodyKey, r.chatId, seq, text) : text;
       // Linked in seq order, in the transaction that stores the row (docs/integrity.md).
-      const bodySha256 = bodyDigest(text);
+      const bodySha256 = text === null ? null : r.bodySha256;
       const link = nextLink(heads.get(r.chatId) ?? chat.chainHead, { seq, at: now, senderRole: r.senderRole, senderId: r.senderId, bodySha256 });
       heads.set(r.chatId, link);
       values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, stored, chat.paused ? 1 : 0, nowSql, bodySha256, link.toString('hex'));
