@@ -63,7 +63,8 @@ describe('customer-token key without CUSTOMER_TOKEN_SECRET (RS256 platform token
     const other = await createChat(b, company);
     (await connect(a, '/customer', other.customerToken)).close();
 
-    const rows = await db.query<{ name: string; value: string }>('SELECT name, value FROM service_keys');
+    // The customer-token key (the manifest signing key, generated at start too, is beside it).
+    const rows = await db.query<{ name: string; value: string }>("SELECT name, value FROM service_keys WHERE name = 'customer-token'");
     expect(rows).toEqual([{ name: 'customer-token', value: expect.stringMatching(/^enc:v1:/) as unknown }]);
   });
 
@@ -75,7 +76,7 @@ describe('customer-token key without CUSTOMER_TOKEN_SECRET (RS256 platform token
     const forged = token({ sub: 'mallory', company: 'plainkeyco', role: 'customer', chat: chatId }, { secret: DEV_JWT_SECRET });
     expect((await connectError(app, '/customer', forged)).message).toBe('invalid token');
     (await connect(app, '/customer', customerToken)).close();
-    const rows = await db.query<{ value: string }>('SELECT value FROM service_keys');
+    const rows = await db.query<{ value: string }>("SELECT value FROM service_keys WHERE name = 'customer-token'");
     expect(rows[0].value).toMatch(/^plain:/);
   });
 });

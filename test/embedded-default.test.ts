@@ -44,7 +44,8 @@ describe('the embedded default (SQLite + local folder)', () => {
     const outbox = join(app.workDir, 'data', 'outbox', company);
     const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
     const expected = `${day}/billing_ann.s_${chatId}.txt`;
-    await waitFor('the local transcript', () => relativeFilesUnder(outbox).includes(expected));
+    // The file is linked into place before its temporary name is removed: wait for both.
+    await waitFor('the local transcript', () => relativeFilesUnder(outbox).includes(expected) && relativeFilesUnder(outbox).length === 1);
     expect(relativeFilesUnder(outbox)).toEqual([expected]);
     const text = readFileSync(join(outbox, expected), 'utf8');
     expect(text).toContain('411111******1111');
