@@ -50,6 +50,9 @@ export class AppConfig {
   // holds on one while it runs it, and the bounded retries of a removal or notice within a run.
   readonly erasure!: { sweepMs: number; leaseMs: number; attempts: number; retryBaseMs: number };
   readonly instanceId!: string;
+  // SIGTERM/SIGINT: how long the graceful stop may take before the process exits and leaves the
+  // rest to the crash-safe paths (docs/scaling.md).
+  readonly shutdownDeadlineMs!: number;
   readonly redisUrl!: string | null;
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug';
   // json: one JSON object per line (production); pretty: coloured lines for a person.
@@ -271,6 +274,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       retryBaseMs: int(env, 'ERASURE_RETRY_BASE_MS', 1000, 1, 600_000),
     },
     redisUrl: redisUrl(env.REDIS_URL),
+    shutdownDeadlineMs: int(env, 'SHUTDOWN_DEADLINE_MS', 25_000, 1000, 600_000),
     instanceId: env.INSTANCE_ID || `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel,
     logFormat,
