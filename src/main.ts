@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import type { Server } from 'node:http';
+import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoNestLogger } from 'nestjs-pino';
@@ -8,6 +9,8 @@ import { RedisIoAdapter } from './socket/redis-io.adapter';
 import { buildOpenApiDocument } from './openapi';
 import { appValidationPipe } from './common/validation.pipe';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { GracefulShutdown } from './common/graceful-shutdown';
+import { restDrain } from './http/rest-drain';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
@@ -26,7 +29,8 @@ async function bootstrap(): Promise<void> {
   app.useLogger(app.get(PinoNestLogger));
   const logger = new Logger('Bootstrap');
   app.useGlobalPipes(appValidationPipe());
-  app.enableShutdownHooks();
+  const shutdown = app.get(GracefulShutdown);
+  app.use(restDrain(shutdown));
   app.enableCors({ origin: true });
   if (config.redisUrl) {
     const adapter = new RedisIoAdapter(app, config.redisUrl);
@@ -41,6 +45,46 @@ async function bootstrap(): Promise<void> {
   const where =
     config.database.type === 'sqlite' ? `SQLite ${config.database.path}` : `MySQL ${config.database.host}:${config.database.port}/${config.database.database}`;
   logger.log(`listening on port ${config.port} (database: ${where}, local exports: ${config.exportLocalDir})`);
+  stopOnSignals(app, shutdown, config.shutdownDeadlineMs);
+}
+
+// SIGTERM or SIGINT: the graceful stop (src/common/graceful-shutdown.ts lists its steps), then the
+// app closes (database, Redis) and the process exits 0. SHUTDOWN_DEADLINE_MS bounds it all: then
+// the process exits 1 and what is left goes to the crash-safe paths (leases lapse, clients resend).
+// A second signal during the stop exits at once.
+function stopOnSignals(app: INestApplication, shutdown: GracefulShutdown, deadlineMs: number): void {
+  const logger = new Logger('Shutdown');
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ msg: `${signal} again during the graceful stop: exiting now`, phase: 'abort' });
+      process.exit(1);
+    }
+    stopping = true;
+    const started = Date.now();
+    const deadlineAt = started + deadlineMs;
+    setTimeout(() => {
+      logger.error({ msg: `shutdown deadline of ${deadlineMs} ms reached: exiting, the rest is left to crash recovery`, phase: 'deadline' });
+      process.exit(1);
+    }, deadlineMs);
+    // The deadline's last part is kept for closing the connections and the app.
+    const reserve = Math.min(5000, Math.max(500, Math.floor(deadlineMs / 5)));
+    try {
+      await shutdown.drain(signal, deadlineAt - reserve, deadlineAt - Math.floor(reserve / 2));
+      // The listener took requests until now so that polling clients could fetch their answers.
+      const server = app.getHttpServer() as Server;
+      server.close();
+      server.closeAllConnections();
+      logger.log({ msg: 'closing the database and Redis connections', phase: 'close' });
+      await app.close();
+    } catch (err) {
+      logger.error({ msg: `graceful stop failed: ${(err as Error).stack ?? String(err)}`, phase: 'close' });
+      process.exit(1);
+    }
+    logger.log({ msg: `stopped in ${Date.now() - started} ms`, phase: 'exit' });
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, (s: NodeJS.Signals) => void stop(s));
 }
 
 void bootstrap();

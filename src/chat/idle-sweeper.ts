@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { AppConfig } from '../config/app-config';
 import { ChatLifecycleService } from './chat-lifecycle.service';
 
@@ -12,7 +13,12 @@ export class IdleSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly chats: ChatLifecycleService,
     private readonly config: AppConfig,
-  ) {}
+    shutdown: GracefulShutdown,
+  ) {
+    // At a stop: no new sweep (another instance ends the idle chats); one under way finishes.
+    shutdown.register({ step: 'intake', name: 'idle sweeps', run: () => this.onModuleDestroy() });
+    shutdown.register({ step: 'work', name: 'idle sweep in progress', run: (until) => waitUntil(() => !this.running, until) });
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.sweep(), this.config.idleSweepMs);
@@ -21,6 +27,7 @@ export class IdleSweeper implements OnApplicationBootstrap, OnModuleDestroy {
 
   onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   async sweep(): Promise<void> {

@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { AppException, isDatabaseUnavailable } from '../common/app.exception';
 import { Clock } from '../common/clock';
+import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
@@ -65,8 +66,12 @@ export class MessageStore implements OnModuleDestroy {
     // Absent where the store is built by hand (the storage test): bodies are stored as given.
     @Optional() @Inject(CryptoService) private readonly crypto: CryptoService | null = null,
     @Optional() @Inject(AppMetrics) metrics: AppMetrics | null = null,
+    @Optional() @Inject(GracefulShutdown) shutdown: GracefulShutdown | null = null,
   ) {
     this.metrics = metrics ?? new AppMetrics();
+    // At a stop, after the socket queues: what is queued is committed and answered, then the store
+    // refuses (a late REST call gets `unavailable` and is retried by its caller).
+    shutdown?.register({ step: 'store', name: 'message store', run: (until) => this.flushAndClose(until) });
     // SQLite has one writer: more lanes would only queue inside the driver.
     const n = config.database.type === 'sqlite' ? 1 : config.messageWriteLanes;
     this.lanes = Array.from({ length: n }, () => ({ queue: [], flushing: false }));
@@ -87,6 +92,14 @@ export class MessageStore implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     while (this.lanes.some((l) => l.flushing)) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  // Commits what is queued (bounded by `until`), then takes no more.
+  private async flushAndClose(until: number): Promise<void> {
+    const idle = await waitUntil(() => this.lanes.every((l) => !l.flushing && l.queue.length === 0), until, 10);
+    this.closed = true;
+    const left = this.lanes.reduce((n, l) => n + l.queue.length, 0);
+    this.logger.log({ msg: idle ? 'message store flushed and closed' : `message store closed with ${left} message(s) still being committed`, phase: 'store' });
   }
 
   private async drain(lane: { queue: Pending[]; flushing: boolean }): Promise<void> {

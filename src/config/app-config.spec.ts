@@ -39,8 +39,15 @@ describe('loadConfig', () => {
     [{ EXPORT_TARGET_ALLOWED_HOSTS: 'bad_host!' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
     [{ EXPORT_TARGET_ALLOWED_HOSTS: 'name/8' }, 'EXPORT_TARGET_ALLOWED_HOSTS'],
     [{ EXPORT_TARGET_CHECKS_PER_MINUTE: '0' }, 'EXPORT_TARGET_CHECKS_PER_MINUTE'],
+    [{ SHUTDOWN_DEADLINE_MS: '500' }, 'SHUTDOWN_DEADLINE_MS'],
+    [{ SHUTDOWN_DEADLINE_MS: '25s' }, 'SHUTDOWN_DEADLINE_MS'],
   ])('names the bad variable in %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+
+  it('gives a graceful stop 25 seconds unless SHUTDOWN_DEADLINE_MS says otherwise', () => {
+    expect(loadConfig({}).shutdownDeadlineMs).toBe(25_000);
+    expect(loadConfig({ SHUTDOWN_DEADLINE_MS: '8000' }).shutdownDeadlineMs).toBe(8000);
   });
 
   it('logs JSON in production and pretty lines elsewhere, unless LOG_FORMAT says otherwise', () => {

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ChatErasureService } from '../chat/chat-erasure.service';
 import { Clock } from '../common/clock';
+import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { AppConfig } from '../config/app-config';
 import { TargetPlace } from '../export/transport';
 import { RecordingErasureService } from '../recording/recording-erasure.service';
@@ -26,6 +27,10 @@ export class ErasureRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private sweeping = false;
   private again = false;
   private stopped = false;
+  // The erasure this instance runs now (its lease is ours).
+  private current: string | null = null;
+  // Set when a graceful stop handed a busy run's lease back: nothing is left to wait for.
+  private handedBack = false;
 
   constructor(
     private readonly db: DataSource,
@@ -36,7 +41,27 @@ export class ErasureRunner implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly recordings: RecordingErasureService,
     private readonly removal: ErasureRemoval,
     private readonly audit: AuditService,
-  ) {}
+    shutdown: GracefulShutdown,
+  ) {
+    // At a stop: no new sweep; a run stops at its next step and hands its lease back, or is handed
+    // back at the work step's end if it is still busy (a removal on a slow target).
+    shutdown.register({ step: 'intake', name: 'erasure sweeps', run: () => this.stop() });
+    shutdown.register({ step: 'work', name: 'erasure in progress', run: (until) => this.finishOrRelease(until) });
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async finishOrRelease(until: number): Promise<void> {
+    if (await waitUntil(() => !this.sweeping, until)) return;
+    const id = this.current;
+    if (id === null) return;
+    await this.repo.release(id, this.config.instanceId);
+    this.handedBack = true;
+    this.logger.log({ msg: `erasure ${id} handed back, to be resumed by another instance`, phase: 'work' });
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.sweep(), this.config.erasure.sweepMs);
@@ -45,10 +70,8 @@ export class ErasureRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    const until = Date.now() + 10_000;
-    while (this.sweeping && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.stop();
+    if (!this.handedBack) await waitUntil(() => !this.sweeping, Date.now() + 10_000);
   }
 
   kick(): void {
@@ -81,6 +104,7 @@ export class ErasureRunner implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async run(id: string): Promise<void> {
     const owner = this.config.instanceId;
+    this.current = id;
     let alive = true;
     const isAlive = () => alive && !this.stopped;
     const heartbeat = setInterval(
@@ -113,6 +137,7 @@ export class ErasureRunner implements OnApplicationBootstrap, OnModuleDestroy {
     } finally {
       clearInterval(heartbeat);
       if (!finished) await this.repo.release(id, owner).catch(() => undefined);
+      this.current = null;
     }
   }
 

@@ -89,6 +89,20 @@ export class DeliveryJobRepository {
       .execute();
   }
 
+  // Hands leases back (an instance that stops): the jobs of `ids` this owner holds and that are
+  // still queued become claimable at once by another instance, not when the lease would lapse.
+  // Returns how many were handed back.
+  async release(owner: string, ids: string[], now: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    const r = await this.db
+      .createQueryBuilder()
+      .update(DeliveryJobEntity)
+      .set({ leaseOwner: null, leaseUntil: null, updatedAt: now })
+      .where("recording_id IN (:...ids) AND lease_owner = :me AND state = 'queued'", { ids, me: owner })
+      .execute();
+    return r.affected ?? 0;
+  }
+
   // Marks done the jobs of `ids` this owner still holds (a worker whose lease lapsed leaves them
   // alone); returns those ids.
   async complete(m: EntityManager, owner: string, ids: string[], now: Date): Promise<string[]> {

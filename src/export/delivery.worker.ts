@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { AppConfig } from '../config/app-config';
 import { withLogContext } from '../logging/log-context';
 import { AppMetrics } from '../metrics/app-metrics';
@@ -40,9 +41,15 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly transport: DeliveryTransport,
     signal: DeliverySignal,
     private readonly metrics: AppMetrics,
+    shutdown: GracefulShutdown,
   ) {
     signal.onWake(() => this.kick());
+    shutdown.register({ step: 'intake', name: 'delivery claims', run: () => this.stopClaiming() });
+    shutdown.register({ step: 'work', name: 'deliveries in flight', run: (until) => this.finishOrRelease(until) });
   }
+
+  // Set once a stop has handed back what was still held: nothing is left to wait for.
+  private handedBack = false;
 
   private source: DeliverySource | null = null;
 
@@ -77,8 +84,30 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    const until = Date.now() + 10_000;
-    while ((this.running || this.active > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (!this.handedBack) await waitUntil(() => !this.running && this.active === 0, Date.now() + 10_000);
+  }
+
+  // A stop's intake step: no more claims; jobs claimed but not started are handed back at once.
+  private async stopClaiming(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.refilling?.catch(() => undefined);
+    const unstarted = this.local.splice(0);
+    const n = await this.jobs.release(this.config.instanceId, unstarted, this.clock.now());
+    if (n > 0) this.logger.log({ msg: `handed back ${n} claimed delivery job(s) not yet started`, phase: 'intake' });
+  }
+
+  // A stop's work step: deliveries under way finish until `until`; what is still going on then is
+  // handed back (its lease released) for another instance to take at once. Leases stay renewed
+  // meanwhile.
+  private async finishOrRelease(until: number): Promise<void> {
+    const inFlight = this.inFlight.size;
+    await waitUntil(() => this.active === 0 && !this.recordingOutcomes && this.outcomes.length === 0, until);
+    const held = [...this.inFlight];
+    const n = await this.jobs.release(this.config.instanceId, held, this.clock.now());
+    this.handedBack = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.logger.log({ msg: `deliveries: ${inFlight - held.length} of ${inFlight} in flight finished, ${n} handed back`, phase: 'work', released: n });
   }
 
   kick(): void {

@@ -1,13 +1,25 @@
-import { Controller, Get, HttpException } from '@nestjs/common';
+import { Controller, Get, HttpException, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { DataSource } from 'typeorm';
+import { GracefulShutdown } from '../common/graceful-shutdown';
 
 @Controller('health')
 export class HealthController {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly shutdown: GracefulShutdown,
+  ) {}
 
-  // Ready when the database answers.
+  // Ready when the database answers. Not ready from the moment a graceful stop begins, so that a
+  // load balancer (or a readiness probe) stops sending before the instance goes away; the body
+  // says why: {statusCode: 503, code: "unavailable", status: "shutting_down", message, since}.
   @Get()
-  async health() {
+  async health(@Res({ passthrough: true }) res: Response) {
+    const since = this.shutdown.startedAt;
+    if (since) {
+      res.status(503).setHeader('connection', 'close');
+      return { statusCode: 503, code: 'unavailable', status: 'shutting_down', message: 'this instance is shutting down', since: since.toISOString() };
+    }
     try {
       await this.db.query('SELECT 1');
       return { status: 'ok', database: 'up' };

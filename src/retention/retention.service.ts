@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { ChatRecords, EndedChat } from '../chat/chat-records';
 import { Clock } from '../common/clock';
+import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { CompanyDirectory } from '../company/company-directory';
 import { AppConfig } from '../config/app-config';
 import { RecordingService } from '../recording/recording.service';
@@ -32,7 +33,12 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly chats: ChatRecords,
     private readonly recordings: RecordingService,
     private readonly audit: AuditService,
-  ) {}
+    shutdown: GracefulShutdown,
+  ) {
+    // At a stop: no new sweep; one under way finishes (each chat's purge is its own transaction).
+    shutdown.register({ step: 'intake', name: 'retention sweeps', run: () => this.onModuleDestroy() });
+    shutdown.register({ step: 'work', name: 'retention sweep in progress', run: (until) => waitUntil(() => !this.running, until) });
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.sweep(), this.config.retentionSweepMs);
@@ -41,6 +47,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   async sweep(limit = 200): Promise<number> {

@@ -4,6 +4,7 @@ import type { Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
 import { Principal } from '../auth/principal';
 import { RateLimiter } from '../auth/rate-limiter';
+import { GracefulShutdown } from '../common/graceful-shutdown';
 import { loadConfig } from '../config/app-config';
 import { AppMetrics } from '../metrics/app-metrics';
 import { ChatRefDto } from './dto/socket-payloads.dto';
@@ -50,6 +51,44 @@ const chatId = 'chat-1';
 
 describe('SocketDispatcher', () => {
   afterEach(() => jest.useRealTimers());
+
+  it('at a stop: answers the events already read, refuses later ones with unavailable, and the answer step waits for the queue', async () => {
+    const shutdown = new GracefulShutdown();
+    const d = new SocketDispatcher(new RateLimiter(config), access, new AppMetrics(), shutdown);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const stored: string[] = [];
+    const events = {
+      store: on(ChatRefDto, async (_s, dto) => {
+        await held;
+        stored.push(dto.chatId);
+        return { stored: dto.chatId };
+      }),
+    };
+    const s = new FakeSocket({ principal: principal(3600) });
+    d.attach(s as unknown as Socket, events, logger);
+    const before = [s.send('store', { chatId: 'chat-a' }), s.send('store', { chatId: 'chat-b' })];
+    await new Promise((r) => setImmediate(r));
+    expect(d.pendingEvents).toBe(2);
+    const drained = shutdown.drain('SIGTERM', Date.now() + 5000, Date.now() + 6000);
+    // After the start: refused at once, never run.
+    expect(await s.send('store', { chatId: 'chat-late' })).toEqual({
+      ok: false,
+      error: { code: 'unavailable', message: 'this instance is shutting down: send again after reconnecting' },
+    });
+    let done = false;
+    void drained.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(done).toBe(false); // the answer step waits for the two events read before
+    release();
+    expect(await Promise.all(before)).toEqual([
+      { ok: true, stored: 'chat-a' },
+      { ok: true, stored: 'chat-b' },
+    ]);
+    await drained;
+    expect(stored).toEqual(['chat-a', 'chat-b']);
+    expect(d.pendingEvents).toBe(0);
+  });
 
   it("runs one socket's events one after the other, in arrival order", async () => {
     const log: string[] = [];

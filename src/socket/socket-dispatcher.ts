@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import { AccessAuditService } from '../audit/access-audit.service';
 import { AppException, toAppException } from '../common/app.exception';
 import { RateLimiter, TokenBucket } from '../auth/rate-limiter';
+import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { assertPlainShape, validatePayload } from '../common/validate';
 import { withLogContext } from '../logging/log-context';
 import { AppMetrics } from '../metrics/app-metrics';
@@ -32,6 +33,8 @@ export type HandlerMap<E extends string = string> = Record<E, EventHandler<objec
 
 const RATE_LIMITED = { ok: false, error: { code: 'rate_limited', message: 'too many events, slow down' } };
 const QUEUE_FULL = { ok: false, error: { code: 'rate_limited', message: 'too many events waiting for an answer, slow down' } };
+// After a stop began: the client sends again once it has reconnected (to another instance).
+export const SHUTTING_DOWN = { ok: false, error: { code: 'unavailable', message: 'this instance is shutting down: send again after reconnecting' } };
 
 // Events of one socket that may wait for the one before them; beyond, they are refused.
 export const MAX_QUEUED_EVENTS_PER_SOCKET = 100;
@@ -43,11 +46,22 @@ export const MAX_QUEUED_EVENTS_PER_SOCKET = 100;
 // stored before the chat ends); different sockets run in parallel.
 @Injectable()
 export class SocketDispatcher {
+  // Events of every socket read and not yet answered (the graceful stop waits for none).
+  private unanswered = 0;
+
   constructor(
     private readonly limiter: RateLimiter,
     private readonly access: AccessAuditService,
     private readonly metrics: AppMetrics = new AppMetrics(),
-  ) {}
+    private readonly shutdown: GracefulShutdown = new GracefulShutdown(),
+  ) {
+    // At a stop, events read before it are answered; later ones are refused (see attach).
+    shutdown.register({ step: 'answer', name: 'socket event queues', run: (until) => waitUntil(() => this.unanswered === 0, until) });
+  }
+
+  get pendingEvents(): number {
+    return this.unanswered;
+  }
 
   attach(socket: Socket, events: HandlerMap, logger: Logger): void {
     const bucket: TokenBucket = this.limiter.newSocketBucket();
@@ -62,6 +76,10 @@ export class SocketDispatcher {
       const clientAck = typeof last === 'function' ? (last as Ack) : null;
       const payload = clientAck ? (args.length > 1 ? args[0] : undefined) : args[0];
       const ack = this.measured(socket, event, events, clientAck);
+      if (this.shutdown.draining) {
+        ack(SHUTTING_DOWN);
+        return;
+      }
       if (tokenExpired(socket)) {
         ack(TOKEN_EXPIRED);
         return;
@@ -78,11 +96,13 @@ export class SocketDispatcher {
       if (!bucket.take()) return refuse(true);
       if (queued >= MAX_QUEUED_EVENTS_PER_SOCKET) return refuse(false);
       queued++;
+      this.unanswered++;
       // The credential's count may live in Redis. The event takes its place in the socket's queue
       // now; a refusal is answered as soon as it is known, not in the socket's turn.
       const allowed = this.limiter.takeForPrincipal(principalOf(socket)).then((ok) => {
         if (!ok) {
           queued--;
+          this.unanswered--;
           refuse(true);
         }
         return ok;
@@ -96,6 +116,7 @@ export class SocketDispatcher {
           await withLogContext(context, () => this.dispatch(socket, String(event), payload, ack, events, logger));
         } finally {
           queued--;
+          this.unanswered--;
         }
       };
       tail = tail.then(run).catch((err: unknown) => logger.error(`${socket.nsp.name} event failed: ${String(err)}`));

@@ -6,13 +6,15 @@ import { AgentGateway } from './agent.gateway';
 import { AsyncApiController } from './asyncapi.controller';
 import { CustomerGateway } from './customer.gateway';
 import { SocketDispatcher } from './socket-dispatcher';
+import { SocketDrain } from './socket-drain';
 import { SocketNotifier } from './socket-notifier';
 
-// The socket.io transport: the two namespaces, their dispatcher and the notifier.
+// The socket.io transport: the two namespaces, their dispatcher, the notifier and their part of a
+// graceful stop.
 @Module({
   imports: [AuditModule, AuthModule, ChatModule],
   controllers: [AsyncApiController],
-  providers: [SocketNotifier, SocketDispatcher, CustomerGateway, AgentGateway],
+  providers: [SocketNotifier, SocketDispatcher, SocketDrain, CustomerGateway, AgentGateway],
   exports: [SocketNotifier],
 })
 export class SocketModule {}

@@ -50,10 +50,13 @@ export interface AppHandle {
   stop(): Promise<void>;
   kill(): Promise<void>;
   restart(): Promise<void>;
+  // Sends a signal and returns at once; exited() resolves when the process has exited.
+  signal(sig: NodeJS.Signals): void;
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startApp(opts: { databaseUrl?: string; env?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<AppHandle> {
-  const port = await freePort();
+export async function startApp(opts: { databaseUrl?: string; env?: Record<string, string>; nodeArgs?: string[]; port?: number } = {}): Promise<AppHandle> {
+  const port = opts.port ?? (await freePort());
   const workDir = mkdtempSync(join(tmpdir(), 'wcr-app-'));
   let out = '';
   let stdout = '';
@@ -72,6 +75,8 @@ export async function startApp(opts: { databaseUrl?: string; env?: Record<string
     RATE_LIMIT_SOCKET_PER_SECOND: '100000',
     RATE_LIMIT_TOKEN_PER_SECOND: '100000',
     RATE_LIMIT_SERVER_TOKEN_PER_SECOND: '100000',
+    // A stop (SIGTERM) in the tests' teardown is bounded more tightly than in production.
+    SHUTDOWN_DEADLINE_MS: '10000',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };
@@ -123,6 +128,15 @@ export async function startApp(opts: { databaseUrl?: string; env?: Record<string
     async restart() {
       await exit('SIGTERM');
       await launch();
+    },
+    signal(sig) {
+      (child as ChildProcess | null)?.kill(sig);
+    },
+    exited() {
+      const c = child as ChildProcess | null;
+      if (!c) return Promise.resolve({ code: null, signal: null });
+      if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve({ code: c.exitCode, signal: c.signalCode });
+      return new Promise((res) => c.once('exit', (code, sig) => res({ code, signal: sig })));
     },
   };
 }
