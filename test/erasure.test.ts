@@ -24,6 +24,7 @@ interface Notice {
   requestedAt: string;
   files: { name: string; removed: boolean; sha256?: string }[];
 }
+const HEX64 = /^[0-9a-f]{64}$/;
 interface RecordingView {
   id: string;
   status: string;
@@ -442,7 +443,7 @@ describe('erasure', () => {
     );
     expect({ ...heldRow, n: Number(heldRow.n) }).toEqual({ customer_id: 'cust-9', n: 1 });
     const second = JSON.parse(readFileSync(join(outbox, 'erasures', `${all.erasureId}.json`), 'utf8')) as Notice;
-    expect(second.files).toEqual([{ name: agentRec?.fileName, removed: true }]);
+    expect(second.files).toEqual([{ name: agentRec?.fileName, removed: true, sha256: expect.stringMatching(HEX64) as unknown }]);
 
     // the hold released: audited both ways
     expect((await http<{ hold: null }>(app, 'DELETE', `/v1/admin/chats/${held.chatId}/hold`, admin)).body).toEqual({ chatId: held.chatId, hold: null });
@@ -470,6 +471,10 @@ describe('erasure', () => {
     expect(done.files.map((f) => f.name).sort()).toEqual(ours);
     expect(done.files.every((f) => f.action === 'removed')).toBe(true);
     expect(relativeFilesUnder(outbox).filter((f) => f.includes(chat.chatId))).toEqual([]);
+    // their digests were never recorded: the notice names them without one
+    const notice = JSON.parse(readFileSync(join(outbox, 'erasures', `${done.erasureId}.json`), 'utf8')) as Notice;
+    expect(notice.files.map((f) => f.name).sort()).toEqual(ours);
+    expect(notice.files.every((f) => f.removed && f.sha256 === undefined)).toBe(true);
   });
 
   it('reports a file it cannot remove as failed (partial, the notice says so), and a retry replaces the notice', async () => {
@@ -489,7 +494,9 @@ describe('erasure', () => {
     expect(partial.status).toBe('partial');
     expect(partial.files).toEqual([{ recordingId: rec.id, name: rec.fileName, action: 'failed', error: expect.stringMatching(/^.+: E[A-Z]+$/) as unknown }]);
     const noticePath = join(outbox, 'erasures', `${id}.json`);
-    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([{ name: rec.fileName, removed: false }]);
+    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([
+      { name: rec.fileName, removed: false, sha256: expect.stringMatching(HEX64) as unknown },
+    ]);
 
     // a file is back under the name: the retry removes it and the notice is replaced
     rmSync(path, { recursive: true });
@@ -498,7 +505,9 @@ describe('erasure', () => {
     const done = await finished(company, id);
     expect(done).toMatchObject({ status: 'done', files: [{ name: rec.fileName, action: 'removed' }] });
     expect(existsSync(path)).toBe(false);
-    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([{ name: rec.fileName, removed: true }]);
+    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([
+      { name: rec.fileName, removed: true, sha256: expect.stringMatching(HEX64) as unknown },
+    ]);
   });
 
   it('does not remove from a target the company has since replaced: failed, naming both places', async () => {
@@ -528,6 +537,7 @@ describe('erasure', () => {
     chat.close();
     const [rec] = await delivered(company, chat.chatId);
     expect(sshd.listFiles()).toContain(rec.fileName);
+    const deliveredSha = sha256(readFileSync(join(sshd.localDir, rec.fileName as string)));
 
     await sshd.stop();
     let id: string;
@@ -554,7 +564,7 @@ describe('erasure', () => {
     expect(done.files).toEqual([{ recordingId: rec.id, name: rec.fileName, action: 'removed' }]);
     expect(sshd.listFiles()).not.toContain(rec.fileName);
     const notice = JSON.parse(sshd.readFile(`erasures/${id}.json`)) as Notice;
-    expect(notice.files).toEqual([{ name: rec.fileName, removed: true }]);
+    expect(notice.files).toEqual([{ name: rec.fileName, removed: true, sha256: deliveredSha }]);
     // a retry of a done erasure changes nothing
     const twice = await http<{ status: string }>(app, 'POST', `/v1/admin/erasures/${id}/retry`, adminOf(company));
     expect(twice.body.status).toBe('done');
