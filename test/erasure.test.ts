@@ -119,6 +119,17 @@ describe('erasure', () => {
     expect(Number(details[0].n)).toBe(0);
     const labels = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM recordings WHERE chat_id = ? AND label IS NOT NULL', [chatId]);
     expect(Number(labels[0].n)).toBe(0);
+    // the audit trail keeps its entries, without the customer's id and the purged copies
+    const audit = await db.query<{ actor_role: string; actor_id: string | null; action: string; detail: string | null }>(
+      'SELECT actor_role, actor_id, action, detail FROM audit_log WHERE chat_id = ?',
+      [chatId],
+    );
+    expect(audit.map((a) => a.action)).toContain('chat.created');
+    for (const a of audit.filter((x) => x.actor_role === 'customer')) expect(a.actor_id).toBeNull();
+    const detailOf = (action: string) => audit.filter((a) => a.action === action).map((a) => JSON.parse(a.detail ?? '{}') as Record<string, unknown>);
+    for (const d of detailOf('chat.created')) expect(d.externalId ?? null).toBeNull();
+    for (const d of detailOf('recording.started')) expect(d).toMatchObject({ label: null, recordingId: expect.any(String) as unknown });
+    for (const d of detailOf('chat.flagged_abusive')) expect(d.reason).toBeNull();
   }
 
   it('erases every chat of a customer over SFTP: database purged, files and sidecars removed, undelivered recordings suppressed, the notice delivered', async () => {
@@ -283,6 +294,10 @@ describe('erasure', () => {
     // links only (a third party's check; the bodies may be sealed)
     expect(firstBreak(await rowsOf(), await headOf(), () => null)).toBeNull();
     const headBefore = await headOf();
+    // an act of the customer's own, audited under the customer's id
+    expect((await emit(chat.customer, 'recording.deleteRequest', {})).ok).toBe(true);
+    const [asked] = await db.query<{ actor_id: string }>("SELECT actor_id FROM audit_log WHERE chat_id = ? AND action = 'deletion.requested'", [chat.chatId]);
+    expect(asked.actor_id).toBe('cust-chain');
 
     // erased while open: nothing was delivered yet
     const done = await finished(company, await request(company, { chatId: chat.chatId }));
@@ -291,6 +306,7 @@ describe('erasure', () => {
     expect(erasedRecs).toHaveLength(2);
     for (const r of erasedRecs) expect(r).toMatchObject({ status: 'suppressed', outcome: { produced: false, reason: 'erased' } });
     // the customer's id is gone from the rows, and the chain was linked again over the erased rows
+    await expectPurged(chat.chatId);
     const rows = await rowsOf();
     expect(rows.filter((r) => r.sender_role === 'customer').map((r) => r.sender_id)).toEqual(['erased']);
     expect(JSON.stringify(rows)).not.toContain('cust-chain');

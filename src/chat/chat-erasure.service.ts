@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { forUpdate } from '../database/sql';
 import { RecordingErasureService } from '../recording/recording-erasure.service';
@@ -24,6 +25,7 @@ export class ChatErasureService {
     private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly recordings: RecordingErasureService,
+    private readonly audit: AuditService,
   ) {}
 
   // The company's chats with this customer id.
@@ -81,5 +83,6 @@ export class ChatErasureService {
       .where("chat_id = :chatId AND actor_role = 'customer'", { chatId })
       .execute();
     await m.getRepository(ChatEntity).update({ id: chatId }, { customerId: null, customerName: null, metadata: null, externalId: null });
+    await this.audit.eraseChat(m, chatId);
   }
 }
