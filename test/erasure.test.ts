@@ -1,9 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
+import { AppHandle, cleanupDir, emit, http, migrate, startApp, token, waitFor } from './support/app';
 import { DrivenChat, endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { relativeFilesUnder } from './support/files';
+import { ManifestJson, sha256, verifyCli } from './support/manifests';
+import { ChainRow, firstBreak } from './support/message-chain';
 import { SshdHandle, startSshd } from './support/sshd';
 
 interface ErasureView {
@@ -18,8 +22,9 @@ interface Notice {
   erasureId: string;
   companyId: string;
   requestedAt: string;
-  files: { name: string; removed: boolean }[];
+  files: { name: string; removed: boolean; sha256?: string }[];
 }
+const HEX64 = /^[0-9a-f]{64}$/;
 interface RecordingView {
   id: string;
   status: string;
@@ -49,6 +54,7 @@ describe('erasure', () => {
         ERASURE_ATTEMPTS: '3',
         ERASURE_RETRY_BASE_MS: '200',
         SFTP_OPERATION_TIMEOUT_MS: '3000',
+        RETENTION_SWEEP_MS: '500',
       },
     });
   });
@@ -113,6 +119,17 @@ describe('erasure', () => {
     expect(Number(details[0].n)).toBe(0);
     const labels = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM recordings WHERE chat_id = ? AND label IS NOT NULL', [chatId]);
     expect(Number(labels[0].n)).toBe(0);
+    // the audit trail keeps its entries, without the customer's id and the purged copies
+    const audit = await db.query<{ actor_role: string; actor_id: string | null; action: string; detail: string | null }>(
+      'SELECT actor_role, actor_id, action, detail FROM audit_log WHERE chat_id = ?',
+      [chatId],
+    );
+    expect(audit.map((a) => a.action)).toContain('chat.created');
+    for (const a of audit.filter((x) => x.actor_role === 'customer')) expect(a.actor_id).toBeNull();
+    const detailOf = (action: string) => audit.filter((a) => a.action === action).map((a) => JSON.parse(a.detail ?? '{}') as Record<string, unknown>);
+    for (const d of detailOf('chat.created')) expect(d.externalId ?? null).toBeNull();
+    for (const d of detailOf('recording.started')) expect(d).toMatchObject({ label: null, recordingId: expect.any(String) as unknown });
+    for (const d of detailOf('chat.flagged_abusive')) expect(d.reason).toBeNull();
   }
 
   it('erases every chat of a customer over SFTP: database purged, files and sidecars removed, undelivered recordings suppressed, the notice delivered', async () => {
@@ -197,6 +214,172 @@ describe('erasure', () => {
     expect(byChat.files.map((f) => f.action)).toEqual(['not_found', 'not_found', 'not_found']);
   });
 
+  it("removes a delivered recording's manifest with its file and sidecar over SFTP; the notice names all three, and explains the gap in the manifest chain", async () => {
+    const company = 'erase-manifest';
+    const admin = adminOf(company);
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd))).status).toBe(200);
+    const profile = { name: 'kept', filenameTemplate: 'signed/{{chatId}}', format: 'json', sidecar: true, manifest: true };
+    expect((await http(app, 'POST', '/v1/admin/profiles', admin, profile)).status).toBe(201);
+    // three customers, delivered one after the other: the company chain is theirs in that order
+    const chats: DrivenChat[] = [];
+    for (const [i, id] of ['cust-m1', 'cust-m2', 'cust-m3'].entries()) {
+      const chat = await chatWithFlowRecording(company, { id, name: `Manny ${i}` }, `ag-m${i}`, [`hello from ${id}`]);
+      await endChat(chat);
+      chat.close();
+      await delivered(company, chat.chatId);
+      chats.push(chat);
+    }
+    const erasedChat = chats[1].chatId;
+    const trio = (chatId: string) => [`signed/${chatId}.json`, `signed/${chatId}.manifest.json`, `signed/${chatId}.meta.json`];
+    for (const c of chats) expect(sshd.listFiles()).toEqual(expect.arrayContaining(trio(c.chatId)));
+    const manifestOf = (chatId: string) => JSON.parse(sshd.readFile(`signed/${chatId}.manifest.json`)) as ManifestJson;
+    const erasedManifestSha = sha256(readFileSync(join(sshd.localDir, 'signed', `${erasedChat}.manifest.json`)));
+    expect(manifestOf(chats[2].chatId).previousManifestSha256).toBe(erasedManifestSha);
+    const [flowRec] = (await recordingsOf(company, erasedChat)).filter((r) => r.fileName?.startsWith('signed/'));
+
+    const id = await request(company, { customerId: 'cust-m2' });
+    const done = await finished(company, id);
+    expect(done.status).toBe('done');
+    expect(done.chats).toEqual([{ chatId: erasedChat, action: 'erased' }]);
+    // the three files of the manifest profile's recording (and the agent's transcript), all removed
+    const ofFlow = done.files.filter((f) => f.recordingId === flowRec.id);
+    expect(ofFlow.map((f) => f.name).sort()).toEqual(trio(erasedChat));
+    expect(ofFlow.every((f) => f.action === 'removed' && f.error === undefined)).toBe(true);
+    expect(done.files.every((f) => f.action === 'removed')).toBe(true);
+    const left = sshd.listFiles();
+    for (const f of trio(erasedChat)) expect(left).not.toContain(f);
+    for (const c of [chats[0], chats[2]]) expect(left).toEqual(expect.arrayContaining(trio(c.chatId)));
+
+    // the notice names all three, removed, with the digests they were delivered with
+    const notice = JSON.parse(sshd.readFile(`erasures/${id}.json`)) as Notice;
+    expect(notice).toMatchObject({ erasureId: id, companyId: company, requestedAt: done.requestedAt });
+    const listed = notice.files.filter((f) => f.name.startsWith('signed/'));
+    expect(listed.map((f) => f.name).sort()).toEqual(trio(erasedChat));
+    expect(listed.every((f) => f.removed && /^[0-9a-f]{64}$/.test(f.sha256 ?? ''))).toBe(true);
+    expect(listed.find((f) => f.name.endsWith('.manifest.json'))?.sha256).toBe(erasedManifestSha);
+
+    // the operator's check of the drop (docs/integrity.md): the gap is there, the notice explains it
+    const drop = mkdtempSync(join(tmpdir(), 'wcr-erased-drop-'));
+    try {
+      cpSync(sshd.localDir, drop, { recursive: true });
+      const chain = await verifyCli(['--chain', drop, '--url', app.url]);
+      expect(chain.out).toContain(
+        `erased in company ${company}: the manifest before signed/${chats[2].chatId}.manifest.json (recording ${manifestOf(chats[2].chatId).recordingId}) was removed by erasure ${id}: erasures/${id}.json lists signed/${erasedChat}.manifest.json with sha256 ${erasedManifestSha}`,
+      );
+      expect(chain.out).not.toContain(`gap in company ${company}`);
+      expect(chain.code).toBe(0);
+      // without the notice it is an unexplained gap
+      rmSync(join(drop, 'erasures', `${id}.json`));
+      const gap = await verifyCli(['--chain', drop]);
+      expect(gap.code).toBe(1);
+      expect(gap.out).toContain(`gap in company ${company}: the manifest before signed/${chats[2].chatId}.manifest.json`);
+      expect(gap.out).toContain(`no manifest here has sha256 ${erasedManifestSha}`);
+      // the other recordings still verify one by one
+      const one = await verifyCli([join(drop, 'signed', `${chats[2].chatId}.manifest.json`), '--url', app.url]);
+      expect(one).toEqual({ code: 0, out: 'ok\n' });
+    } finally {
+      rmSync(drop, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps an erased chat's message chain verifiable: what is said after the erasure is delivered, erased recordings cannot be retried, retention and the chat view work", async () => {
+    const company = 'erase-chain';
+    const admin = adminOf(company);
+    await sidecarProfile(company);
+    const outbox = join(app.workDir, 'data', 'outbox', company);
+    const chat = await chatWithFlowRecording(company, { id: 'cust-chain', name: 'Chaim' }, 'ag-1', ['before the erasure', 'noted, Chaim']);
+    const rowsOf = () =>
+      db.query<ChainRow>('SELECT seq, at, sender_role, sender_id, text, body_sha256, chain FROM messages WHERE chat_id = ? ORDER BY seq', [chat.chatId]);
+    const headOf = async () => (await db.query<{ chain_head: string | null }>('SELECT chain_head FROM chats WHERE id = ?', [chat.chatId]))[0].chain_head;
+    // links only (a third party's check; the bodies may be sealed)
+    expect(firstBreak(await rowsOf(), await headOf(), () => null)).toBeNull();
+    const headBefore = await headOf();
+    // an act of the customer's own, audited under the customer's id
+    expect((await emit(chat.customer, 'recording.deleteRequest', {})).ok).toBe(true);
+    const [asked] = await db.query<{ actor_id: string }>("SELECT actor_id FROM audit_log WHERE chat_id = ? AND action = 'deletion.requested'", [chat.chatId]);
+    expect(asked.actor_id).toBe('cust-chain');
+
+    // erased while open: nothing was delivered yet
+    const done = await finished(company, await request(company, { chatId: chat.chatId }));
+    expect(done).toMatchObject({ status: 'done', chats: [{ chatId: chat.chatId, action: 'erased' }], files: [] });
+    const erasedRecs = await recordingsOf(company, chat.chatId);
+    expect(erasedRecs).toHaveLength(2);
+    for (const r of erasedRecs) expect(r).toMatchObject({ status: 'suppressed', outcome: { produced: false, reason: 'erased' } });
+    // the customer's id is gone from the rows, and the chain was linked again over the erased rows
+    await expectPurged(chat.chatId);
+    const rows = await rowsOf();
+    expect(rows.filter((r) => r.sender_role === 'customer').map((r) => r.sender_id)).toEqual(['erased']);
+    expect(JSON.stringify(rows)).not.toContain('cust-chain');
+    expect(await headOf()).not.toBe(headBefore);
+    expect(firstBreak(rows, await headOf(), () => null)).toBeNull();
+
+    // new data after the erasure: a new flow recording, new messages (new client ids)
+    const started = await http<{ recordingId: string }>(app, 'POST', `/v1/flow/chats/${chat.chatId}/recordings`, flowOf(company), {
+      profile: 'kept',
+      label: 'after',
+    });
+    expect(started.status).toBe(201);
+    expect((await emit(chat.customer, 'message', { clientMsgId: 'after-1', text: 'said after the erasure' })).ok).toBe(true);
+    expect((await emit(chat.agent, 'message', { chatId: chat.chatId, clientMsgId: 'after-2', text: 'answered after it' })).ok).toBe(true);
+    await endChat(chat);
+    chat.close();
+    const after = await waitFor('the new recording', async () => {
+      const r = (await recordingsOf(company, chat.chatId)).find((x) => x.id === started.body.recordingId);
+      return r && r.status !== 'pending' && r.status !== 'stopped' && r.status !== 'recording' ? r : null;
+    });
+    expect(after.status).toBe('delivered');
+    const file = readFileSync(join(outbox, after.fileName as string), 'utf8');
+    expect(file).toContain('said after the erasure');
+    expect(file).not.toContain('before the erasure');
+    expect(firstBreak(await rowsOf(), await headOf(), () => null)).toBeNull();
+    const integrity = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log WHERE chat_id = ? AND action = 'recording.integrity_failed'", [
+      chat.chatId,
+    ]);
+    expect(Number(integrity[0].n)).toBe(0);
+
+    // an admin cannot bring an erased recording back: refused, still suppressed, nothing delivered
+    for (const r of erasedRecs) {
+      const retry = await http<{ code: string; message: string }>(app, 'POST', `/v1/admin/recordings/${r.id}/retry`, admin);
+      expect(retry.status).toBe(409);
+      expect(retry.body.code).toBe('conflict');
+      expect(retry.body.message).toContain('suppressed');
+      expect((await http<RecordingView>(app, 'GET', `/v1/admin/recordings/${r.id}`, admin)).body).toMatchObject({ status: 'suppressed', fileName: null });
+    }
+    expect(
+      relativeFilesUnder(outbox)
+        .filter((f) => f.includes(chat.chatId))
+        .sort(),
+    ).toEqual([after.fileName, `${(after.fileName as string).slice(0, -'.json'.length)}.meta.json`].sort());
+
+    // the admin's view of the erased chat
+    const view = await http<{
+      customer: { id: string | null; name: string | null };
+      externalId: string | null;
+      hold: unknown;
+      recordings: RecordingView[];
+      events: { detail: string | null; actor: { role: string; id: string | null } }[];
+    }>(app, 'GET', `/v1/admin/chats/${chat.chatId}`, admin);
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ customer: { id: null, name: null }, externalId: null, hold: null });
+    expect(view.body.recordings.map((r) => [r.id, r.status, r.outcome?.reason]).sort()).toEqual(
+      [...erasedRecs.map((r) => [r.id, 'suppressed', 'erased']), [after.id, 'delivered', after.outcome?.reason]].sort(),
+    );
+    expect(JSON.stringify(view.body)).not.toContain('cust-chain');
+
+    // retention later purges the chat as any other (nothing is owed: every recording is final)
+    expect((await http(app, 'PUT', '/v1/admin/settings', admin, { retentionDays: 1 })).status).toBe(200);
+    await db.query('UPDATE chats SET ended_at = DATE_SUB(UTC_TIMESTAMP(3), INTERVAL 3 DAY) WHERE id = ?', [chat.chatId]);
+    await waitFor('the retention purge', async () => {
+      const [c] = await db.query<{ purged_at: Date | null }>('SELECT purged_at FROM chats WHERE id = ?', [chat.chatId]);
+      return c.purged_at !== null;
+    });
+    const bodies = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE chat_id = ? AND text IS NOT NULL', [chat.chatId]);
+    expect(Number(bodies[0].n)).toBe(0);
+    const statuses = (await recordingsOf(company, chat.chatId)).map((r) => r.status).sort();
+    expect(statuses).toEqual(['delivered', 'suppressed', 'suppressed']);
+    expect(firstBreak(await rowsOf(), await headOf(), () => null)).toBeNull();
+  });
+
   it('erases one chat by id in the local folder, suppresses its failed recording, and skips a held chat', async () => {
     const company = 'erase-local';
     const admin = adminOf(company);
@@ -276,7 +459,7 @@ describe('erasure', () => {
     );
     expect({ ...heldRow, n: Number(heldRow.n) }).toEqual({ customer_id: 'cust-9', n: 1 });
     const second = JSON.parse(readFileSync(join(outbox, 'erasures', `${all.erasureId}.json`), 'utf8')) as Notice;
-    expect(second.files).toEqual([{ name: agentRec?.fileName, removed: true }]);
+    expect(second.files).toEqual([{ name: agentRec?.fileName, removed: true, sha256: expect.stringMatching(HEX64) as unknown }]);
 
     // the hold released: audited both ways
     expect((await http<{ hold: null }>(app, 'DELETE', `/v1/admin/chats/${held.chatId}/hold`, admin)).body).toEqual({ chatId: held.chatId, hold: null });
@@ -304,6 +487,10 @@ describe('erasure', () => {
     expect(done.files.map((f) => f.name).sort()).toEqual(ours);
     expect(done.files.every((f) => f.action === 'removed')).toBe(true);
     expect(relativeFilesUnder(outbox).filter((f) => f.includes(chat.chatId))).toEqual([]);
+    // their digests were never recorded: the notice names them without one
+    const notice = JSON.parse(readFileSync(join(outbox, 'erasures', `${done.erasureId}.json`), 'utf8')) as Notice;
+    expect(notice.files.map((f) => f.name).sort()).toEqual(ours);
+    expect(notice.files.every((f) => f.removed && f.sha256 === undefined)).toBe(true);
   });
 
   it('reports a file it cannot remove as failed (partial, the notice says so), and a retry replaces the notice', async () => {
@@ -323,7 +510,9 @@ describe('erasure', () => {
     expect(partial.status).toBe('partial');
     expect(partial.files).toEqual([{ recordingId: rec.id, name: rec.fileName, action: 'failed', error: expect.stringMatching(/^.+: E[A-Z]+$/) as unknown }]);
     const noticePath = join(outbox, 'erasures', `${id}.json`);
-    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([{ name: rec.fileName, removed: false }]);
+    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([
+      { name: rec.fileName, removed: false, sha256: expect.stringMatching(HEX64) as unknown },
+    ]);
 
     // a file is back under the name: the retry removes it and the notice is replaced
     rmSync(path, { recursive: true });
@@ -332,7 +521,9 @@ describe('erasure', () => {
     const done = await finished(company, id);
     expect(done).toMatchObject({ status: 'done', files: [{ name: rec.fileName, action: 'removed' }] });
     expect(existsSync(path)).toBe(false);
-    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([{ name: rec.fileName, removed: true }]);
+    expect((JSON.parse(readFileSync(noticePath, 'utf8')) as Notice).files).toEqual([
+      { name: rec.fileName, removed: true, sha256: expect.stringMatching(HEX64) as unknown },
+    ]);
   });
 
   it('does not remove from a target the company has since replaced: failed, naming both places', async () => {
@@ -362,6 +553,7 @@ describe('erasure', () => {
     chat.close();
     const [rec] = await delivered(company, chat.chatId);
     expect(sshd.listFiles()).toContain(rec.fileName);
+    const deliveredSha = sha256(readFileSync(join(sshd.localDir, rec.fileName as string)));
 
     await sshd.stop();
     let id: string;
@@ -388,7 +580,7 @@ describe('erasure', () => {
     expect(done.files).toEqual([{ recordingId: rec.id, name: rec.fileName, action: 'removed' }]);
     expect(sshd.listFiles()).not.toContain(rec.fileName);
     const notice = JSON.parse(sshd.readFile(`erasures/${id}.json`)) as Notice;
-    expect(notice.files).toEqual([{ name: rec.fileName, removed: true }]);
+    expect(notice.files).toEqual([{ name: rec.fileName, removed: true, sha256: deliveredSha }]);
     // a retry of a done erasure changes nothing
     const twice = await http<{ status: string }>(app, 'POST', `/v1/admin/erasures/${id}/retry`, adminOf(company));
     expect(twice.body.status).toBe('done');
@@ -486,5 +678,22 @@ describe('erasure on SQLite', () => {
     );
     expect(view.body.customer).toEqual({ id: null, name: null });
     expect(view.body.events.every((e) => e.detail === null)).toBe(true);
+    // the chain, linked again over the erased rows (the relinking's SQL on SQLite), still verifies
+    const sqlite = new Database(join(app.workDir, 'data', 'webchat.sqlite'), { readonly: true });
+    try {
+      const rows = (
+        sqlite
+          .prepare('SELECT seq, at, sender_role, sender_id, text, body_sha256, chain FROM messages WHERE chat_id = ? ORDER BY seq')
+          .all(chat.chatId) as (ChainRow & {
+          at: string;
+        })[]
+      ).map((m) => ({ ...m, at: new Date(`${m.at.replace(' ', 'T')}Z`) }));
+      const { chain_head: head } = sqlite.prepare('SELECT chain_head FROM chats WHERE id = ?').get(chat.chatId) as { chain_head: string | null };
+      expect(rows.map((m) => [m.sender_role, m.sender_id, m.text])).toEqual([['customer', 'erased', null]]);
+      expect(head).toMatch(/^[0-9a-f]{64}$/);
+      expect(firstBreak(rows, head, () => null)).toBeNull();
+    } finally {
+      sqlite.close();
+    }
   });
 });

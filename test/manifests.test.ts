@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AppHandle, cleanupDir, http, migrate, sleep, startApp, token, waitFor } from './support/app';
+import { AppHandle, cleanupDir, freePort, http, migrate, sleep, startApp, token, waitFor } from './support/app';
 import { DrivenChat, endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { ManifestJson, sha256, signingKeys, verifyCli, watchArrivals } from './support/manifests';
@@ -280,9 +280,11 @@ describe('signed manifests', () => {
     expect(noRoot.code).toBe(2);
     expect(noRoot.out).toContain('give the target folder with --root');
     expect(await verifyCli([moved, '--root', companyDir, '--url', app.url])).toEqual({ code: 0, out: 'ok\n' });
-    const noKey = await verifyCli([paths[0]]);
-    expect(noKey.code).toBe(2);
-    expect(noKey.out).toContain('give --key PEM_FILE or --url BASE_URL');
+    // Without --key or --url (the contract's brackets): the keys the local service lists, at PORT.
+    expect(await verifyCli([paths[0]], { PORT: new URL(app.url).port })).toEqual({ code: 0, out: 'ok\n' });
+    const noService = await verifyCli([paths[0]], { PORT: String(await freePort()) });
+    expect(noService.code).toBe(2);
+    expect(noService.out).toContain('give --key PEM_FILE or --url BASE_URL');
 
     // Three more ending at once: built concurrently, still one chain (no fork).
     const more = await Promise.all([0, 1, 2].map((i) => runChat(company, [`parallel ${i}`])));

@@ -1,4 +1,4 @@
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { AuthGuard, CurrentPrincipal, Roles } from '../auth/auth.guard';
 import type { Principal } from '../auth/principal';
@@ -10,6 +10,7 @@ import { ChatHoldService } from '../chat/chat-hold.service';
 import {
   AgentSettingsDto,
   AuditQueryDto,
+  ChatHoldDto,
   CreateProfileDto,
   ExportTargetDto,
   HoldDto,
@@ -100,10 +101,17 @@ export class AdminController {
     return this.admin.chat(p, chatId);
   }
   // Legal hold (contract section 10).
-  @Put('chats/:chatId/hold') putHold(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string, @Body() dto: HoldDto) {
+  @Put('chats/:chatId/hold')
+  @ApiOkResponse({ type: ChatHoldDto })
+  @ApiNotFoundResponse({ description: 'no such chat of the company' })
+  putHold(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string, @Body() dto: HoldDto) {
     return this.holds.place(p, chatId, dto.reason);
   }
-  @Delete('chats/:chatId/hold') @HttpCode(200) deleteHold(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string) {
+  @Delete('chats/:chatId/hold')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ChatHoldDto, description: 'hold null; releasing a chat that is not held changes nothing' })
+  @ApiNotFoundResponse({ description: 'no such chat of the company' })
+  deleteHold(@CurrentPrincipal() p: Principal, @Param('chatId') chatId: string) {
     return this.holds.release(p, chatId);
   }
   @Get('audit') auditLog(@CurrentPrincipal() p: Principal, @Query() q: AuditQueryDto) {

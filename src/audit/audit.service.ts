@@ -22,7 +22,14 @@ export interface AuditInput {
   detail?: Record<string, unknown>;
 }
 
-// Append-only trail. Callers that change state pass their transaction's manager so that the entry
+// The detail fields of a chat's entries that copy what an erasure purges (contract section 10).
+const ERASED_DETAIL_FIELDS: Record<string, string[]> = {
+  'chat.created': ['externalId'],
+  'recording.started': ['label'],
+  'chat.flagged_abusive': ['reason'],
+};
+
+// Append-only trail (an erasure excepted: eraseChat). Callers that change state pass their transaction's manager so that the entry
 // and the change commit together.
 @Injectable()
 export class AuditService {
@@ -52,6 +59,31 @@ export class AuditService {
         })),
       )
       .execute();
+  }
+
+  // An erasure (contract section 10) of one chat, in its transaction: the customer's id leaves the
+  // entries the customer made, and the copies of what the erasure purges elsewhere (the external
+  // id, labels, abuse reasons) leave the entries' details. The entries themselves stay.
+  async eraseChat(m: EntityManager, chatId: string): Promise<void> {
+    await m
+      .createQueryBuilder()
+      .update(AuditEntity)
+      .set({ actorId: null })
+      .where("chat_id = :chatId AND actor_role = 'customer' AND actor_id IS NOT NULL", { chatId })
+      .execute();
+    const rows = await m
+      .getRepository(AuditEntity)
+      .createQueryBuilder('a')
+      .select(['a.id', 'a.action', 'a.detail'])
+      .where('a.chat_id = :chatId AND a.action IN (:...actions) AND a.detail IS NOT NULL', { chatId, actions: Object.keys(ERASED_DETAIL_FIELDS) })
+      .getMany();
+    for (const r of rows) {
+      const detail = JSON.parse(r.detail as string) as Record<string, unknown>;
+      const fields = ERASED_DETAIL_FIELDS[r.action].filter((f) => detail[f] !== undefined && detail[f] !== null);
+      if (fields.length === 0) continue;
+      for (const f of fields) detail[f] = null;
+      await m.getRepository(AuditEntity).update({ id: r.id }, { detail: JSON.stringify(detail) });
+    }
   }
 
   // A company's trail, oldest first, as plain data.

@@ -1,10 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { Clock } from '../common/clock';
 import { forUpdate } from '../database/sql';
 import { RecordingErasureService } from '../recording/recording-erasure.service';
 import { ChatEventEntity } from './chat-event.entity';
 import { ChatEntity } from './chat.entity';
+import { relinkChat } from './message-chain-relink';
 import { MessageEntity } from './message.entity';
 
 export type ChatErasureOutcome = 'erased' | 'held' | 'busy';
@@ -17,10 +19,13 @@ export const ERASED_SENDER_ID = 'erased';
 // external id, and the markers' details are purged; a held chat is left untouched.
 @Injectable()
 export class ChatErasureService {
+  private readonly logger = new Logger(ChatErasureService.name);
+
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly recordings: RecordingErasureService,
+    private readonly audit: AuditService,
   ) {}
 
   // The company's chats with this customer id.
@@ -59,6 +64,10 @@ export class ChatErasureService {
   }
 
   private async purge(m: EntityManager, chatId: string): Promise<void> {
+    // The customer's id is part of each link: the chain is linked again over the erased ids, so
+    // that it still verifies (docs/erasure.md). A chain found broken is left as it is.
+    const relinked = await relinkChat(m, chatId, (r) => (r.senderRole === 'customer' ? ERASED_SENDER_ID : r.senderId));
+    if (!relinked.relinked) this.logger.warn(`chat ${chatId}: message chain broken at seq ${relinked.seq} (${relinked.problem}); erased without relinking it`);
     await m.createQueryBuilder().update(MessageEntity).set({ text: null }).where('chat_id = :chatId AND text IS NOT NULL', { chatId }).execute();
     await m
       .createQueryBuilder()
@@ -74,5 +83,6 @@ export class ChatErasureService {
       .where("chat_id = :chatId AND actor_role = 'customer'", { chatId })
       .execute();
     await m.getRepository(ChatEntity).update({ id: chatId }, { customerId: null, customerName: null, metadata: null, externalId: null });
+    await this.audit.eraseChat(m, chatId);
   }
 }

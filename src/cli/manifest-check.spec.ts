@@ -111,6 +111,40 @@ describe('manifest checks', () => {
     ]);
   });
 
+  it('explains a gap an erasure notice in the folder accounts for, and only that one', async () => {
+    const first = deliver('a', null);
+    const second = deliver('bb', first.sha256);
+    const third = deliver('ccc', second.sha256);
+    const fourth = deliver('dddd', third.sha256);
+    deliver('eeeee', fourth.sha256);
+    unlinkSync(second.path);
+    unlinkSync(fourth.path);
+    mkdirSync(join(root, 'erasures'));
+    const notice = (companyId: string, sha256: string) => ({
+      erasureId: 'er-1',
+      companyId,
+      requestedAt: '2026-03-02T00:00:00.000Z',
+      files: [
+        { name: '20260301/bb.txt', removed: true, sha256: 'f'.repeat(64) },
+        { name: '20260301/bb.manifest.json', removed: true, sha256 },
+      ],
+    });
+    // a notice of another company, or one naming another digest, explains nothing
+    writeFileSync(join(root, 'erasures', 'er-0.json'), JSON.stringify(notice('other', second.sha256)));
+    const unexplained = await checkChain(root, null);
+    expect(unexplained.erased).toEqual([]);
+    expect(unexplained.problems).toHaveLength(2);
+    writeFileSync(join(root, 'erasures', 'er-1.json'), JSON.stringify(notice('acme', second.sha256)));
+    const report = await checkChain(root, fileKey());
+    expect(report.erased).toEqual([
+      `erased in company acme: the manifest before 20260301/ccc.manifest.json (recording rec-ccc) was removed by erasure er-1: erasures/er-1.json lists 20260301/bb.manifest.json with sha256 ${second.sha256}`,
+    ]);
+    // dddd went too, and no notice names it: still a gap
+    expect(report.problems).toEqual([
+      expect.stringMatching(new RegExp(`^gap in company acme: the manifest before 20260301/eeeee.manifest.json .* ${fourth.sha256}$`)),
+    ]);
+  });
+
   it('reports a fork and a second first manifest', async () => {
     const first = deliver('a', null);
     deliver('bb', first.sha256);

@@ -94,14 +94,27 @@ export interface ChainReport {
   // Per company, the manifests in chain order (paths relative to the folder).
   chains: { companyId: string; order: string[] }[];
   problems: string[];
+  // Gaps an erasure notice in the folder explains (docs/erasure.md): not problems.
+  erased: string[];
+}
+
+// What erasure notices (erasures/<erasureId>.json) under the folder say was removed, by sha256.
+interface ErasedFile {
+  erasureId: string;
+  companyId: string;
+  name: string;
+  notice: string;
 }
 
 // Links every manifest under `dir` by previousManifestSha256: a manifest whose predecessor is not
 // there, two with the same predecessor, or more than one first manifest of a company is reported.
 export async function checkChain(dir: string, keys: KeySource | null): Promise<ChainReport> {
   const problems: string[] = [];
+  const erased: string[] = [];
   const byCompany = new Map<string, { path: string; sha256: string; m: Manifest }[]>();
-  for (const path of await manifestsUnder(dir)) {
+  const found = await filesUnder(dir);
+  const removed = await erasedFiles(dir, found.notices);
+  for (const path of found.manifests) {
     const rel = relative(dir, path);
     try {
       const { manifest, sha256 } = await readManifest(path);
@@ -122,7 +135,12 @@ export async function checkChain(dir: string, keys: KeySource | null): Promise<C
     if (firsts.length > 1) problems.push(`company ${companyId}: ${firsts.length} manifests claim to be the first: ${firsts.map((e) => e.path).join(', ')}`);
     for (const e of list) {
       const prev = e.m.previousManifestSha256;
-      if (prev !== null && !bySha.has(prev)) {
+      const gone = prev === null ? undefined : removed.get(prev);
+      if (prev !== null && !bySha.has(prev) && gone?.companyId === companyId) {
+        erased.push(
+          `erased in company ${companyId}: the manifest before ${e.path} (recording ${e.m.recordingId}) was removed by erasure ${gone.erasureId}: ${gone.notice} lists ${gone.name} with sha256 ${prev}`,
+        );
+      } else if (prev !== null && !bySha.has(prev)) {
         problems.push(
           `gap in company ${companyId}: the manifest before ${e.path} (recording ${e.m.recordingId}) is missing: no manifest here has sha256 ${prev}`,
         );
@@ -145,22 +163,46 @@ export async function checkChain(dir: string, keys: KeySource | null): Promise<C
     }
     chains.push({ companyId, order });
   }
-  return { chains, problems };
+  return { chains, problems, erased };
 }
 
-async function manifestsUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
+// The manifests and the erasure notices (a file `erasures/<id>.json`) under the folder.
+async function filesUnder(dir: string): Promise<{ manifests: string[]; notices: string[] }> {
+  const manifests: string[] = [];
+  const notices: string[] = [];
   const walk = async (d: string, depth: number): Promise<void> => {
     if (depth > 64) return;
     for (const entry of await fs.readdir(d, { withFileTypes: true })) {
       const path = join(d, entry.name);
       if (entry.isDirectory()) await walk(path, depth + 1);
       // Temporary upload names start with "."; they are not delivered files.
-      else if (entry.isFile() && entry.name.endsWith(MANIFEST_SUFFIX) && !basename(entry.name).startsWith('.')) out.push(path);
+      else if (!entry.isFile() || basename(entry.name).startsWith('.')) continue;
+      else if (entry.name.endsWith(MANIFEST_SUFFIX)) manifests.push(path);
+      else if (basename(d) === 'erasures' && entry.name.endsWith('.json')) notices.push(path);
     }
   };
   await walk(resolve(dir), 0);
-  return out.sort();
+  return { manifests: manifests.sort(), notices: notices.sort() };
+}
+
+// Files the notices say were removed, by their sha256 (notices without digests name none).
+// A notice is not signed: it explains a gap, the service's erasure status confirms it.
+async function erasedFiles(dir: string, notices: string[]): Promise<Map<string, ErasedFile>> {
+  const out = new Map<string, ErasedFile>();
+  for (const path of notices) {
+    let n: { erasureId?: unknown; companyId?: unknown; files?: unknown };
+    try {
+      n = JSON.parse(await fs.readFile(path, 'utf8')) as typeof n;
+    } catch {
+      continue;
+    }
+    if (typeof n.erasureId !== 'string' || typeof n.companyId !== 'string' || !Array.isArray(n.files)) continue;
+    for (const f of n.files as { name?: unknown; sha256?: unknown }[]) {
+      if (typeof f?.name !== 'string' || typeof f.sha256 !== 'string' || !f.name.endsWith(MANIFEST_SUFFIX)) continue;
+      out.set(f.sha256, { erasureId: n.erasureId, companyId: n.companyId, name: f.name, notice: relative(dir, path) });
+    }
+  }
+  return out;
 }
 
 async function measure(path: string): Promise<{ bytes: number; sha256: string }> {

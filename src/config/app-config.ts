@@ -187,6 +187,11 @@ function redisUrl(raw: string | undefined): string | null {
   return raw;
 }
 
+// PORT alone (the verifier's default service address), checked as loadConfig checks it.
+export function servicePort(env: Env = process.env): number {
+  return int(env, 'PORT', 3000, 0, 65535);
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
   const nodeEnv = env.NODE_ENV ?? 'development';
   const database = parseDatabaseUrl(env.DATABASE_URL || 'sqlite:./data/webchat.sqlite', cwd);
@@ -227,7 +232,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   return new AppConfig({
     nodeEnv,
-    port: int(env, 'PORT', 3000, 0, 65535),
+    port: servicePort(env),
     database,
     dbPoolSize: int(env, 'DB_POOL_SIZE', 30, 2, 500),
     migrateOnStart: bool(env, 'DB_MIGRATE_ON_START', database.type === 'sqlite'),

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { ExportTargetService } from '../export/export-target.service';
 import { ExportTargetConfig } from '../export/export-target.types';
 import { bufferFile, DeliveryTransport, PermanentDeliveryError, TargetPlace } from '../export/transport';
+import { RecordingErasureService } from '../recording/recording-erasure.service';
 import { ErasureEntity } from './erasure.entity';
 import { ErasureRepository } from './erasure.repository';
 
@@ -24,6 +25,7 @@ export class ErasureRemoval {
     private readonly repo: ErasureRepository,
     private readonly targets: ExportTargetService,
     private readonly transport: DeliveryTransport,
+    private readonly recordings: RecordingErasureService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -64,14 +66,23 @@ export class ErasureRemoval {
 
   async deliverNotices(e: ErasureEntity, alive: () => boolean): Promise<void> {
     const files = await this.repo.files(e.id);
-    for (const n of (await this.repo.notices(e.id)).filter((x) => x.state === 'pending')) {
+    const pending = (await this.repo.notices(e.id)).filter((x) => x.state === 'pending');
+    // Each file's sha256 as delivered (an addition to the contract's {name, removed}): a removed
+    // manifest leaves a gap in the company chain, and the next manifest names it by this digest.
+    const digests = pending.length > 0 ? await this.recordings.deliveredFileDigests(files.map((f) => f.deliveredFileId)) : new Map<string, string>();
+    for (const n of pending) {
       if (!alive()) return;
       const relPath = `erasures/${e.id}.json`;
       const notice = {
         erasureId: e.id,
         companyId: e.companyId,
         requestedAt: e.requestedAt.toISOString(),
-        files: files.filter((f) => f.targetFingerprint === n.targetFingerprint).map((f) => ({ name: f.name, removed: f.action === 'removed' })),
+        files: files
+          .filter((f) => f.targetFingerprint === n.targetFingerprint)
+          .map((f) => {
+            const sha256 = digests.get(f.deliveredFileId);
+            return { name: f.name, removed: f.action === 'removed', ...(sha256 ? { sha256 } : {}) };
+          }),
       };
       const file = bufferFile({ companyId: e.companyId, relPath, tempTag: `erasure:${e.id}` }, JSON.stringify(notice, null, 2) + '\n');
       const result = await this.attempt(alive, async () => {

@@ -83,6 +83,17 @@ export class RecordingErasureService {
     }
     return out;
   }
+
+  // The SHA-256 (lowercase hex) of delivered files, by their id: the erasure notice names them with
+  // it, so that a recipient can tell which manifest of the company chain an erasure removed.
+  // Files delivered before delivered_files existed have none.
+  async deliveredFileDigests(ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const f of await this.repo.deliveredFileDigests(ids.slice(i, i + 500))) out.set(f.id, f.sha256);
+    }
+    return out;
+  }
 }
 
 // A UUID-shaped id that is the same every time for the same recording and name.

@@ -169,6 +169,11 @@ export class RecordingRepository {
   }
 
   // The files delivered for the recordings of these chats, oldest delivery first.
+  async deliveredFileDigests(ids: string[]): Promise<{ id: string; sha256: string }[]> {
+    if (ids.length === 0) return [];
+    return this.db.getRepository(DeliveredFileEntity).find({ select: { id: true, sha256: true }, where: { id: In(ids) } });
+  }
+
   async deliveredFilesOfChats(chatIds: string[]): Promise<DeliveredFileEntity[]> {
     if (chatIds.length === 0) return [];
     return this.db

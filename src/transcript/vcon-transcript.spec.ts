@@ -181,9 +181,40 @@ describe('the vcon format', () => {
 
   it('is still valid with no message, no agent, an anonymous customer and no consent', () => {
     const d = render(header({ agents: [], customer: { id: null, name: null }, consent: [], outcome: undefined }), [entries[0]]);
-    expect(d.dialog).toEqual([]);
+    // one incomplete dialog: the attachments' required `dialog` index has something to point at;
+    // its parties are the customer and the agent who joined (met in the marker)
+    expect(d.dialog).toEqual([
+      { type: 'incomplete', start: at(3).toISOString(), duration: 97, parties: [0, 3], disposition: 'no-answer', application: 'webchat' },
+    ]);
+    expect(d.parties[3]).toMatchObject({ name: 'Ann', uuid: 'agent-1' });
     expect(d.parties[0]).toEqual({ name: 'anonymous', type: 'person' });
     expect(d.attachments.map((a) => a.purpose)).toEqual(['recording', 'outcome', 'marker']);
+    expect(d.attachments.every((a) => a.dialog === 0)).toBe(true);
+  });
+
+  it('renders a recording that captured nothing at all (no message, no marker) as a vCon the schema accepts', () => {
+    const text = renderTranscript('vcon', { ...header(), entries: [] }).toString('utf8');
+    const d = JSON.parse(text) as Vcon & { dialog: Record<string, unknown>[] };
+    expect(vconSchemaErrors(d)).toEqual([]);
+    expect(vconProblems(d)).toEqual([]);
+    expect(d.dialog).toHaveLength(1);
+    expect(d.dialog[0]).toMatchObject({ type: 'incomplete', disposition: 'no-answer', parties: [0, 1] });
+    // the consent evidence (given before the recording) and the outcome point at that dialog
+    expect(d.attachments.map((a) => [a.purpose, a.dialog])).toEqual([
+      ['recording', 0],
+      ['outcome', 0],
+      ['consent', 0],
+    ]);
+    // the schema's own rule: an incomplete dialog carries no content and names its disposition
+    const broken = (patch: (x: Record<string, unknown>) => void) => {
+      const copy = JSON.parse(text) as { dialog: Record<string, unknown>[] };
+      patch(copy.dialog[0]);
+      return vconSchemaErrors(copy);
+    };
+    expect(broken((x) => delete x.disposition)).not.toEqual([]);
+    expect(broken((x) => (x.body = 'x'))).not.toEqual([]);
+    // and with no dialog at all the attachments would point at nothing
+    expect(vconProblems({ ...d, dialog: [] })).toEqual(expect.arrayContaining(['attachments/0: dialog 0 does not exist']));
   });
 
   it('the schema refuses what the draft forbids', () => {

@@ -91,12 +91,32 @@ export class VconWriter {
   tail(): string {
     while (this.consentDialog.length < this.consent.length) this.consentDialog.push(this.currentDialog());
     const attachments = [this.recordingAttachment(), this.outcomeAttachment(), ...this.consentAttachments(), ...this.markers];
-    return (this.dialogs === 0 ? '],\n' : '\n  ],\n') + `  "parties": ${list(this.parties.parties)},\n` + `  "attachments": ${list(attachments)}\n` + '}\n';
+    // A recording that captured no message still has one dialog, so that its attachments' required
+    // `dialog` index (0) points at something: an `incomplete` one (no content, see docs/vcon.md).
+    const dialogEnd = this.dialogs === 0 ? `\n    ${q(this.incompleteDialog())}\n  ],\n` : '\n  ],\n';
+    return dialogEnd + `  "parties": ${list(this.parties.parties)},\n` + `  "attachments": ${list(attachments)}\n` + '}\n';
   }
 
-  // Attachments refer to the message they follow (the first one if none came before).
+  // Attachments refer to the message they follow (the first one if none came before; with no
+  // message at all, the incomplete dialog at index 0).
   private currentDialog(): number {
     return Math.max(this.dialogs - 1, 0);
+  }
+
+  // The draft's Dialog Object for a conversation that did not take place: type `incomplete`, no
+  // content, a `disposition` saying why. Nobody wrote while the recording ran: `no-answer`. Its
+  // parties are the recording's customer and agents; it spans the recording.
+  private incompleteDialog(): Record<string, unknown> {
+    const r = this.header.recording;
+    const people = this.parties.roles.filter((x) => x.role === 'customer' || x.role === 'agent' || x.role === 'supervisor').map((x) => x.party);
+    return {
+      type: 'incomplete',
+      start: iso(r.startedAt),
+      duration: Math.max(0, (r.endedAt.getTime() - r.startedAt.getTime()) / 1000),
+      parties: people,
+      disposition: 'no-answer',
+      application: 'webchat',
+    };
   }
 
   private markerAttachment(m: MarkerEntry): Attachment {

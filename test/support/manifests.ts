@@ -30,9 +30,9 @@ export interface SigningKeyJson {
 }
 
 // The compiled verifier (what `npm run verify --` runs); exit code and everything it printed.
-export function verifyCli(args: string[]): Promise<{ code: number; out: string }> {
+export function verifyCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [VERIFY, ...args], { cwd: ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [VERIFY, ...args], { cwd: ROOT, timeout: 30_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code as number) : -1) : 0;
       resolve({ code, out: stdout + stderr });
     });

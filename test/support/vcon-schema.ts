@@ -110,8 +110,7 @@ export function vconProblems(doc: unknown): string[] {
   (v.attachments ?? []).forEach((a, i) => {
     unknownKeys(`attachments/${i}`, a as unknown as Record<string, unknown>, DRAFT_PARAMETERS.attachment);
     if (a.party >= parties.length) problems.push(`attachments/${i}: party ${a.party} does not exist`);
-    // With no message captured there is no dialog to point at: 0 is the only value then.
-    if (a.dialog >= Math.max(dialogs.length, 1)) problems.push(`attachments/${i}: dialog ${a.dialog} does not exist`);
+    if (a.dialog >= dialogs.length) problems.push(`attachments/${i}: dialog ${a.dialog} does not exist`);
   });
   return problems;
 }

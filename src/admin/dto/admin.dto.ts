@@ -86,3 +86,15 @@ export class HoldDto {
   @Matches(/\S/, { message: 'reason must not be blank' })
   reason!: string;
 }
+
+// The answer of PUT and DELETE /chats/:chatId/hold (contract section 10), for the OpenAPI document.
+class HoldViewDto {
+  @ApiProperty() reason!: string;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ description: "the admin's token sub" }) by!: string;
+}
+
+export class ChatHoldDto {
+  @ApiProperty() chatId!: string;
+  @ApiProperty({ type: HoldViewDto, nullable: true, description: 'null when the chat is not held' }) hold!: HoldViewDto | null;
+}
