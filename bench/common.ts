@@ -41,8 +41,19 @@ export function rssKb(pid: number): number {
 
 // A request whose failure would silently skew a figure (a chat not created, not ended) stops the
 // bench with the answer instead.
+// A pooled keep-alive connection that the server closes just as the client reuses it fails with
+// ECONNRESET before the request was read: that one is sent again, once (every call here is safe to
+// repeat: ending twice is harmless, a chat created twice is only one more chat).
 export async function call<T = Record<string, unknown>>(app: AppHandle, method: string, path: string, tok: string, body?: unknown): Promise<T> {
-  const r = await http<T>(app, method, path, tok, body);
+  let r: { status: number; body: T };
+  try {
+    r = await http<T>(app, method, path, tok, body);
+  } catch (err) {
+    const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+    if (code !== 'ECONNRESET' && code !== 'UND_ERR_SOCKET') throw err;
+    log(`${method} ${path}: ${code}, sent again`);
+    r = await http<T>(app, method, path, tok, body);
+  }
   if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 }

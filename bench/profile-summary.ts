@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 interface Node {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface Profile {
   nodes: Node[];
@@ -31,6 +32,7 @@ const byFile = new Map<string, number>();
 const byPackage = new Map<string, number>();
 let total = 0;
 let idle = 0;
+let startup = 0;
 const add = (m: Map<string, number>, k: string, us: number) => m.set(k, (m.get(k) ?? 0) + us);
 
 function where(url: string): { file: string; pkg: string } {
@@ -51,10 +53,27 @@ function where(url: string): { file: string; pkg: string } {
 for (const name of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
   const p = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Profile;
   const nodes = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  // Start-up (loading modules) is not the steady state: samples under the module loader are left out.
+  const loading = new Map<number, boolean>();
+  const isLoading = (id: number): boolean => {
+    const known = loading.get(id);
+    if (known !== undefined) return known;
+    const n = nodes.get(id);
+    const up = parent.get(id);
+    const v = !!n && (n.callFrame.url.startsWith('node:internal/modules') || (up !== undefined && isLoading(up)));
+    loading.set(id, v);
+    return v;
+  };
   p.samples.forEach((id, i) => {
     const us = p.timeDeltas[i + 1] ?? 0;
     const n = nodes.get(id);
     if (!n) return;
+    if (isLoading(id)) {
+      startup += us;
+      return;
+    }
     const fn = n.callFrame.functionName || '(anonymous)';
     if (fn === '(idle)' || fn === '(program)') {
       if (fn === '(idle)') idle += us;
@@ -79,7 +98,7 @@ function print(title: string, m: Map<string, number>): void {
 }
 
 console.log(
-  `busy ${(total / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s${per > 0 ? `; busy per ${unit}: ${(total / per).toFixed(1)} us over ${per}` : ''}`,
+  `busy ${(total / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s, loading modules ${(startup / 1e6).toFixed(2)} s (left out)${per > 0 ? `; busy per ${unit}: ${(total / per).toFixed(1)} us over ${per}` : ''}`,
 );
 print('self time by package', byPackage);
 print('self time by file', byFile);

@@ -99,17 +99,17 @@ function lines(): Line[] {
   });
 }
 
-export function printTable(header: string): void {
-  console.log(`\n${header}\n`);
+export function printTable(header: string, print: (line: string) => void = console.log): void {
+  print(`\n${header}\n`);
   const head: Line = { bench: 'bench', service: 'service', ceiling: 'ceiling (same run)', ratio: 'ratio', target: 'target', met: 'met', note: 'note' };
   const all = [head, ...lines()];
   const cols: (keyof Line)[] = ['bench', 'service', 'ceiling', 'ratio', 'target', 'met'];
   const w = (k: keyof Line) => Math.max(...all.map((r) => r[k].length));
   const line = (r: Line) => '| ' + cols.map((c) => r[c].padEnd(w(c))).join(' | ') + ` | ${r.note}`;
-  console.log(line(head));
-  console.log('|' + cols.map((c) => '-'.repeat(w(c) + 2)).join('|') + '|------');
-  for (const r of all.slice(1)) console.log(line(r));
-  console.log('\nservice, ceiling and ratio: the median of the runs, (min-max) across them; the ratio is computed per run.');
+  print(line(head));
+  print('|' + cols.map((c) => '-'.repeat(w(c) + 2)).join('|') + '|------');
+  for (const r of all.slice(1)) print(line(r));
+  print('\nservice, ceiling and ratio: the median of the runs, (min-max) across them; the ratio is computed per run.');
 }
 
 export function writeJson(meta: Record<string, unknown>): void {

@@ -51,6 +51,14 @@ async function main(): Promise<void> {
       if (want('drain')) await benchDrain(db, sshd, keyFile, quick ? 200 : 500, run);
       if (want('scale')) await benchScale(db.url, quick ? 200 : 2000, quick ? 2 : 4, quick ? 3 : 8);
       if (want('memory')) await benchMemory(db.url, quick ? 1000 : 5000);
+      // So far, on standard error: a long run that is cut short still leaves its figures.
+      if (run < options.runs)
+        printTable(
+          `after run ${run} of ${options.runs}, load average ${loadavg()
+            .map((x) => fmt(x, 2))
+            .join(' ')}`,
+          (l) => process.stderr.write(l + '\n'),
+        );
     }
   } finally {
     if (app) {
