@@ -30,6 +30,8 @@ if (!dir) {
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
 const byPackage = new Map<string, number>();
+// Inclusive: the time of every sample under each of our own functions (src/), callees included.
+const inclusive = new Map<string, number>();
 let total = 0;
 let idle = 0;
 let startup = 0;
@@ -80,6 +82,14 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
       else total += us;
       if (fn === '(idle)') return;
     } else total += us;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = nodes.get(at)?.callFrame;
+      if (!f || !f.url.includes('/dist/src/')) continue;
+      const k = `${f.functionName || '(anonymous)'} ${where(f.url).file}:${f.lineNumber + 1}`;
+      if (!seen.has(k)) add(inclusive, k, us);
+      seen.add(k);
+    }
     const w = where(n.callFrame.url);
     add(byFunction, `${fn} ${w.file}:${n.callFrame.lineNumber + 1}`, us);
     add(byFile, w.file, us);
@@ -103,3 +113,4 @@ console.log(
 print('self time by package', byPackage);
 print('self time by file', byFile);
 print('self time by function', byFunction);
+print('inclusive time of our own functions (src/)', inclusive);
