@@ -15,6 +15,19 @@ export interface RelayResult {
   p99: number;
 }
 
+export interface RelayOptions {
+  // How long to measure, after the warm-up; or until `until` settles (bounded by `seconds` anyway).
+  seconds: number;
+  warmupSeconds: number;
+  until?: Promise<unknown>;
+  // Called once every socket is connected and has joined; the loops start when it resolves.
+  ready?: () => Promise<void>;
+  // Agents send chat.join first (the service needs it; the ceilings do not).
+  join?: boolean;
+  // Every ack's latency, for merging the figures of several load processes.
+  keepLatencies?: boolean;
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -23,7 +36,7 @@ export function percentile(sorted: number[], p: number): number {
 async function open(url: string, ns: string, auth: Record<string, unknown>): Promise<Socket> {
   const s = io(`${url}${ns}`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
   await new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`connect to ${ns} timed out`)), 15_000);
+    const t = setTimeout(() => rej(new Error(`connect to ${ns} timed out`)), 30_000);
     s.once('connect', () => {
       clearTimeout(t);
       res();
@@ -36,20 +49,36 @@ async function open(url: string, ns: string, auth: Record<string, unknown>): Pro
   return s;
 }
 
+type Side = { s: Socket; pair: RelayPair; role: 'customer' | 'agent' };
+
+// Opens a pair's two sockets (customers and agents may be on different instances).
+async function openPair(urls: { customer: string; agent: string }, pair: RelayPair, join: boolean): Promise<Side[]> {
+  const [customer, agent] = await Promise.all([open(urls.customer, '/customer', pair.customerAuth), open(urls.agent, '/agent', pair.agentAuth)]);
+  if (join) {
+    const r = (await agent.timeout(30_000).emitWithAck('chat.join', { chatId: pair.chatId })) as { ok: boolean };
+    if (!r.ok) throw new Error(`chat.join failed: ${JSON.stringify(r)}`);
+  }
+  return [
+    { s: customer, pair, role: 'customer' },
+    { s: agent, pair, role: 'agent' },
+  ];
+}
+
 // Closed loop: every customer and agent socket sends its next message as soon as the previous one
 // is acknowledged, for a fixed time after a warm-up. Bounded by `seconds` and stops by itself.
 export async function runRelayLoad(
-  url: string,
+  url: string | { customer: string; agent: string },
   pairs: RelayPair[],
-  opts: { seconds: number; warmupSeconds: number; beforeSend?: (socket: Socket, pair: RelayPair) => Promise<void> },
-): Promise<RelayResult> {
-  const sockets: { s: Socket; pair: RelayPair; role: 'customer' | 'agent' }[] = [];
-  for (const pair of pairs) {
-    sockets.push({ s: await open(url, '/customer', pair.customerAuth), pair, role: 'customer' });
-    const agent = await open(url, '/agent', pair.agentAuth);
-    if (opts.beforeSend) await opts.beforeSend(agent, pair);
-    sockets.push({ s: agent, pair, role: 'agent' });
+  opts: RelayOptions,
+): Promise<RelayResult & { latencies?: number[] }> {
+  const urls = typeof url === 'string' ? { customer: url, agent: url } : url;
+  const sockets: Side[] = [];
+  // Connected 25 pairs at a time: quick, without a thundering herd of handshakes.
+  for (let i = 0; i < pairs.length; i += 25) {
+    const part = await Promise.all(pairs.slice(i, i + 25).map((p) => openPair(urls, p, opts.join ?? false)));
+    sockets.push(...part.flat());
   }
+  if (opts.ready) await opts.ready();
   const latencies: number[] = [];
   let errors = 0;
   let measuring = false;
@@ -75,12 +104,22 @@ export async function runRelayLoad(
   await new Promise((r) => setTimeout(r, opts.warmupSeconds * 1000));
   measuring = true;
   const started = performance.now();
-  await new Promise((r) => setTimeout(r, opts.seconds * 1000));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([new Promise((r) => (timer = setTimeout(r, opts.seconds * 1000))), ...(opts.until ? [opts.until] : [])]);
+  clearTimeout(timer);
   measuring = false;
   const seconds = (performance.now() - started) / 1000;
   stop = true;
   await Promise.all(loops);
   sockets.forEach(({ s }) => s.close());
   latencies.sort((a, b) => a - b);
-  return { acked: latencies.length, errors, seconds, perSecond: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    acked: latencies.length,
+    errors,
+    seconds,
+    perSecond: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    ...(opts.keepLatencies ? { latencies } : {}),
+  };
 }

@@ -1,13 +1,7 @@
 // The wording shared by the three formats: time stamps (UTC with the company's zone named), names
 // on one line, and the sentence each marker reads as.
-import dayjs from 'dayjs';
 import { LRUCache } from 'lru-cache';
-import utc from 'dayjs/plugin/utc.js';
-import timezone from 'dayjs/plugin/timezone.js';
 import { SenderRole, TranscriptEntry } from './transcript-entry';
-
-dayjs.extend(utc);
-dayjs.extend(timezone);
 
 /** `2026-03-01T23:30:05Z` (UTC, whole seconds); the JSON format keeps milliseconds. */
 export function utcStamp(at: Date): string {
@@ -15,26 +9,51 @@ export function utcStamp(at: Date): string {
   return iso.slice(0, 19) + 'Z';
 }
 
-// Building an Intl formatter is costly; a zone's validity does not change while we run.
-const zoneValidity = new LRUCache<string, boolean>({ max: 1000 });
-function validZone(timeZone: string): boolean {
-  let ok = zoneValidity.get(timeZone);
-  if (ok === undefined) {
+// Building an Intl formatter is costly (dayjs's tz() built one per call, the largest single item of
+// a small file's rendering in the drain profile); one per zone is kept, false for an invalid zone.
+const zoneFormats = new LRUCache<string, Intl.DateTimeFormat | false>({ max: 1000 });
+function zoneFormat(timeZone: string): Intl.DateTimeFormat | null {
+  let f = zoneFormats.get(timeZone);
+  if (f === undefined) {
     try {
-      new Intl.DateTimeFormat('en-US', { timeZone }).format(0);
-      ok = true;
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+      });
+      f.format(0);
     } catch {
-      ok = false;
+      f = false;
     }
-    zoneValidity.set(timeZone, ok);
+    zoneFormats.set(timeZone, f);
   }
-  return ok;
+  return f || null;
 }
 
 /** `2026-03-01 23:30:00` in the zone, or null if the zone is unknown. */
 function localTime(at: Date, timeZone: string): string | null {
-  if (!timeZone || !validZone(timeZone)) return null;
-  return dayjs.utc(at).tz(timeZone).format('YYYY-MM-DD HH:mm:ss');
+  const f = timeZone ? zoneFormat(timeZone) : null;
+  if (!f) return null;
+  let year = '';
+  let month = '';
+  let day = '';
+  let hour = '';
+  let minute = '';
+  let second = '';
+  for (const p of f.formatToParts(at)) {
+    if (p.type === 'year') year = p.value;
+    else if (p.type === 'month') month = p.value;
+    else if (p.type === 'day') day = p.value;
+    else if (p.type === 'hour') hour = p.value;
+    else if (p.type === 'minute') minute = p.value;
+    else if (p.type === 'second') second = p.value;
+  }
+  return `${year.padStart(4, '0')}-${month}-${day} ${hour}:${minute}:${second}`;
 }
 
 /** `2026-03-01T23:30:00Z (Europe/London: 2026-03-01 23:30:00)` */
