@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, connectError, emit, http, migrate, next, startApp, token, waitFor } from './support/app';
 import { endChat, openChat } from './support/chat-driver';
-import { filesUnder } from './support/files';
+import { filesUnder, settledFilesUnder } from './support/files';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 const PAN = '4111 1111 1111 1111';
@@ -55,7 +55,7 @@ describe('card data', () => {
       chat.close();
     }
     const outbox = join(app.workDir, 'data', 'outbox', company);
-    await waitFor('the transcript', () => filesUnder(outbox).length === 1);
+    await waitFor('the transcript', () => settledFilesUnder(outbox).length === 1);
     const file = readFileSync(filesUnder(outbox)[0], 'utf8');
     expect(file).toContain('411111******1111');
     expect(file).toContain('378282*****0005');
@@ -135,7 +135,7 @@ describe('card data', () => {
     }
 
     const outbox = join(app.workDir, 'data', 'outbox', company);
-    await waitFor('the transcript', () => filesUnder(outbox).length === 1);
+    await waitFor('the transcript', () => settledFilesUnder(outbox).length === 1);
     const file = readFileSync(filesUnder(outbox)[0], 'utf8');
     expect(file).toContain('Agent 411111******1111');
     const all = await dump();

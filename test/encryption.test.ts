@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, emit, freePort, http, migrate, startApp, token, waitFor } from './support/app';
 import { endChat, exchange, openChat } from './support/chat-driver';
-import { filesUnder } from './support/files';
+import { filesUnder, settledFilesUnder } from './support/files';
 import { createTestDatabase, TestDatabase } from './support/database';
 
 interface RecordingView {
@@ -64,7 +64,7 @@ describe('encryption at rest', () => {
       chat.close();
     }
     const outbox = join(app.workDir, 'data', 'outbox', company);
-    await waitFor('the transcript', () => filesUnder(outbox).length === 1);
+    await waitFor('the transcript', () => settledFilesUnder(outbox).length === 1);
     const file = readFileSync(filesUnder(outbox)[0], 'utf8');
     for (const t of texts) expect(file).toContain(t);
     expect(file).not.toContain('enc:v1:');

@@ -15,3 +15,11 @@ export function relativeFilesUnder(dir: string): string[] {
     .map((f) => relative(dir, f).split('\\').join('/'))
     .sort();
 }
+
+// The files under a folder once no upload is in progress there: none while a temporary name
+// (".<hex>.part", see src/export/transport.ts) is present, since the local folder transport writes
+// the temporary file, links it to its final name and only then removes it.
+export function settledFilesUnder(dir: string): string[] {
+  const files = filesUnder(dir);
+  return files.some((f) => /(^|[\\/])\.[^\\/]*\.part$/.test(f)) ? [] : files;
+}
