@@ -34,6 +34,29 @@ export function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
+// CPU time (user + system) a process has used so far, in ms, from /proc (clock-tick resolution).
+let ticksPerSecond = 0;
+export function cpuMs(pid: number): number {
+  if (pid <= 0) return NaN;
+  ticksPerSecond ||= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(rest[11]) + Number(rest[12])) * 1000) / ticksPerSecond;
+}
+
+// The database server's process, for its CPU time per message (NaN figures when not found).
+export function databasePid(): number {
+  for (const name of ['mariadbd', 'mysqld']) {
+    try {
+      return Number(execFileSync('pidof', ['-s', name]).toString().trim());
+    } catch {
+      // not this one
+    }
+  }
+  return -1;
+}
+
 export function rssKb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);

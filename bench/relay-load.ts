@@ -26,6 +26,8 @@ export interface RelayOptions {
   join?: boolean;
   // Every ack's latency, for merging the figures of several load processes.
   keepLatencies?: boolean;
+  // Called when the measured window starts and when it ends (to read the servers' CPU time).
+  onWindow?: (edge: 'start' | 'end') => void;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -103,11 +105,13 @@ export async function runRelayLoad(
   });
   await new Promise((r) => setTimeout(r, opts.warmupSeconds * 1000));
   measuring = true;
+  opts.onWindow?.('start');
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([new Promise((r) => (timer = setTimeout(r, opts.seconds * 1000))), ...(opts.until ? [opts.until] : [])]);
   clearTimeout(timer);
   measuring = false;
+  opts.onWindow?.('end');
   const seconds = (performance.now() - started) / 1000;
   stop = true;
   await Promise.all(loops);

@@ -1,5 +1,5 @@
 import { AppHandle, token } from '../test/support/app';
-import { call, fmt, log, startChildServer } from './common';
+import { call, cpuMs, databasePid, fmt, log, startChildServer } from './common';
 import { RelayPair, RelayResult, runRelayLoad } from './relay-load';
 import { keep, record } from './results';
 
@@ -36,8 +36,32 @@ async function counters(app: AppHandle): Promise<{ messages: number; commits: nu
   return { messages: read('webchat_messages_per_commit_sum'), commits: read('webchat_messages_per_commit_count') };
 }
 
+// CPU time the server process and the database spend over a load's measured window, per acked
+// message: unlike throughput, barely moved by what else the two cores are doing.
+export interface CpuPerMessage {
+  server: number;
+  database: number;
+}
+
+export function cpuWindow(serverPid: number): { onWindow: (edge: 'start' | 'end') => void; perMessage: (acked: number) => CpuPerMessage } {
+  const dbPid = databasePid();
+  let start = { server: NaN, database: NaN };
+  let end = { server: NaN, database: NaN };
+  const read = () => ({ server: cpuMs(serverPid), database: cpuMs(dbPid) });
+  return {
+    onWindow: (edge) => (edge === 'start' ? (start = read()) : (end = read())),
+    perMessage: (acked) => ({ server: ((end.server - start.server) * 1000) / acked, database: ((end.database - start.database) * 1000) / acked }),
+  };
+}
+
 // Rows comparing the service with the bare socket.io server and with the durable ceiling.
-export function recordRelayRows(label: string, svc: RelayResult, bare: RelayResult | null, durable: RelayResult): void {
+export function recordRelayRows(
+  label: string,
+  svc: RelayResult,
+  bare: RelayResult | null,
+  durable: RelayResult,
+  cpu?: { service: CpuPerMessage; durable: CpuPerMessage },
+): void {
   if (bare) {
     record({
       row: `${label}: acked msg/s vs bare socket.io`,
@@ -67,13 +91,31 @@ export function recordRelayRows(label: string, svc: RelayResult, bare: RelayResu
     met: (m) => m.ratio <= 1.5,
     note: `p50 ${fmt(svc.p50)} ms (durable ${fmt(durable.p50)}${bare ? `, bare ${fmt(bare.p50)}` : ''}); bare p99 ${bare ? fmt(bare.p99) : '-'} ms`,
   });
+  if (!cpu) return;
+  record({
+    row: `${label}: server process CPU us per acked msg vs durable`,
+    service: cpu.service.server,
+    ceiling: cpu.durable.server,
+    ceilingName: '(durable)',
+    ratioStyle: 'times',
+    target: '(informs)',
+  });
+  record({
+    row: `${label}: MariaDB CPU us per acked msg vs durable`,
+    service: cpu.service.database,
+    ceiling: cpu.durable.database,
+    ceilingName: '(durable)',
+    ratioStyle: 'times',
+    target: '(informs)',
+  });
 }
 
 export async function benchRelay(app: AppHandle, databaseUrl: string, chats: number, seconds: number): Promise<void> {
   const pairs = await createPairs(app, 'bench-relay', chats);
   log(`relay: ${chats} chats through the service for ${seconds}s`);
   const before = await counters(app);
-  const svc = await runRelayLoad(app.url, pairs, { seconds, warmupSeconds: 2, join: true });
+  const svcCpu = cpuWindow(app.pid());
+  const svc = await runRelayLoad(app.url, pairs, { seconds, warmupSeconds: 2, join: true, onWindow: svcCpu.onWindow });
   const after = await counters(app);
   const perCommit = (after.messages - before.messages) / Math.max(1, after.commits - before.commits);
   log(`relay: ${after.messages - before.messages} messages stored (warm-up included), ${fmt(perCommit)} per commit on average`);
@@ -83,8 +125,10 @@ export async function benchRelay(app: AppHandle, databaseUrl: string, chats: num
   await bare.stop();
   log(`relay: the same load against the durable ceiling`);
   const durableServer = await startChildServer('durable-server.js', [databaseUrl]);
-  const durable = await runRelayLoad(durableServer.url, bareAuth(pairs), { seconds, warmupSeconds: 2 });
+  const durableCpu = cpuWindow(durableServer.pid);
+  const durable = await runRelayLoad(durableServer.url, bareAuth(pairs), { seconds, warmupSeconds: 2, onWindow: durableCpu.onWindow });
   await durableServer.stop();
-  keep('relay', { chats, service: svc, bareSocketIo: base, durable, messagesPerCommit: perCommit });
-  recordRelayRows(`relay, ${chats} chats`, svc, base, durable);
+  const cpu = { service: svcCpu.perMessage(svc.acked), durable: durableCpu.perMessage(durable.acked) };
+  keep('relay', { chats, service: svc, bareSocketIo: base, durable, messagesPerCommit: perCommit, cpuUsPerMessage: cpu });
+  recordRelayRows(`relay, ${chats} chats`, svc, base, durable, cpu);
 }
