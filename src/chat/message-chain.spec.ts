@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { canonicalJson } from '../common/canonical-json';
-import { bodyDigest, canonicalMessage, CHAIN_ORIGIN, nextLink } from './message-chain';
+import { bodyDigest, canonicalAt, canonicalMessage, canonicalTail, CHAIN_ORIGIN, CHAIN_ORIGIN_HEX, nextLink, nextLinkHex } from './message-chain';
 
 // Fixed vectors: the first link was recomputed outside Node with
 // (head -c 32 /dev/zero; printf '%s' "$CANONICAL") | sha256sum, as docs/integrity.md shows.
@@ -58,5 +58,33 @@ describe('message chain', () => {
         },
       ),
     );
+  });
+
+  it('gives the same links from the store hex parts as from the fields, whatever the sender id length', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'grapheme', minLength: 6000, maxLength: 9000 })),
+        fc.option(fc.constant(bodyDigest('x') as string), { nil: null }),
+        (seq, senderId, bodySha256) => {
+          const f = { seq, at: first.at, senderRole: 'agent' as const, senderId, bodySha256 };
+          const a = nextLink(CHAIN_ORIGIN, f);
+          expect(nextLinkHex(CHAIN_ORIGIN_HEX, canonicalAt(f.at), canonicalTail(f), seq)).toBe(a.toString('hex'));
+          expect(nextLinkHex(a.toString('hex'), canonicalAt(f.at), canonicalTail(f), seq + 1)).toBe(nextLink(a, { ...f, seq: seq + 1 }).toString('hex'));
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  it('still links (to a link that will not verify) from a head that is not a link', () => {
+    const f = { ...first };
+    const good = nextLink(CHAIN_ORIGIN, f).toString('hex');
+    for (const bad of ['', 'zz', 'ab'.repeat(10), 'x'.repeat(64)]) {
+      const l = nextLinkHex(bad, canonicalAt(f.at), canonicalTail(f), f.seq);
+      expect(l).toMatch(/^[0-9a-f]{64}$/);
+      expect(l).not.toBe(good);
+    }
+    expect(nextLink(Buffer.alloc(3), f).toString('hex')).not.toBe(good);
   });
 });
