@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { ChatEntity } from '../src/chat/chat.entity';
 import { MessageChainVerifier } from '../src/chat/message-chain-verifier';
@@ -223,5 +224,26 @@ describe('MessageStore on MariaDB', () => {
     // Unlinking every row is caught by the head the chat row keeps.
     await db.query('UPDATE messages SET chain = NULL WHERE chat_id = ? AND seq = 3', ['legacy-1']);
     expect(await chain.verify('legacy-1', company, whole)).toMatchObject({ intact: false, seq: 4 });
+  });
+
+  it('locks only the chats of its batch: a transaction holding another chat does not hold it up', async () => {
+    // A batch naming many chats of a small table: the optimiser would rather scan every row, and a
+    // locking scan waits on every row another transaction holds (up to innodb_lock_wait_timeout).
+    await newChat('held-elsewhere');
+    const free = Array.from({ length: 30 }, (_, i) => `free-to-write-${i}`);
+    for (const c of free) await newChat(c);
+    const other = await createConnection({ uri: db.url });
+    try {
+      await other.query('START TRANSACTION');
+      await other.query('SELECT id FROM chats WHERE id = ? FOR UPDATE', ['held-elsewhere']);
+      const sends = Promise.all(
+        free.map((chatId) => store.append({ chatId, companyId: company, senderRole: 'agent', senderId: 'a', senderName: null, clientMsgId: 'x1', text: 'hi' })),
+      );
+      const outcome = await Promise.race([sends.then((ms) => ms.map((m) => m.seq)), new Promise((r) => setTimeout(() => r('still waiting after 3 s'), 3000))]);
+      expect(outcome).toEqual(free.map(() => 1));
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      await other.end();
+    }
   });
 });

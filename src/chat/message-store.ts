@@ -7,7 +7,7 @@ import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
-import { bodyDigest, CHAIN_ORIGIN, nextLink } from './message-chain';
+import { bodyDigest, canonicalAt, canonicalTail, CHAIN_ORIGIN_HEX, nextLinkHex } from './message-chain';
 import { SenderRole } from './message.entity';
 
 export interface AppendRequest {
@@ -35,9 +35,12 @@ export interface StoredMessage {
 // Per company in a batch: its data key, or why its bodies cannot be stored (key erased).
 type BodyKeys = Map<string, Buffer | AppException>;
 
-// The body's digest is taken when the message is queued, outside the commit's critical path.
+// The body's digest and the canonical form's tail are made when the message is queued, outside the
+// commit's critical path; only the link itself (it needs the seq and the previous link, known under
+// the chat's lock) is computed in the transaction.
 interface QueuedRequest extends AppendRequest {
   bodySha256: string;
+  chainTail: string;
 }
 
 interface Pending {
@@ -81,7 +84,9 @@ export class MessageStore implements OnModuleDestroy {
     if (this.closed) return Promise.reject(AppException.unavailable('service is shutting down'));
     const lane = this.lanes[laneOf(req.chatId, this.lanes.length)];
     return new Promise<StoredMessage>((resolve, reject) => {
-      lane.queue.push({ req: { ...req, bodySha256: bodyDigest(req.text) as string }, resolve, reject });
+      const bodySha256 = bodyDigest(req.text) as string;
+      const chainTail = canonicalTail({ senderRole: req.senderRole, senderId: req.senderId, bodySha256 });
+      lane.queue.push({ req: { ...req, bodySha256, chainTail }, resolve, reject });
       if (!lane.flushing) {
         lane.flushing = true;
         setImmediate(() => void this.drain(lane));
@@ -176,8 +181,11 @@ export class MessageStore implements OnModuleDestroy {
     const mysql = isMysql(m);
     const chatIds = [...new Set(reqs.map((r) => r.chatId))].sort();
     const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
+    // FORCE INDEX: on a small chats table the optimiser prefers a full scan, and a locking scan
+    // locks every row it reads, so two lanes' transactions (or a lane and an API call) would wait
+    // for each other on chats neither touches. The primary key locks exactly the batch's chats.
     const chatRows = (await m.query(
-      `SELECT id, company_id, status, next_seq, chain_head, paused, recording_off FROM chats WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
+      `SELECT id, company_id, status, next_seq, chain_head, paused, recording_off FROM chats${mysql ? ' FORCE INDEX (PRIMARY)' : ''} WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
       chatIds,
     )) as {
       id: string;
@@ -197,7 +205,7 @@ export class MessageStore implements OnModuleDestroy {
           status: c.status,
           nextSeq: Number(c.next_seq),
           // The link the chat's next message chains from: read under the same lock as its seq.
-          chainHead: c.chain_head === null ? CHAIN_ORIGIN : Buffer.from(c.chain_head, 'hex'),
+          chainHead: c.chain_head ?? CHAIN_ORIGIN_HEX,
           paused: !!Number(c.paused) || !!Number(c.recording_off),
         },
       ]),
@@ -237,7 +245,8 @@ export class MessageStore implements OnModuleDestroy {
     const now = this.clock.now();
     const nowSql = sqlDate(now);
     const next = new Map<string, number>();
-    const heads = new Map<string, Buffer>();
+    const heads = new Map<string, string>();
+    const at = canonicalAt(now);
     const values: unknown[] = [];
     let inserted = 0;
     const results = reqs.map((r): StoredMessage | AppException => {
@@ -258,9 +267,10 @@ export class MessageStore implements OnModuleDestroy {
       const stored = text !== null && bodyKey instanceof Buffer && this.crypto ? this.crypto.sealBody(bodyKey, r.chatId, seq, text) : text;
       // Linked in seq order, in the transaction that stores the row (docs/integrity.md).
       const bodySha256 = text === null ? null : r.bodySha256;
-      const link = nextLink(heads.get(r.chatId) ?? chat.chainHead, { seq, at: now, senderRole: r.senderRole, senderId: r.senderId, bodySha256 });
+      const tail = text === null ? canonicalTail({ senderRole: r.senderRole, senderId: r.senderId, bodySha256 }) : r.chainTail;
+      const link = nextLinkHex(heads.get(r.chatId) ?? chat.chainHead, at, tail, seq);
       heads.set(r.chatId, link);
-      values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, stored, chat.paused ? 1 : 0, nowSql, bodySha256, link.toString('hex'));
+      values.push(r.chatId, seq, r.clientMsgId, r.senderRole, r.senderId, r.senderName, stored, chat.paused ? 1 : 0, nowSql, bodySha256, link);
       inserted++;
       if (r.clientMsgId !== null) {
         existing.set(resendKey(r), { seq, at: now, senderRole: r.senderRole, senderName: r.senderName, text, paused: chat.paused });
@@ -277,11 +287,11 @@ export class MessageStore implements OnModuleDestroy {
       const ids = [...next.keys()];
       const params: unknown[] = [];
       for (const id of ids) params.push(id, next.get(id));
-      for (const id of ids) params.push(id, heads.get(id)?.toString('hex'));
+      for (const id of ids) params.push(id, heads.get(id));
       params.push(nowSql, ...ids);
       const cases = ids.map(() => 'WHEN ? THEN ?').join(' ');
       await m.query(
-        `UPDATE chats SET next_seq = CASE id ${cases} END, chain_head = CASE id ${cases} END, last_activity_at = ? WHERE id IN (${marks(ids.length)})`,
+        `UPDATE chats${mysql ? ' FORCE INDEX (PRIMARY)' : ''} SET next_seq = CASE id ${cases} END, chain_head = CASE id ${cases} END, last_activity_at = ? WHERE id IN (${marks(ids.length)})`,
         params,
       );
     }
