@@ -61,6 +61,7 @@ export class MessageStore implements OnModuleDestroy {
   private readonly lanes: { queue: Pending[]; flushing: boolean }[];
   private closed = false;
   private readonly metrics: AppMetrics;
+  private readonly counted: Record<'stored' | 'duplicate' | 'refused', { inc(n?: number): void }>;
 
   constructor(
     private readonly db: DataSource,
@@ -72,6 +73,12 @@ export class MessageStore implements OnModuleDestroy {
     @Optional() @Inject(GracefulShutdown) shutdown: GracefulShutdown | null = null,
   ) {
     this.metrics = metrics ?? new AppMetrics();
+    // Each outcome's series resolved once: this counts every message.
+    this.counted = {
+      stored: this.metrics.messages.labels({ outcome: 'stored' }),
+      duplicate: this.metrics.messages.labels({ outcome: 'duplicate' }),
+      refused: this.metrics.messages.labels({ outcome: 'refused' }),
+    };
     // At a stop, after the socket queues: what is queued is committed and answered, then the store
     // refuses (a late REST call gets `unavailable` and is retried by its caller).
     shutdown?.register({ step: 'store', name: 'message store', run: (until) => this.flushAndClose(until) });
@@ -152,7 +159,7 @@ export class MessageStore implements OnModuleDestroy {
     return () =>
       batch.forEach((p, i) => {
         const r = results[i];
-        this.metrics.messages.inc({ outcome: r instanceof AppException ? 'refused' : r.duplicate ? 'duplicate' : 'stored' });
+        this.counted[r instanceof AppException ? 'refused' : r.duplicate ? 'duplicate' : 'stored'].inc();
         if (r instanceof AppException) p.reject(r);
         else p.resolve(r);
       });
