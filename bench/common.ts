@@ -15,6 +15,9 @@ export const options = {
   profileDir: value('--profile'),
   only: value('--only')?.split(',') ?? null,
   runs: Math.max(1, Math.min(20, Number(value('--runs') ?? 1) || 1)),
+  // --relay-seconds N: measure the relay for N seconds (default 8), e.g. so that a profile is
+  // mostly the relay rather than the chats' creation.
+  relaySeconds: Math.max(1, Math.min(600, Number(value('--relay-seconds') ?? 8) || 8)),
 };
 
 export const BENCH_ENV = {

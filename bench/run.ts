@@ -13,7 +13,7 @@ import { benchRelay } from './relay';
 import { printTable, writeJson } from './results';
 import { benchScale } from './scale';
 
-// npm run bench [-- --runs N] [--quick] [--only relay,delivery,drain,large,scale,bigchat,memory]
+// npm run bench [-- --runs N] [--relay-seconds N] [--quick] [--only relay,delivery,drain,large,scale,bigchat,memory]
 //               [--json out.json] [--profile DIR]
 // Measures the service against ceilings of its own parts measured in the same run on the same
 // machine: a bare socket.io server, the durable ceiling (bare socket.io plus group-committed
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       log(`run ${run} of ${options.runs}`);
       const service = await startApp({ databaseUrl: database.url, env: BENCH_ENV, nodeArgs: NODE_ARGS });
       app = service;
-      await guarded('relay', () => benchRelay(service, database.url, quick ? 50 : 200, quick ? 3 : 8));
+      await guarded('relay', () => benchRelay(service, database.url, quick ? 50 : 200, quick ? 3 : options.relaySeconds));
       await guarded('delivery', () => benchDelivery(service, ssh, database, keyFile, quick ? 50 : 200, quick ? 100 : 300, run));
       await guarded('large', () => benchLarge(service, ssh, keyFile, quick ? 10 : 30, quick ? 5 : 10));
       await guarded('bigchat', () => benchBigChat(service, ssh, quick ? 1000 : 3000, quick ? 10 : 20));
