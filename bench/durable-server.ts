@@ -14,7 +14,7 @@ const queue: Pending[] = [];
 let flushing = false;
 
 async function main(): Promise<void> {
-  const db = await createConnection({ uri: databaseUrl });
+  const db = await createConnection({ uri: databaseUrl, trace: false });
   await db.query('CREATE TABLE IF NOT EXISTS bench_messages (chat_id VARCHAR(64) NOT NULL, seq BIGINT NOT NULL, body TEXT, PRIMARY KEY (chat_id, seq))');
   const flush = async () => {
     flushing = true;
