@@ -219,12 +219,13 @@ export class MessageStore implements OnModuleDestroy {
     );
 
     // Resends are found by the full unique key, one equality per message. The lookup is only made
-    // when the optimistic insert below met a duplicate: resends are rare, lookups cost.
+    // when the optimistic insert below met a duplicate: resends are rare, lookups cost. The index is
+    // named: with stale statistics the optimiser was seen scanning the whole table once per OR.
     const keyed = [...new Map(reqs.filter((r) => r.clientMsgId !== null).map((r) => [resendKey(r), r])).values()];
     const existing = new Map<string, { seq: number; at: Date; senderRole: SenderRole; senderName: string | null; text: string | null; paused: boolean }>();
     if (lookForResends && keyed.length > 0) {
       const rows = (await m.query(
-        `SELECT chat_id, seq, sender_id, client_msg_id, sender_role, sender_name, text, paused, at FROM messages WHERE ${keyed.map(() => '(chat_id = ? AND sender_role = ? AND sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
+        `SELECT chat_id, seq, sender_id, client_msg_id, sender_role, sender_name, text, paused, at FROM messages${mysql ? ' FORCE INDEX (uq_messages_sender_client)' : ''} WHERE ${keyed.map(() => '(chat_id = ? AND sender_role = ? AND sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
         keyed.flatMap((r) => [r.chatId, r.senderRole, r.senderId, r.clientMsgId]),
       )) as {
         chat_id: string;
