@@ -210,6 +210,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async move(source: DeliverySource, plan: DeliveryPlan): Promise<void> {
     const produceAndMove = async () => {
+      // The connection is opened while a large body renders, not after.
+      if (plan.large) void this.warm(plan.companyId);
       const files = await plan.files();
       try {
         return await this.moveFiles(plan, files);
@@ -244,6 +246,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       files: files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
       place: this.transport.placeOf(target, plan.companyId),
     };
+  }
+
+  private async warm(companyId: string): Promise<void> {
+    try {
+      this.transport.warm(await this.targets.get(companyId));
+    } catch {
+      // The delivery reads the target again and reports what is wrong with it.
+    }
   }
 
   private async discard(files: OutgoingFile[]): Promise<void> {

@@ -32,6 +32,8 @@ export class SftpTransport {
   private readonly idle = new Map<string, PooledConnection[]>();
   private readonly open = new Map<string, number>();
   private readonly waiters = new Map<string, (() => void)[]>();
+  // Connections being opened ahead of an upload (warm), by target.
+  private readonly warming = new Map<string, Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -53,6 +55,25 @@ export class SftpTransport {
       for (const f of files) out.push(await this.uploadOne(c, target, f));
       return out;
     });
+  }
+
+  // Opens a connection ahead of an upload (while a large body renders) when none is idle and the
+  // pool has room; an upload that starts meanwhile waits for it. A failure is left for the upload
+  // to meet and report.
+  warm(target: SftpTargetConfig): void {
+    const key = targetKey(target);
+    if (this.warming.has(key) || this.idle.get(key)?.some((c) => !c.dead) || (this.open.get(key) ?? 0) >= this.maxPerTarget) return;
+    this.open.set(key, (this.open.get(key) ?? 0) + 1);
+    const warming = this.connect(target).then(
+      (c) => this.release(key, c),
+      (err: Error) => {
+        this.open.set(key, (this.open.get(key) ?? 1) - 1);
+        this.wakeOne(key);
+        this.logger.debug(`warming a connection to ${target.host}:${target.port}: ${err.message}`);
+      },
+    );
+    this.warming.set(key, warming);
+    void warming.finally(() => this.warming.delete(key));
   }
 
   async check(target: SftpTargetConfig): Promise<void> {
@@ -154,6 +175,8 @@ export class SftpTransport {
   }
 
   private async acquire(key: string, target: SftpTargetConfig): Promise<PooledConnection> {
+    // A connection being opened for this target is nearer than a new one.
+    await this.warming.get(key);
     for (;;) {
       const list = this.idle.get(key);
       while (list && list.length > 0) {
