@@ -107,7 +107,7 @@ export class SftpTransport {
       await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
       c.dirs.add(dir);
     }
-    // Streamed chunk by chunk with pipelined writes (sftp-upload.ts; a few MB in flight at most),
+    // Streamed chunk by chunk with pipelined writes (sftp-upload.ts; at most 1 MB in flight),
     // hashed on the way. A large file gets extra time at a floor rate of 1 MB/s; a stall still ends
     // within the deadline.
     const body = measuredContent(f);
