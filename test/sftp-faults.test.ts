@@ -335,5 +335,44 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
       expect(s.list(REMOTE_DIR)).toEqual(files.map(finalOf).sort());
       for (const f of files) expect(s.files.get(finalOf(f))?.equals(f.body)).toBe(true);
     });
+
+    it('warm() opens the connection the next delivery uses (also one that starts before it is up)', async () => {
+      const s = await server();
+      const t = transport();
+      t.warm(targetOf(s));
+      t.warm(targetOf(s));
+      const f = fileOf('warm-1.txt', 'warmed');
+      await expect(t.deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+      await expect(t.deliver(targetOf(s), [fileOf('warm-2.txt', 'again', 't2')])).resolves.toEqual(['delivered']);
+      expect(auths(s)).toBe(1);
+    });
+
+    it('warm() towards a target that does not answer throws nothing; the delivery reports the failure', async () => {
+      const s = await server();
+      const p = await proxyTo(s);
+      p.stall(true);
+      const t = transport();
+      t.warm(targetOf(s, { port: p.port }));
+      await expect(t.deliver(targetOf(s, { port: p.port }), [fileOf('warm-3.txt', 'x')])).rejects.toThrow();
+      expect(s.list(REMOTE_DIR)).toEqual([]);
+    });
+
+    it('uploads a multi-megabyte body with pipelined writes, byte for byte, in order of offsets', async () => {
+      const s = await server();
+      const content = randomBytes(3 * 1024 * 1024 + 17);
+      const chunks = Array.from({ length: Math.ceil(content.length / 500_000) }, (_, i) => content.subarray(i * 500_000, (i + 1) * 500_000));
+      const f: DeliveryFile = {
+        ...fileOf('piped.bin', content),
+        content: async function* () {
+          yield* chunks;
+        },
+      };
+      await expect(transport().deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+      expect(s.files.get(finalOf(f))?.equals(content)).toBe(true);
+      const writes = s.ops.filter((o) => o.startsWith(`WRITE ${tempOf(f)} `));
+      // The scripted server announces no limits: requests of at most ~32 KB, several in flight.
+      expect(writes.length).toBeGreaterThan(content.length / 32_768);
+      expect(s.ops.indexOf(`CLOSE ${tempOf(f)}`)).toBeGreaterThan(s.ops.lastIndexOf(writes[writes.length - 1]));
+    });
   });
 });

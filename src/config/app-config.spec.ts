@@ -1,4 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from './app-config';
 
 describe('loadConfig', () => {
@@ -8,6 +10,8 @@ describe('loadConfig', () => {
     expect(c.database).toEqual({ type: 'sqlite', path: '/srv/app/data/webchat.sqlite' });
     expect(c.migrateOnStart).toBe(true);
     expect(c.exportLocalDir).toBe('/srv/app/data/outbox');
+    expect(c.deliverySpoolDir).toBe(join(tmpdir(), 'webchat-recorder-spool'));
+    expect(loadConfig({ DELIVERY_SPOOL_DIR: 'spool' }, '/srv/app').deliverySpoolDir).toBe('/srv/app/spool');
     expect(c.jwt).toEqual({ algorithm: 'HS256', secret: DEV_JWT_SECRET, isDevDefault: true });
     expect(c.maxMessageLength).toBe(10_000);
   });

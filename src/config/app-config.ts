@@ -1,7 +1,7 @@
 import { createPrivateKey, KeyObject, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 // The one place that reads process.env. Everything is validated once, at boot; a bad value stops
 // the process with a message that names the variable.
@@ -28,6 +28,9 @@ export class AppConfig {
   // and keeps it in the database, shared by every instance.
   readonly customerToken!: { secret: string | null; ttlSeconds: number };
   readonly exportLocalDir!: string;
+  // Where a large recording's body is written once while it is measured and read back for its
+  // upload (private files, removed when the delivery attempt ends; stale ones at start).
+  readonly deliverySpoolDir!: string;
   // Loopback and private addresses an export target may use in production (names and CIDRs).
   readonly exportTargetAllowedHosts!: AllowedTargets;
   readonly exportTargetChecksPerMinute!: number;
@@ -239,6 +242,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     jwt,
     customerToken: { secret: customerSecret, ttlSeconds: int(env, 'CUSTOMER_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400) },
     exportLocalDir: resolve(cwd, env.EXPORT_LOCAL_DIR || './data/outbox'),
+    deliverySpoolDir: resolve(cwd, env.DELIVERY_SPOOL_DIR || join(tmpdir(), 'webchat-recorder-spool')),
     exportTargetAllowedHosts: parseAllowedTargets(env.EXPORT_TARGET_ALLOWED_HOSTS),
     // Per company and instance: a check connects somewhere on the administrator's say-so.
     exportTargetChecksPerMinute: int(env, 'EXPORT_TARGET_CHECKS_PER_MINUTE', 5, 1, 1000),

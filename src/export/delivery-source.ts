@@ -10,6 +10,8 @@ export interface OutgoingFile {
   content: () => AsyncIterable<Buffer>;
   // The job's main file, whose sha256 is reported (without one marked: the last file).
   main?: boolean;
+  // Frees what the body holds (a spool file); called once the attempt is over, delivered or not.
+  discard?: () => Promise<void>;
 }
 
 // What one job delivers. `files()` produces the files in the order they are put in place: each one

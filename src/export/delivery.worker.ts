@@ -9,13 +9,13 @@ import { DeliveryFailure, deliveryFailureOf } from './delivery-failure';
 import { DeliveryJobRepository } from './delivery-job.repository';
 import { backoffMs, Slots } from './delivery-pacing';
 import { DeliverySignal } from './delivery-signal';
-import { DeliveredPlan, DeliveryPlan, DeliverySource } from './delivery-source';
+import { DeliveredPlan, DeliveryPlan, DeliverySource, OutgoingFile } from './delivery-source';
 import { ExportTargetService } from './export-target.service';
 import { DeliveryFile, DeliveryTransport } from './transport';
 
-// Large jobs produce (rendering twice, streaming) and upload at most this many at a time, so that a
-// few huge files neither take every lane's share of the event loop nor add up in memory; small ones
-// are never held behind them.
+// Large jobs produce (rendering once into the spool, streaming) and upload at most this many at a
+// time, so that a few huge files neither take every lane's share of the event loop nor add up in
+// memory or on the spool's disk; small ones are never held behind them.
 export const LARGE_RENDER_SLOTS = 2;
 
 // Takes due jobs from the outbox under a lease (safe with several instances), renders and delivers
@@ -209,32 +209,61 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async move(source: DeliverySource, plan: DeliveryPlan): Promise<void> {
-    const jobId = plan.jobId;
     const produceAndMove = async () => {
+      // The connection is opened while a large body renders, not after.
+      if (plan.large) void this.warm(plan.companyId);
       const files = await plan.files();
-      const target = await this.targets.get(plan.companyId);
-      // The temporary upload names derive from the job id and each file's path.
-      const outgoing: DeliveryFile[] = files.map((f) => ({
-        companyId: plan.companyId,
-        relPath: f.name,
-        content: f.content,
-        bytes: f.bytes,
-        sha256: f.sha256,
-        tempTag: jobId,
-      }));
-      const results = await this.transport.deliver(target, outgoing);
-      const marked = files.findIndex((f) => f.main === true);
-      const main = marked >= 0 ? marked : files.length - 1;
-      return {
-        sha256: files[main].sha256,
-        how: results[main],
-        files: files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
-        place: this.transport.placeOf(target, plan.companyId),
-      };
+      try {
+        return await this.moveFiles(plan, files);
+      } finally {
+        // A spooled body goes with its attempt, delivered or not: a retry produces it again.
+        await this.discard(files);
+      }
     };
     const done = plan.large ? await this.largeRenders.run(produceAndMove) : await produceAndMove();
     await this.succeed(source, { plan, ...done });
     this.logger.log({ msg: done.how === 'delivered' ? 'recording delivered' : 'recording was already at the target', result: done.how });
+  }
+
+  private async moveFiles(plan: DeliveryPlan, files: OutgoingFile[]): Promise<Omit<DeliveredPlan, 'plan'>> {
+    const jobId = plan.jobId;
+    const target = await this.targets.get(plan.companyId);
+    // The temporary upload names derive from the job id and each file's path.
+    const outgoing: DeliveryFile[] = files.map((f) => ({
+      companyId: plan.companyId,
+      relPath: f.name,
+      content: f.content,
+      bytes: f.bytes,
+      sha256: f.sha256,
+      tempTag: jobId,
+    }));
+    const results = await this.transport.deliver(target, outgoing);
+    const marked = files.findIndex((f) => f.main === true);
+    const main = marked >= 0 ? marked : files.length - 1;
+    return {
+      sha256: files[main].sha256,
+      how: results[main],
+      files: files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256 })),
+      place: this.transport.placeOf(target, plan.companyId),
+    };
+  }
+
+  private async warm(companyId: string): Promise<void> {
+    try {
+      this.transport.warm(await this.targets.get(companyId));
+    } catch {
+      // The delivery reads the target again and reports what is wrong with it.
+    }
+  }
+
+  private async discard(files: OutgoingFile[]): Promise<void> {
+    for (const f of files) {
+      try {
+        await f.discard?.();
+      } catch (err) {
+        this.logger.warn(`could not free the body of ${f.name}: ${(err as Error).message}`);
+      }
+    }
   }
 
   // Outcomes of delivered files are recorded in batches: files finishing together share one

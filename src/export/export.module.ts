@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { SecurityModule } from '../security/security.module';
 import { DeliveryJobRepository } from './delivery-job.repository';
 import { DeliveryOutbox } from './delivery-outbox';
+import { DeliverySpool } from './delivery-spool';
 import { DeliverySignal } from './delivery-signal';
 import { DeliveryWorker } from './delivery.worker';
 import { ExportTargetService } from './export-target.service';
@@ -22,8 +23,9 @@ import { TransportRegistry } from './transport.registry';
     DeliverySignal,
     DeliveryJobRepository,
     DeliveryOutbox,
+    DeliverySpool,
     DeliveryWorker,
   ],
-  exports: [ExportTargetService, TargetAddressPolicy, DeliveryTransport, DeliverySignal, DeliveryOutbox, DeliveryWorker],
+  exports: [ExportTargetService, TargetAddressPolicy, DeliveryTransport, DeliverySignal, DeliveryOutbox, DeliverySpool, DeliveryWorker],
 })
 export class ExportModule {}

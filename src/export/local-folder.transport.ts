@@ -16,11 +16,20 @@ export class LocalFolderTransport {
     try {
       const body = measuredContent(f);
       const fh = await fs.open(temp, 'w', 0o644);
+      // Chunk by chunk (the body is never in memory whole), one write under way while the next
+      // chunk is read.
+      let writing: Promise<void> = Promise.resolve();
       try {
-        // Chunk by chunk: the body is never in memory whole.
-        for await (const chunk of body.chunks) await fh.writeFile(chunk);
+        for await (const chunk of body.chunks) {
+          await writing;
+          writing = fh.writeFile(chunk);
+          // Seen by the next await (or below); never an unhandled rejection meanwhile.
+          writing.catch(() => undefined);
+        }
+        await writing;
         await fh.sync();
       } finally {
+        await writing.catch(() => undefined);
         await fh.close();
       }
       body.check();

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import type { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
 import { Logger } from '@nestjs/common';
+import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, RemovalResult, temporaryName } from './transport';
 import { removeOverSftp } from './sftp-removal';
+import { pipelinedPut } from './sftp-upload';
 import { SftpTargetConfig } from './export-target.types';
 import { TargetAddressPolicy, TargetRefusedError } from './target-address-policy';
 import { fingerprintOf, targetKey } from './sftp-connection-key';
@@ -29,6 +32,8 @@ export class SftpTransport {
   private readonly idle = new Map<string, PooledConnection[]>();
   private readonly open = new Map<string, number>();
   private readonly waiters = new Map<string, (() => void)[]>();
+  // Connections being opened ahead of an upload (warm), by target.
+  private readonly warming = new Map<string, Promise<void>>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
@@ -50,6 +55,25 @@ export class SftpTransport {
       for (const f of files) out.push(await this.uploadOne(c, target, f));
       return out;
     });
+  }
+
+  // Opens a connection ahead of an upload (while a large body renders) when none is idle and the
+  // pool has room; an upload that starts meanwhile waits for it. A failure is left for the upload
+  // to meet and report.
+  warm(target: SftpTargetConfig): void {
+    const key = targetKey(target);
+    if (this.warming.has(key) || this.idle.get(key)?.some((c) => !c.dead) || (this.open.get(key) ?? 0) >= this.maxPerTarget) return;
+    this.open.set(key, (this.open.get(key) ?? 0) + 1);
+    const warming = this.connect(target).then(
+      (c) => this.release(key, c),
+      (err: Error) => {
+        this.open.set(key, (this.open.get(key) ?? 1) - 1);
+        this.wakeOne(key);
+        this.logger.debug(`warming a connection to ${target.host}:${target.port}: ${err.message}`);
+      },
+    );
+    this.warming.set(key, warming);
+    void warming.finally(() => this.warming.delete(key));
   }
 
   async check(target: SftpTargetConfig): Promise<void> {
@@ -83,16 +107,11 @@ export class SftpTransport {
       await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
       c.dirs.add(dir);
     }
-    // Streamed chunk by chunk (the pipe's back-pressure keeps about one chunk in memory), hashed on
-    // the way. A large file gets extra time at a floor rate of 1 MB/s; a stall still ends within
-    // the deadline.
+    // Streamed chunk by chunk with pipelined writes (sftp-upload.ts; at most 1 MB in flight),
+    // hashed on the way. A large file gets extra time at a floor rate of 1 MB/s; a stall still ends
+    // within the deadline.
     const body = measuredContent(f);
-    const source = Readable.from(body.chunks, { objectMode: false });
-    try {
-      await this.op(c, 'put', () => c.client.put(source, temp), this.opTimeoutMs + Math.ceil(f.bytes / 1000));
-    } finally {
-      source.destroy();
-    }
+    await this.op(c, 'put', () => pipelinedPut(sftpOf(c.client), sshOf(c.client), temp, body.chunks), this.opTimeoutMs + Math.ceil(f.bytes / 1000));
     try {
       body.check();
     } catch (err) {
@@ -156,6 +175,8 @@ export class SftpTransport {
   }
 
   private async acquire(key: string, target: SftpTargetConfig): Promise<PooledConnection> {
+    // A connection being opened for this target is nearer than a new one.
+    await this.warming.get(key);
     for (;;) {
       const list = this.idle.get(key);
       while (list && list.length > 0) {
@@ -304,6 +325,17 @@ export class SftpTransport {
 function normalizeDir(d: string): string {
   const n = posix.normalize(d || '.');
   return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+
+// The library's SFTP session and SSH connection underneath, for the pipelined upload.
+function sftpOf(client: SftpClient): SFTPWrapper {
+  const sftp = (client as unknown as { sftp?: SFTPWrapper }).sftp;
+  if (!sftp) throw new Error('no SFTP session on this connection');
+  return sftp;
+}
+
+function sshOf(client: SftpClient): EventEmitter {
+  return (client as unknown as { client: EventEmitter }).client;
 }
 
 function hasPosixRename(client: SftpClient): boolean {

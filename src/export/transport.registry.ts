@@ -33,6 +33,10 @@ export class TransportRegistry extends DeliveryTransport implements OnModuleDest
     return out;
   }
 
+  override warm(target: ExportTargetConfig): void {
+    if (target.type === 'sftp') this.sftp.warm(target);
+  }
+
   async check(target: ExportTargetConfig, companyId: string): Promise<void> {
     if (target.type === 'sftp') return this.sftp.check(target);
     return this.local.check(companyId);

@@ -81,6 +81,9 @@ export abstract class DeliveryTransport {
   // Which place on which server the company's files go to under this target, as a fingerprint
   // (to tell later whether the target still points there) and a label without secrets.
   abstract placeOf(target: ExportTargetConfig, companyId: string): TargetPlace;
+  // A hint that files for this target come soon (a large body is being rendered): a transport may
+  // get ready meanwhile (connect). Never throws; a failure is met and reported by deliver().
+  warm(_target: ExportTargetConfig): void {}
 }
 
 export type RemovalResult = { outcome: 'removed' | 'not_found' } | { outcome: 'failed'; error: string };

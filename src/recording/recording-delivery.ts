@@ -6,6 +6,7 @@ import { newId } from '../common/ids';
 import { isDuplicateKey } from '../database/sql';
 import { DeliveryFailureError } from '../export/delivery-failure';
 import { DeliveredPlan, DeliveryPlan, DeliverySource, FailedAttempt, OutgoingFile } from '../export/delivery-source';
+import { DeliverySpool } from '../export/delivery-spool';
 import { DeliveryWorker } from '../export/delivery.worker';
 import { recordingFileName, renderRecording, suffixedRecordingFileName } from '../transcript/recording-renderer';
 import { RecordingSnapshot } from '../transcript/recording-snapshot';
@@ -34,6 +35,7 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     private readonly audit: AuditService,
     private readonly worker: DeliveryWorker,
     private readonly manifests: RecordingManifests,
+    private readonly spool: DeliverySpool,
   ) {
     super();
   }
@@ -65,10 +67,16 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
   // last: the transports put files in place in this order, so the manifest's presence means the
   // set is complete.
   private async filesOf(rec: RecordingEntity, snapshot: RecordingSnapshot, fileName: string): Promise<OutgoingFile[]> {
-    const rendered = await renderRecording(snapshot, fileName);
+    const rendered = await renderRecording(snapshot, fileName, this.spool);
     const body = rendered[rendered.length - 1];
     const files: OutgoingFile[] = rendered.map((f) => (f === body ? { ...f, main: true } : f));
-    if (snapshot.profile.manifest) files.push(await this.manifests.manifestFor(rec, snapshot, fileName, rendered));
+    try {
+      if (snapshot.profile.manifest) files.push(await this.manifests.manifestFor(rec, snapshot, fileName, rendered));
+    } catch (err) {
+      // No attempt takes the files: their spool goes now.
+      await Promise.all(rendered.map((f) => f.discard?.()));
+      throw err;
+    }
     return files;
   }
 

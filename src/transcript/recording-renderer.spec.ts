@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { KEPT_BODY_BYTES, recordingFileName, renderRecording, RenderedFile, suffixedRecordingFileName } from './recording-renderer';
+import { BodySpool, KEPT_BODY_BYTES, recordingFileName, renderRecording, RenderedFile, SpooledBody, suffixedRecordingFileName } from './recording-renderer';
 import { RecordingSnapshot } from './recording-snapshot';
 import { renderTranscript, TranscriptEntry } from './transcript-renderer';
 
@@ -126,5 +126,86 @@ describe('the recording renderer (snapshot in, files out, no database)', () => {
     expect(first.equals(second)).toBe(true);
     expect(first.length).toBe(largeBody.bytes);
     expect(createHash('sha256').update(first).digest('hex')).toBe(largeBody.sha256);
+  });
+
+  function largeEntries(): TranscriptEntry[] {
+    const text = 'x'.repeat(10_000);
+    return Array.from({ length: Math.ceil(KEPT_BODY_BYTES / 10_000) + 5 }, (_, i) => ({
+      type: 'message' as const,
+      seq: i + 1,
+      at: at(10 + i),
+      role: 'customer' as const,
+      name: 'Ann',
+      text,
+    }));
+  }
+
+  // An in-memory stand-in for the delivery spool; `failAfter` writes, a write fails.
+  function memorySpool(failAfter = Infinity) {
+    const files: { chunks: Buffer[]; closed: boolean; removed: boolean }[] = [];
+    const spool: BodySpool = {
+      create: async (): Promise<SpooledBody> => {
+        const f = { chunks: [] as Buffer[], closed: false, removed: false };
+        files.push(f);
+        return {
+          write: async (chunk) => {
+            if (f.chunks.length >= failAfter) throw new Error('ENOSPC');
+            f.chunks.push(chunk);
+          },
+          close: async () => {
+            f.closed = true;
+          },
+          read: async function* () {
+            if (f.removed) throw new Error('read after removal');
+            yield* f.chunks;
+          },
+          remove: async () => {
+            f.removed = true;
+          },
+        };
+      },
+    };
+    return { spool, files };
+  }
+
+  it('with a spool, renders a large body once: written while measured, read back for each read, removed by discard', async () => {
+    const large = snapshot(largeEntries());
+    const { spool, files } = memorySpool();
+    const [, body] = await renderRecording(large, 'b.html', spool);
+    const first = await bodyOf(body);
+    const second = await bodyOf(body);
+    expect(large.reads).toBe(1);
+    expect(first.equals(second)).toBe(true);
+    expect(first.length).toBe(body.bytes);
+    expect(createHash('sha256').update(first).digest('hex')).toBe(body.sha256);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatchObject({ closed: true, removed: false });
+    await body.discard?.();
+    expect(files[0].removed).toBe(true);
+
+    // A small body never touches the spool.
+    const none = memorySpool();
+    await renderRecording(snapshot(entries), 'a.html', none.spool);
+    expect(none.files).toHaveLength(0);
+  });
+
+  it('a spool that fails costs speed only (the body is rendered again), and a failed render leaves no spool file', async () => {
+    const large = snapshot(largeEntries());
+    const { spool, files } = memorySpool(3);
+    const [, body] = await renderRecording(large, 'b.html', spool);
+    expect(files[0].removed).toBe(true);
+    const bytes = await bodyOf(body);
+    expect(large.reads).toBe(2);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(body.sha256);
+
+    const broken = memorySpool();
+    const failing = snapshot(largeEntries(), {
+      entries: async function* () {
+        yield* largeEntries();
+        throw new Error('the database went away');
+      },
+    });
+    await expect(renderRecording(failing, 'c.html', broken.spool)).rejects.toThrow('the database went away');
+    expect(broken.files.map((f) => f.removed)).toEqual([true]);
   });
 });

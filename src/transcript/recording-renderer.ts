@@ -3,8 +3,8 @@ import { deliverableFilename, FilenameValues, sidecarFilename, suffixedFilename 
 import { RecordingSnapshot } from './recording-snapshot';
 import { EntryCounts, renderMetadataSidecarOf, renderTranscriptStream, TranscriptEntry, TranscriptHeader } from './transcript-renderer';
 
-// A body up to this size is kept from the measuring pass and replayed from memory (no second read
-// of the database while an SFTP connection is held); a larger one is rendered again for upload.
+// A body up to this size is kept from the measuring pass and replayed from memory; a larger one is
+// written to the spool while it is measured and read back from there for each upload attempt.
 export const KEPT_BODY_BYTES = 1024 * 1024;
 
 export interface RenderedFile {
@@ -13,6 +13,20 @@ export interface RenderedFile {
   sha256: string;
   // The body as chunks, produced again on each call; never held whole when large.
   content: () => AsyncIterable<Buffer>;
+  // Frees what the body holds (its spool file) once its delivery attempt is over; idempotent.
+  discard?: () => Promise<void>;
+}
+
+/** Where a large body is kept between its measuring pass and its uploads (DeliverySpool). */
+export interface BodySpool {
+  create(): Promise<SpooledBody>;
+}
+
+export interface SpooledBody {
+  write(chunk: Buffer): Promise<void>;
+  close(): Promise<void>;
+  read(): AsyncIterable<Buffer>;
+  remove(): Promise<void>;
 }
 
 // The name the snapshot renders to (before any de-duplication): missing values are spelt "none",
@@ -30,9 +44,11 @@ export function suffixedRecordingFileName(s: RecordingSnapshot, fileName: string
 }
 
 // The files of a recording under `fileName`: the sidecar (when the profile asks for one) first,
-// the body last. A first streaming pass measures the body (sha256, bytes, entry counts) for the
-// sidecar and the transports' checks; `content` replays a small body and renders a large one again.
-export async function renderRecording(s: RecordingSnapshot, fileName: string): Promise<RenderedFile[]> {
+// the body last. One streaming pass measures the body (sha256, bytes, entry counts) for the
+// sidecar and the transports' checks; `content` replays a small body from memory and a large one
+// from the spool (without a spool, or when it fails, a large body is rendered again). A spooled
+// body's file lives until `discard`, which the caller owes once the delivery attempt is over.
+export async function renderRecording(s: RecordingSnapshot, fileName: string, spool?: BodySpool): Promise<RenderedFile[]> {
   const header = transcriptHeader(s);
   const format = s.profile.format;
   const counts: EntryCounts = { messages: 0, markers: 0 };
@@ -45,27 +61,86 @@ export async function renderRecording(s: RecordingSnapshot, fileName: string): P
   }
   const hash = createHash('sha256');
   let bytes = 0;
-  let kept: Buffer[] | null = [];
-  for await (const chunk of renderTranscriptStream(format, header, counted())) {
-    hash.update(chunk);
-    bytes += chunk.length;
-    if (kept && bytes <= KEPT_BODY_BYTES) kept.push(chunk);
-    else kept = null;
+  const kept = new KeptBody(spool);
+  try {
+    for await (const chunk of renderTranscriptStream(format, header, counted())) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      await kept.add(chunk, bytes);
+    }
+    await kept.finish();
+  } catch (err) {
+    await kept.discard();
+    throw err;
   }
   const sha256 = hash.digest('hex');
-  const small = kept;
   const body: RenderedFile = {
     name: fileName,
     bytes,
     sha256,
-    content: small
-      ? async function* (): AsyncGenerator<Buffer> {
-          yield* small;
-        }
-      : () => renderTranscriptStream(format, header, s.entries()),
+    content: kept.content() ?? (() => renderTranscriptStream(format, header, s.entries())),
+    discard: () => kept.discard(),
   };
   if (!s.profile.sidecar) return [body];
   return [bufferedFile(sidecarFilename(fileName, format), renderMetadataSidecarOf(header, counts, { fileName, format, sha256, bytes })), body];
+}
+
+// What the measuring pass keeps of a body: its chunks while it is small, else the spool file.
+class KeptBody {
+  private chunks: Buffer[] | null = [];
+  private spooled: SpooledBody | null = null;
+  private spoolFailed = false;
+
+  constructor(private readonly spool: BodySpool | undefined) {}
+
+  async add(chunk: Buffer, bytesSoFar: number): Promise<void> {
+    if (this.chunks && bytesSoFar <= KEPT_BODY_BYTES) {
+      this.chunks.push(chunk);
+      return;
+    }
+    const earlier = this.chunks ?? [];
+    this.chunks = null;
+    if (!this.spool || this.spoolFailed) return;
+    try {
+      this.spooled ??= await this.spool.create();
+      for (const c of earlier) await this.spooled.write(c);
+      await this.spooled.write(chunk);
+    } catch {
+      // A full or unusable spool costs speed only: the body is rendered again for upload.
+      await this.dropSpool();
+    }
+  }
+
+  async finish(): Promise<void> {
+    try {
+      await this.spooled?.close();
+    } catch {
+      await this.dropSpool();
+    }
+  }
+
+  // null: the body must be rendered again for each upload.
+  content(): (() => AsyncIterable<Buffer>) | null {
+    const small = this.chunks;
+    if (small) {
+      return async function* (): AsyncGenerator<Buffer> {
+        yield* small;
+      };
+    }
+    const spooled = this.spooled;
+    return spooled ? () => spooled.read() : null;
+  }
+
+  async discard(): Promise<void> {
+    await this.spooled?.remove();
+  }
+
+  private async dropSpool(): Promise<void> {
+    this.spoolFailed = true;
+    const s = this.spooled;
+    this.spooled = null;
+    await s?.remove();
+  }
 }
 
 function bufferedFile(name: string, buf: Buffer): RenderedFile {

@@ -1,0 +1,134 @@
+// Issue 14 item 3: a large body is rendered once into a private spool file and uploaded from there.
+// The spool file goes with its delivery attempt, whether it delivered or failed mid-upload (here: the
+// connection reset by a proxy in front of sshd), and a crash's file is removed at the next start.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
+import { sftpTargetBody } from './support/chat-driver';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { SshdHandle, startSshd } from './support/sshd';
+import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
+
+interface RecordingView {
+  id: string;
+  status: string;
+  fileName: string | null;
+  lastError: string | null;
+  attempts: number;
+}
+
+const COMPANY = 'spooled';
+const MESSAGES = 300; // ~3 MB: well over the 1 MB kept in memory
+const admin = token({ sub: 'adm', company: COMPANY, role: 'admin' });
+const flow = token({ sub: 'flow', company: COMPANY, role: 'flow' });
+// A pid no process can have (above the kernel's pid_max), as a crashed process's would be.
+const STALE = '999999999.0123456789abcdef.spool';
+
+describe('the delivery spool (issue 14 item 3)', () => {
+  let db: TestDatabase;
+  let sshd: SshdHandle;
+  let proxy: TcpProxy;
+  let app: AppHandle;
+  let spoolDir: string;
+  const spoolFiles = () => readdirSync(spoolDir).filter((n) => n.endsWith('.spool'));
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrate(db.url);
+    sshd = await startSshd();
+    proxy = await startTcpProxy(sshd.port);
+    spoolDir = join(mkdtempSync(join(tmpdir(), 'wcr-spool-')), 'spool');
+    mkdirSync(spoolDir);
+    writeFileSync(join(spoolDir, STALE), 'left by a crash');
+    writeFileSync(join(spoolDir, 'notes.txt'), 'not ours');
+    app = await startApp({ databaseUrl: db.url, env: { DELIVERY_SPOOL_DIR: spoolDir, DELIVERY_LEASE_MS: '2000' } });
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { ...sftpTargetBody(sshd), port: proxy.port })).status).toBe(200);
+    expect((await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'big', filenameTemplate: 'big/{{chatId}}', format: 'text' })).status).toBe(201);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+    await proxy?.close();
+    await sshd?.destroy();
+    await db?.drop();
+    if (spoolDir) cleanupDir(join(spoolDir, '..'));
+  });
+
+  // A chat whose recording renders to ~3 MB, ended: its delivery starts.
+  async function endLargeChat(): Promise<string> {
+    const created = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'spool' });
+    const chatId = created.body.chatId;
+    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'big' })).status).toBe(201);
+    let k = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (k < MESSAGES) {
+          const i = k++;
+          const r = await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `${i} ${'z'.repeat(9_990)}` });
+          expect(r.status).toBeLessThan(300);
+        }
+      }),
+    );
+    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBeLessThan(300);
+    return chatId;
+  }
+  const recordingOf = async (chatId: string) => (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, admin)).body[0];
+
+  it("removes a crashed process's spool files at start, and leaves other files alone", () => {
+    expect(existsSync(join(spoolDir, STALE))).toBe(false);
+    expect(readdirSync(spoolDir)).toEqual(['notes.txt']);
+  });
+
+  it('uploads from a private spool file, removed after a failed attempt (reset mid-upload) and after the delivery', async () => {
+    // Frozen first, so that the spool file can be seen; then cut once 1 MB has gone up.
+    proxy.stall(true);
+    const chatId = await endLargeChat();
+    const [name] = await waitFor('the body in the spool', () => spoolFiles().length > 0 && spoolFiles());
+    expect(name).toMatch(new RegExp(`^${app.pid()}\\.[0-9a-f]{16}\\.spool$`));
+    expect(statSync(join(spoolDir, name)).mode & 0o777).toBe(0o600);
+    proxy.resetAfterBytes(1024 * 1024);
+    proxy.stall(false);
+
+    const failed = await waitFor('the first attempt failed', async () => {
+      const r = await recordingOf(chatId);
+      return r.attempts >= 1 && r.lastError !== null && r;
+    });
+    expect(failed.status).toBe('pending');
+    // It failed mid-upload: a partial temporary file is on the server, and no spool file is left.
+    expect(sshd.listFiles().some((f) => f.endsWith('.part'))).toBe(true);
+    expect(spoolFiles()).toEqual([]);
+
+    proxy.resetAfterBytes(null);
+    const done = await waitFor('delivered', async () => {
+      const r = await recordingOf(chatId);
+      return r.status === 'delivered' && r;
+    });
+    expect(spoolFiles()).toEqual([]);
+    const file = readFileSync(join(sshd.localDir, `${done.fileName}`));
+    expect(file.length).toBeGreaterThan(MESSAGES * 10_000);
+    expect(
+      file
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.includes('z'.repeat(9_990))),
+    ).toHaveLength(MESSAGES);
+    const row = await db.query<{ file_sha256: string }>('SELECT file_sha256 FROM recordings WHERE id = ?', [done.id]);
+    expect(row).toEqual([{ file_sha256: createHash('sha256').update(file).digest('hex') }]);
+    expect(sshd.listFiles().filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
+  it('a crash mid-delivery leaves its spool file, which the restarted service removes before it delivers again', async () => {
+    proxy.stall(true);
+    const chatId = await endLargeChat();
+    const [name] = await waitFor('the body in the spool', () => spoolFiles().length > 0 && spoolFiles());
+    await app.kill();
+    expect(spoolFiles()).toEqual([name]);
+    proxy.stall(false);
+    await app.restart();
+    expect(spoolFiles()).toEqual([]);
+    await waitFor('delivered after the restart', async () => (await recordingOf(chatId)).status === 'delivered', 30_000);
+    expect(spoolFiles()).toEqual([]);
+  });
+});
