@@ -48,9 +48,17 @@ export class DeliveryJobRepository {
       .update({ recordingId: id }, { state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseUntil: null, updatedAt: now });
   }
 
+  // Raw SQL: read once per delivered file.
   async find(id: string): Promise<DeliveryJobView | null> {
-    const j = await this.db.getRepository(DeliveryJobEntity).findOneBy({ recordingId: id });
-    return j ? { id: j.recordingId, companyId: j.companyId, state: j.state, attempts: j.attempts, leaseOwner: j.leaseOwner } : null;
+    const rows = (await this.db.query('SELECT recording_id, company_id, state, attempts, lease_owner FROM delivery_jobs WHERE recording_id = ?', [id])) as {
+      recording_id: string;
+      company_id: string;
+      state: DeliveryJobEntity['state'];
+      attempts: number | string;
+      lease_owner: string | null;
+    }[];
+    const j = rows[0];
+    return j ? { id: j.recording_id, companyId: j.company_id, state: j.state, attempts: Number(j.attempts), leaseOwner: j.lease_owner } : null;
   }
 
   // One transaction claims a batch: rows locked by another instance's claim are skipped (SKIP
