@@ -195,6 +195,23 @@ describe('MessageStore on MariaDB', () => {
     expect(await chain.verify('head-1', company, [])).toEqual({ intact: true, head: null, checked: 4 });
     // Bodies purged by design (outside every produced recording, retention, erasure) keep their
     // digest and link: the chain still verifies; a body put back that differs does not.
+    // Asked to, an intact verdict carries the bodies stored in the spans (the paused one has none),
+    // so that a small recording reads its messages once; past the characters allowed, none.
+    const start = async (id: string) => {
+      const [c] = await db.query<{ status: string; next_seq: number; chain_head: string | null }>(
+        'SELECT status, next_seq, chain_head FROM chats WHERE id = ?',
+        [id],
+      );
+      return { id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head };
+    };
+    const kept = await chain.verifyFrom(await start('head-1'), company, [span(2, 5)], 1000);
+    expect(kept).toMatchObject({ intact: true, head: rows[3].chain, checked: 4 });
+    expect(kept.intact && kept.messages?.map((m) => [m.seq, m.senderRole, m.senderId, m.text])).toEqual([
+      [2, 'customer', 'c', 'two'],
+      [4, 'customer', 'c', 'four'],
+    ]);
+    expect(kept.intact && kept.messages?.[0].at).toBeInstanceOf(Date);
+    expect(await chain.verifyFrom(await start('head-1'), company, [span(1, 5)], 9)).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
     await db.query('UPDATE messages SET text = NULL WHERE chat_id = ? AND seq IN (1, 4)', ['head-1']);
     expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
     await db.query("UPDATE messages SET text = 'ONE' WHERE chat_id = ? AND seq = 1", ['head-1']);
@@ -218,6 +235,9 @@ describe('MessageStore on MariaDB', () => {
     const whole = [{ startSeq: 1, endSeq: 5, from: new Date(0), to: new Date() }];
     const rows = await db.query<{ chain: string | null }>('SELECT chain FROM messages WHERE chat_id = ? ORDER BY seq', ['legacy-1']);
     expect(await chain.verify('legacy-1', company, whole)).toEqual({ intact: true, head: rows[3].chain, checked: 2 });
+    const [c] = await db.query<{ chain_head: string | null }>('SELECT chain_head FROM chats WHERE id = ?', ['legacy-1']);
+    const kept = await chain.verifyFrom({ id: 'legacy-1', status: 'open', nextSeq: 5, chainHead: c.chain_head }, company, whole, 1000);
+    expect(kept.intact && kept.messages?.map((m) => m.text)).toEqual(['old 1', 'old 2', 'new 3', 'new 4']);
     // An unlinked row after a linked one is a break.
     await db.query('UPDATE messages SET chain = NULL WHERE chat_id = ? AND seq = 4', ['legacy-1']);
     expect(await chain.verify('legacy-1', company, whole)).toEqual({ intact: false, seq: 4, problem: 'the row has no link' });

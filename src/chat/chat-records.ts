@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { Brackets, DataSource, EntityManager, WhereExpressionBuilder } from 'typeorm';
-import { sqlDate } from '../database/sql';
+import { DataSource, EntityManager, EntityNotFoundError } from 'typeorm';
+import { boolOf, dateOf, dateOrNull, sqlDate } from '../database/sql';
 import { CryptoService } from '../security/crypto.service';
 import { ChatEventEntity } from './chat-event.entity';
 import { ChatEntity } from './chat.entity';
 import { MessageChainVerifier } from './message-chain-verifier';
-import { MessageEntity } from './message.entity';
-import { ParticipantEntity } from './participant.entity';
+import { MessageEntity, SenderRole } from './message.entity';
 import { ChainVerdict, ChatFacts, ChatSpan, MarkerRecord, MessageRecord, ParticipantFacts, RecordingChatFacts } from '../recording/chat-facts.port';
 
 // What other features may know of a chat, as plain data: chats, messages, participants and
@@ -27,72 +26,98 @@ export class ChatRecords implements RecordingChatFacts {
     private readonly chain: MessageChainVerifier,
   ) {}
 
-  async facts(chatId: string): Promise<ChatFacts> {
-    const c = await this.db.getRepository(ChatEntity).findOneByOrFail({ id: chatId });
-    return {
-      id: c.id,
-      externalId: c.externalId,
-      companyId: c.companyId,
-      service: c.service,
-      customerId: c.customerId,
-      customerName: c.customerName,
-      startedAt: c.startedAt,
-      endedAt: c.endedAt,
-      nextSeq: c.nextSeq,
-    };
+  // Raw SQL, as the reads below: they run for every delivered recording. The chat row and its
+  // participants (in join order) come in one statement.
+  async factsWithParticipants(chatId: string): Promise<{ chat: ChatFacts; participants: ParticipantFacts[] }> {
+    const rows = (await this.db.query(
+      `SELECT c.id, c.external_id, c.company_id, c.service, c.customer_id, c.customer_name, c.started_at, c.ended_at, c.next_seq, c.status, c.chain_head,
+        p.agent_id AS p_agent_id, p.role AS p_role, p.name AS p_name, p.permit_recordings AS p_permit_recordings, p.joined_at AS p_joined_at
+        FROM chats c LEFT JOIN participants p ON p.chat_id = c.id WHERE c.id = ? ORDER BY p.joined_at ASC`,
+      [chatId],
+    )) as (ChatRow & {
+      p_agent_id: string | null;
+      p_role: ParticipantFacts['role'];
+      p_name: string | null;
+      p_permit_recordings: number | string | boolean;
+      p_joined_at: Date | string;
+    })[];
+    if (rows.length === 0) throw new EntityNotFoundError(ChatEntity, { id: chatId });
+    const participants = rows
+      .filter((r) => r.p_agent_id !== null)
+      .map((r) =>
+        participantOf({ agent_id: r.p_agent_id as string, role: r.p_role, name: r.p_name, permit_recordings: r.p_permit_recordings, joined_at: r.p_joined_at }),
+      );
+    return { chat: chatFactsOf(rows[0]), participants };
   }
 
   // In join order, or as stored.
   async participants(chatId: string, m: EntityManager = this.db.manager, inJoinOrder = true): Promise<ParticipantFacts[]> {
-    const rows = await m.getRepository(ParticipantEntity).find({ where: { chatId }, ...(inJoinOrder ? { order: { joinedAt: 'ASC' as const } } : {}) });
-    return rows.map((p) => ({ agentId: p.agentId, role: p.role, name: p.name, permitRecordings: p.permitRecordings, joinedAt: p.joinedAt }));
+    const rows = (await m.query(
+      `SELECT agent_id, role, name, permit_recordings, joined_at FROM participants WHERE chat_id = ?${inJoinOrder ? ' ORDER BY joined_at ASC' : ''}`,
+      [chatId],
+    )) as ParticipantRow[];
+    return rows.map(participantOf);
   }
 
   // The stored bodies (opened) in the spans, after `afterSeq`, at most `limit` of them.
   async messagePage(chatId: string, companyId: string, spans: ChatSpan[], afterSeq: number, limit: number): Promise<MessageRecord[]> {
     if (spans.length === 0) return [];
-    const sealed = await this.db
-      .getRepository(MessageEntity)
-      .createQueryBuilder('m')
-      .where('m.chat_id = :chatId AND m.text IS NOT NULL', { chatId })
-      .andWhere(new Brackets((qb) => inSpans(spans, 'm.seq', qb, false)))
-      .andWhere('m.seq > :after', { after: afterSeq })
-      .orderBy('m.seq', 'ASC')
-      .take(limit)
-      .getMany();
-    const rows = await this.crypto.openBodies(companyId, sealed);
-    return rows.map((r) => ({ seq: r.seq, at: r.at, senderRole: r.senderRole, senderId: r.senderId, senderName: r.senderName, text: r.text as string }));
+    const within = inSpans(spans, false);
+    const rows = (await this.db.query(
+      `SELECT seq, at, sender_role, sender_id, sender_name, text FROM messages WHERE chat_id = ? AND text IS NOT NULL AND (${within.sql}) AND seq > ? ORDER BY seq ASC LIMIT ${Math.floor(limit)}`,
+      [chatId, ...within.params, afterSeq],
+    )) as { seq: number | string; at: Date | string; sender_role: SenderRole; sender_id: string; sender_name: string | null; text: string }[];
+    const sealed = rows.map((r) => ({ chatId, seq: Number(r.seq), text: r.text as string | null, r }));
+    const opened = await this.crypto.openBodies(companyId, sealed);
+    return opened.map(({ seq, text, r }) => ({
+      seq,
+      at: dateOf(r.at),
+      senderRole: r.sender_role,
+      senderId: r.sender_id,
+      senderName: r.sender_name,
+      text: text as string,
+    }));
   }
 
   // The markers in the spans, in chat order.
   async markers(chatId: string, spans: ChatSpan[]): Promise<MarkerRecord[]> {
     if (spans.length === 0) return [];
-    const rows = await this.db
-      .getRepository(ChatEventEntity)
-      .createQueryBuilder('e')
-      .where('e.chat_id = :chatId', { chatId })
-      .andWhere(new Brackets((qb) => inSpans(spans, 'e.after_seq', qb, true)))
-      .orderBy('e.after_seq', 'ASC')
-      .addOrderBy('e.at', 'ASC')
-      .getMany();
-    return rows.map(markerRecord);
+    const within = inSpans(spans, true);
+    return this.markerRows(`chat_id = ? AND (${within.sql})`, [chatId, ...within.params]);
   }
 
   // The chat's consent markers (requests, answers, discards), in chat order, wherever they fall.
-  async consentMarkers(chatId: string): Promise<MarkerRecord[]> {
-    const rows = await this.db
-      .getRepository(ChatEventEntity)
-      .createQueryBuilder('e')
-      .where("e.chat_id = :chatId AND e.kind = 'consent'", { chatId })
-      .orderBy('e.after_seq', 'ASC')
-      .addOrderBy('e.at', 'ASC')
-      .getMany();
-    return rows.map(markerRecord);
+  consentMarkers(chatId: string): Promise<MarkerRecord[]> {
+    return this.markerRows("chat_id = ? AND kind = 'consent'", [chatId]);
+  }
+
+  private async markerRows(where: string, params: unknown[]): Promise<MarkerRecord[]> {
+    const rows = (await this.db.query(
+      `SELECT after_seq, at, kind, actor_role, actor_id, actor_name, detail FROM chat_events WHERE ${where} ORDER BY after_seq ASC, at ASC`,
+      params,
+    )) as {
+      after_seq: number | string;
+      at: Date | string;
+      kind: string;
+      actor_role: string;
+      actor_id: string | null;
+      actor_name: string | null;
+      detail: string | null;
+    }[];
+    return rows.map((e) => ({
+      afterSeq: Number(e.after_seq),
+      at: dateOf(e.at),
+      kind: e.kind,
+      actorRole: e.actor_role,
+      actorId: e.actor_id,
+      actorName: e.actor_name,
+      detail: e.detail,
+    }));
   }
 
   // Every stored message of the chat, page by page: bodies against digests, links in seq order.
-  verifyChain(chatId: string, companyId: string, spans: ChatSpan[]): Promise<ChainVerdict> {
-    return this.chain.verify(chatId, companyId, spans);
+  verifyChain(chat: ChatFacts, companyId: string, spans: ChatSpan[], keepChars = 0): Promise<ChainVerdict> {
+    return this.chain.verifyFrom(chat, companyId, spans, keepChars);
   }
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.
@@ -133,19 +158,53 @@ export class ChatRecords implements RecordingChatFacts {
   }
 }
 
-function markerRecord(e: ChatEventEntity): MarkerRecord {
-  return { afterSeq: e.afterSeq, at: e.at, kind: e.kind, actorRole: e.actorRole, actorId: e.actorId, actorName: e.actorName, detail: e.detail };
+interface ChatRow {
+  id: string;
+  external_id: string | null;
+  company_id: string;
+  service: string;
+  customer_id: string | null;
+  customer_name: string | null;
+  started_at: Date | string;
+  ended_at: Date | string | null;
+  next_seq: number | string;
+  status: string;
+  chain_head: string | null;
 }
 
-function inSpans(spans: ChatSpan[], column: string, qb: WhereExpressionBuilder, withTime: boolean): void {
+function chatFactsOf(c: ChatRow): ChatFacts {
+  return {
+    id: c.id,
+    externalId: c.external_id,
+    companyId: c.company_id,
+    service: c.service,
+    customerId: c.customer_id,
+    customerName: c.customer_name,
+    startedAt: dateOf(c.started_at),
+    endedAt: dateOrNull(c.ended_at),
+    nextSeq: Number(c.next_seq),
+    status: c.status,
+    chainHead: c.chain_head,
+  };
+}
+
+interface ParticipantRow {
+  agent_id: string;
+  role: ParticipantFacts['role'];
+  name: string | null;
+  permit_recordings: number | string | boolean;
+  joined_at: Date | string;
+}
+
+function participantOf(p: ParticipantRow): ParticipantFacts {
+  return { agentId: p.agent_id, role: p.role, name: p.name, permitRecordings: boolOf(p.permit_recordings), joinedAt: dateOf(p.joined_at) };
+}
+
+// A condition on seq (messages) or after_seq and time (markers) true within any of the spans.
+function inSpans(spans: ChatSpan[], markers: boolean): { sql: string; params: unknown[] } {
   // A marker's afterSeq places it after the message it follows; its time keeps out markers written
   // while the recording was not running, at the same place in the chat.
-  spans.forEach((g, i) =>
-    qb.orWhere(
-      withTime ? `(${column} >= :s${i} AND ${column} < :e${i} AND e.at >= :f${i} AND e.at <= :t${i})` : `(${column} >= :s${i} AND ${column} < :e${i})`,
-      withTime
-        ? { [`s${i}`]: g.startSeq - 1, [`e${i}`]: g.endSeq, [`f${i}`]: sqlDate(g.from), [`t${i}`]: sqlDate(g.to) }
-        : { [`s${i}`]: g.startSeq, [`e${i}`]: g.endSeq },
-    ),
-  );
+  const sql = spans.map(() => (markers ? '(after_seq >= ? AND after_seq < ? AND at >= ? AND at <= ?)' : '(seq >= ? AND seq < ?)')).join(' OR ');
+  const params = spans.flatMap((g) => (markers ? [g.startSeq - 1, g.endSeq, sqlDate(g.from), sqlDate(g.to)] : [g.startSeq, g.endSeq]));
+  return { sql, params };
 }

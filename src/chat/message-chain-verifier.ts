@@ -1,14 +1,34 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { boolOf, dateOf } from '../database/sql';
 import { CryptoService } from '../security/crypto.service';
-import type { ChainVerdict, ChatSpan } from '../recording/chat-facts.port';
-import { ChatEntity } from './chat.entity';
+import type { ChainVerdict, ChatSpan, MessageRecord } from '../recording/chat-facts.port';
 import { bodyDigest, CHAIN_ORIGIN, nextLink } from './message-chain';
-import { MessageEntity } from './message.entity';
+import { SenderRole } from './message.entity';
 
 // Rows per page: a body is at most 10,000 characters (40 KB in UTF-8), so a page stays within a
 // few MB however long the chat is.
 export const CHAIN_PAGE_SIZE = 200;
+
+// The chat row's part the check starts from, read in one statement.
+export interface ChainStart {
+  id: string;
+  status: string;
+  nextSeq: number;
+  chainHead: string | null;
+}
+
+interface MessageRow {
+  seq: number;
+  at: Date;
+  senderRole: SenderRole;
+  senderId: string;
+  senderName: string | null;
+  text: string | null;
+  paused: boolean;
+  bodySha256: string | null;
+  chain: string | null;
+}
 
 // Checks a chat's chain (docs/integrity.md, "Chained messages") the way a third party would:
 // every row from seq 1 to the chat's last, in order, each body (opened if sealed) against its
@@ -25,10 +45,39 @@ export class MessageChainVerifier {
   async verify(chatId: string, companyId: string, spans: ChatSpan[]): Promise<ChainVerdict> {
     // The chat row's seq and head are read together: the rows below its next_seq are committed
     // with it, rows written later (an open chat) are left for a later check.
-    const chat = await this.db.getRepository(ChatEntity).findOne({ where: { id: chatId }, select: { id: true, status: true, nextSeq: true, chainHead: true } });
-    if (!chat) return { intact: false, seq: 0, problem: 'the chat row is missing' };
+    const chats = (await this.db.query('SELECT id, status, next_seq, chain_head FROM chats WHERE id = ?', [chatId])) as {
+      id: string;
+      status: string;
+      next_seq: number | string;
+      chain_head: string | null;
+    }[];
+    if (chats.length === 0) return { intact: false, seq: 0, problem: 'the chat row is missing' };
+    const c = chats[0];
+    return this.verifyFrom({ id: c.id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head }, companyId, spans);
+  }
+
+  // The check from a chat row already read (with its seq and head). With keepChars > 0 the bodies
+  // stored in the spans, opened as messagePage opens them, come back with an intact verdict, so
+  // that a small recording reads its messages once; past keepChars characters they are dropped
+  // (the caller pages them as for a large one).
+  async verifyFrom(chat: ChainStart, companyId: string, spans: ChatSpan[], keepChars = 0): Promise<ChainVerdict> {
+    const chatId = chat.id;
     const last = chat.nextSeq - 1;
     const captured = (seq: number) => spans.some((g) => seq >= g.startSeq && seq < g.endSeq);
+    let kept: MessageRecord[] | null = keepChars > 0 ? [] : null;
+    let keptChars = 0;
+    // Bodies of rows from before the chain, which the walk does not open: opened at the end.
+    const unopened: { chatId: string; seq: number; text: string | null; index: number }[] = [];
+    const keep = (r: MessageRow, body: string, opened: boolean) => {
+      if (kept === null || !captured(r.seq)) return;
+      keptChars += body.length;
+      if (keptChars > keepChars) {
+        kept = null;
+        return;
+      }
+      if (!opened) unopened.push({ chatId, seq: r.seq, text: body, index: kept.length });
+      kept.push({ seq: r.seq, at: r.at, senderRole: r.senderRole, senderId: r.senderId, senderName: r.senderName, text: body });
+    };
     let link: Buffer | null = null;
     let head: string | null = null;
     let seq = 0;
@@ -49,11 +98,13 @@ export class MessageChainVerifier {
         if (r.chain === null) {
           if (link !== null) return { intact: false, seq, problem: 'the row has no link' };
           if (captured(seq) && !r.paused) head = null;
+          if (r.text !== null) keep(r, r.text, false);
           continue;
         }
+        let body: string | null = null;
         if (r.text !== null) {
           // Opened as the renderer opens it: a sealed body moved from another row does not open.
-          const body = this.crypto ? await this.crypto.openBodyInPlace(companyId, { ...r, text: r.text }) : r.text;
+          body = this.crypto ? await this.crypto.openBodyInPlace(companyId, { chatId, seq, text: r.text }) : r.text;
           if (body === null) return { intact: false, seq, problem: 'the sealed body does not open at this place' };
           if (bodyDigest(body) !== r.bodySha256) {
             return { intact: false, seq, problem: r.bodySha256 === null ? 'a body is stored where none was' : 'the body does not match its digest' };
@@ -64,21 +115,47 @@ export class MessageChainVerifier {
         link = expected;
         checked++;
         if (captured(seq) && !r.paused) head = r.chain;
+        if (body !== null) keep(r, body, true);
       }
     }
     if (seq !== last) return { intact: false, seq: seq + 1, problem: 'the row is missing' };
     const end = link?.toString('hex') ?? null;
     if (end !== chat.chainHead) return { intact: false, seq, problem: "the last link is not the chat's recorded head" };
-    return { intact: true, head, checked };
+    const messages: MessageRecord[] | null = kept;
+    if (messages === null) return { intact: true, head, checked };
+    if (unopened.length > 0 && this.crypto) {
+      // As messagePage opens them (an unopenable body fails the read, not the chain).
+      for (const u of await this.crypto.openBodies(companyId, unopened)) messages[u.index].text = u.text as string;
+    }
+    return { intact: true, head, checked, messages };
   }
 
-  private page(chatId: string, after: number): Promise<MessageEntity[]> {
-    return this.db
-      .getRepository(MessageEntity)
-      .createQueryBuilder('m')
-      .where('m.chat_id = :chatId AND m.seq > :after', { chatId, after })
-      .orderBy('m.seq', 'ASC')
-      .take(CHAIN_PAGE_SIZE)
-      .getMany();
+  // Raw SQL: every row of the chat is read for each delivered recording.
+  private async page(chatId: string, after: number): Promise<MessageRow[]> {
+    const rows = (await this.db.query(
+      `SELECT seq, at, sender_role, sender_id, sender_name, text, paused, body_sha256, chain FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq ASC LIMIT ${CHAIN_PAGE_SIZE}`,
+      [chatId, after],
+    )) as {
+      seq: number | string;
+      at: Date | string;
+      sender_role: SenderRole;
+      sender_id: string;
+      sender_name: string | null;
+      text: string | null;
+      paused: number | string | boolean;
+      body_sha256: string | null;
+      chain: string | null;
+    }[];
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      at: dateOf(r.at),
+      senderRole: r.sender_role,
+      senderId: r.sender_id,
+      senderName: r.sender_name,
+      text: r.text,
+      paused: boolOf(r.paused),
+      bodySha256: r.body_sha256,
+      chain: r.chain,
+    }));
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { AgentEntity } from './agent.entity';
 import { CompanyEntity } from './company.entity';
 import { CompanyService } from './company.service';
+import { boolOf } from '../database/sql';
 
 export interface AgentFacts {
   agentId: string;
@@ -45,9 +45,13 @@ export class CompanyDirectory {
     return new Map(rows.map((c) => [c.id, c.retentionDays]));
   }
 
+  // Raw SQL: read for every delivered recording.
   async agents(companyId: string, agentIds: string[], m: EntityManager = this.db.manager): Promise<AgentFacts[]> {
     if (agentIds.length === 0) return [];
-    const rows = await m.getRepository(AgentEntity).findBy({ companyId, agentId: In(agentIds) });
-    return rows.map((a) => ({ agentId: a.agentId, login: a.login, name: a.name, permitRecordings: a.permitRecordings }));
+    const rows = (await m.query(
+      `SELECT agent_id, login, name, permit_recordings FROM agents WHERE company_id = ? AND agent_id IN (${agentIds.map(() => '?').join(',')})`,
+      [companyId, ...agentIds],
+    )) as { agent_id: string; login: string | null; name: string | null; permit_recordings: number | string | boolean }[];
+    return rows.map((a) => ({ agentId: a.agent_id, login: a.login, name: a.name, permitRecordings: boolOf(a.permit_recordings) }));
   }
 }

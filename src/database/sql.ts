@@ -6,6 +6,38 @@ export function sqlDate(d: Date): string {
   return d.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+// A datetime column as raw queries return it: a Date on mysql2 (timezone 'Z'), UTC text
+// ('YYYY-MM-DD HH:MM:SS.SSS', written by sqlDate or TypeORM) on SQLite, read as UTC as TypeORM does.
+export function dateOf(v: Date | string): Date {
+  if (v instanceof Date) return v;
+  return new Date(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/.test(v) ? `${v.replace(' ', 'T')}Z` : v);
+}
+
+export function dateOrNull(v: Date | string | null): Date | null {
+  return v === null ? null : dateOf(v);
+}
+
+// A boolean column as raw queries return it: 0/1 on both (TINYINT on MySQL/MariaDB).
+export function boolOf(v: number | string | boolean): boolean {
+  return typeof v === 'boolean' ? v : !!Number(v);
+}
+
+export function boolOrNull(v: number | string | boolean | null): boolean | null {
+  return v === null ? null : boolOf(v);
+}
+
+// Runs a raw write and answers how many rows it changed (m.query alone does not say so on SQLite).
+// In a transaction's manager it runs there; otherwise on a connection of its own.
+export async function runWrite(db: DataSource | EntityManager, sql: string, params: unknown[]): Promise<number> {
+  const inTransaction = db instanceof DataSource ? undefined : db.queryRunner;
+  const runner = inTransaction ?? (db instanceof DataSource ? db : db.connection).createQueryRunner();
+  try {
+    return (await runner.query(sql, params, true)).affected ?? 0;
+  } finally {
+    if (!inTransaction) await runner.release();
+  }
+}
+
 export function isMysql(db: DataSource | EntityManager): boolean {
   const t = (db instanceof DataSource ? db : db.connection).options.type;
   return t === 'mysql' || t === 'mariadb';

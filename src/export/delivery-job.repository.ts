@@ -13,6 +13,18 @@ export interface DeliveryJobView {
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
+interface JobRow {
+  recording_id: string;
+  company_id: string;
+  state: DeliveryJobEntity['state'];
+  attempts: number | string;
+  lease_owner: string | null;
+}
+
+function jobView(j: JobRow): DeliveryJobView {
+  return { id: j.recording_id, companyId: j.company_id, state: j.state, attempts: Number(j.attempts), leaseOwner: j.lease_owner };
+}
+
 // delivery_jobs, the outbox: a job per produced recording (keyed by its id), taken under a lease.
 @Injectable()
 export class DeliveryJobRepository {
@@ -48,15 +60,19 @@ export class DeliveryJobRepository {
       .update({ recordingId: id }, { state: 'queued', attempts: 0, nextAttemptAt: now, leaseOwner: null, leaseUntil: null, updatedAt: now });
   }
 
+  // Raw SQL: read once per delivered file.
   async find(id: string): Promise<DeliveryJobView | null> {
-    const j = await this.db.getRepository(DeliveryJobEntity).findOneBy({ recordingId: id });
-    return j ? { id: j.recordingId, companyId: j.companyId, state: j.state, attempts: j.attempts, leaseOwner: j.leaseOwner } : null;
+    const rows = (await this.db.query('SELECT recording_id, company_id, state, attempts, lease_owner FROM delivery_jobs WHERE recording_id = ?', [
+      id,
+    ])) as JobRow[];
+    return rows.length > 0 ? jobView(rows[0]) : null;
   }
 
   // One transaction claims a batch: rows locked by another instance's claim are skipped (SKIP
   // LOCKED on MySQL/MariaDB; SQLite has a single writer), and the conditional update makes a job
   // ours only if its lease was free.
-  async claim(owner: string, limit: number, now: Date, leaseMs: number): Promise<string[]> {
+  // Answers the jobs claimed as they are now (queued, ours).
+  async claim(owner: string, limit: number, now: Date, leaseMs: number): Promise<DeliveryJobView[]> {
     const nowSql = sqlDate(now);
     const leaseUntil = sqlDate(new Date(now.getTime() + leaseMs));
     const mysql = isMysql(this.db);
@@ -72,10 +88,10 @@ export class DeliveryJobRepository {
         [owner, leaseUntil, nowSql, ...ids, nowSql],
       );
       const mine = (await m.query(
-        `SELECT recording_id FROM delivery_jobs WHERE recording_id IN (${marks(ids.length)}) AND lease_owner = ? AND lease_until = ?`,
+        `SELECT recording_id, company_id, state, attempts, lease_owner FROM delivery_jobs WHERE recording_id IN (${marks(ids.length)}) AND lease_owner = ? AND lease_until = ?`,
         [...ids, owner, leaseUntil],
-      )) as { recording_id: string }[];
-      return mine.map((r) => r.recording_id);
+      )) as JobRow[];
+      return mine.map(jobView);
     });
   }
 

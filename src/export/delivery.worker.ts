@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { withLogContext } from '../logging/log-context';
 import { AppMetrics } from '../metrics/app-metrics';
 import { DeliveryFailure, deliveryFailureOf } from './delivery-failure';
-import { DeliveryJobRepository } from './delivery-job.repository';
+import { DeliveryJobRepository, DeliveryJobView } from './delivery-job.repository';
 import { backoffMs, Slots } from './delivery-pacing';
 import { DeliverySignal } from './delivery-signal';
 import { DeliveredPlan, DeliveryPlan, DeliverySource, OutgoingFile } from './delivery-source';
@@ -93,6 +93,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.timer) clearTimeout(this.timer);
     await this.refilling?.catch(() => undefined);
     const unstarted = this.local.splice(0);
+    this.claimed.clear();
     const n = await this.jobs.release(this.config.instanceId, unstarted, this.clock.now());
     if (n > 0) this.logger.log({ msg: `handed back ${n} claimed delivery job(s) not yet started`, phase: 'intake' });
   }
@@ -150,12 +151,20 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   private local: string[] = [];
   private refilling: Promise<void> | null = null;
+  // The jobs of `local` as the claim left them, and when: see deliverJob.
+  private readonly claimed = new Map<string, { job: DeliveryJobView; at: number }>();
 
   private refill(): Promise<void> {
+    // Taken before the claim: its leases run from a moment no earlier than this.
+    const at = this.clock.now().getTime();
     this.refilling ??= this.claim(this.config.deliveryConcurrency * 4)
-      .then((ids) => {
+      .then((jobs) => {
         const known = new Set([...this.local, ...this.inFlight]);
-        for (const id of ids) if (!known.has(id)) this.local.push(id);
+        for (const job of jobs) {
+          if (known.has(job.id)) continue;
+          this.local.push(job.id);
+          this.claimed.set(job.id, { job, at });
+        }
       })
       .finally(() => {
         this.refilling = null;
@@ -183,7 +192,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  claim(limit: number): Promise<string[]> {
+  claim(limit: number): Promise<DeliveryJobView[]> {
     return this.jobs.claim(this.config.instanceId, limit, this.clock.now(), this.config.deliveryLeaseMs);
   }
 
@@ -195,7 +204,13 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async deliverJob(jobId: string): Promise<void> {
     const source = this.source;
-    const job = await this.jobs.find(jobId);
+    // A job claimed less than half a lease ago is still ours as the claim left it: nobody else
+    // takes or changes a job under a live lease, and once under way the heartbeat renews it
+    // (every third of a lease). An older claim is read again.
+    const claimed = this.claimed.get(jobId);
+    this.claimed.delete(jobId);
+    const fresh = claimed !== undefined && this.clock.now().getTime() - claimed.at < this.config.deliveryLeaseMs / 2;
+    const job = fresh ? claimed.job : await this.jobs.find(jobId);
     if (!source || !job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId) return;
     let chatId: string | undefined;
     try {

@@ -16,6 +16,10 @@ export interface ChatFacts {
   startedAt: Date;
   endedAt: Date | null;
   nextSeq: number;
+  // Read together with nextSeq: the chain check starts from them (the rows below nextSeq were
+  // committed with this chat row), so that it need not read the row again.
+  status: string;
+  chainHead: string | null;
 }
 
 export interface ParticipantFacts {
@@ -57,10 +61,13 @@ export interface MarkerRecord {
 // The chat's message chain checked (docs/integrity.md, "Chained messages"): intact with the link
 // of the last message the spans captured (lowercase hex; null if they captured none, or only
 // messages written before the chain existed), or broken at a seq, with what is wrong there.
-export type ChainVerdict = { intact: true; head: string | null; checked: number } | { intact: false; seq: number; problem: string };
+// When asked to keep them, an intact verdict also carries the stored bodies (opened) in the spans,
+// as messagePage would have read them all, unless they came to more than the characters allowed.
+export type ChainVerdict = { intact: true; head: string | null; checked: number; messages?: MessageRecord[] } | { intact: false; seq: number; problem: string };
 
 export abstract class RecordingChatFacts {
-  abstract facts(chatId: string): Promise<ChatFacts>;
+  // The chat and everyone who joined it (in join order), read together.
+  abstract factsWithParticipants(chatId: string): Promise<{ chat: ChatFacts; participants: ParticipantFacts[] }>;
 
   // In join order, or as stored.
   abstract participants(chatId: string, m?: EntityManager, inJoinOrder?: boolean): Promise<ParticipantFacts[]>;
@@ -74,9 +81,11 @@ export abstract class RecordingChatFacts {
   // The chat's consent markers (requests, answers, discards), in chat order, wherever they fall.
   abstract consentMarkers(chatId: string): Promise<MarkerRecord[]>;
 
-  // Walks every stored message of the chat in seq order, page by page, checking each body against
-  // its digest and each link against the one before.
-  abstract verifyChain(chatId: string, companyId: string, spans: ChatSpan[]): Promise<ChainVerdict>;
+  // Walks every stored message of `chat` (as read by facts()) in seq order, page by page, checking
+  // each body against its digest and each link against the one before. With keepChars > 0 the
+  // bodies it opened in the spans come back with the verdict (up to that many characters in all),
+  // so that a small recording reads its messages once.
+  abstract verifyChain(chat: ChatFacts, companyId: string, spans: ChatSpan[], keepChars?: number): Promise<ChainVerdict>;
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.
   abstract purgeBodiesOutside(m: EntityManager, chatId: string, kept: { startSeq: number; endSeq: number | null }[]): Promise<void>;

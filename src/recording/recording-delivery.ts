@@ -45,17 +45,20 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
   }
 
   async plan(recordingId: string): Promise<RecordingDeliveryPlan | null> {
-    const rec = await this.recordings.find(recordingId);
-    if (!rec) return null;
+    const found = await this.recordings.findWithSegments(recordingId);
+    if (!found) return null;
+    const { recording: rec, segments } = found;
+    const large = (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES;
     return translated(async () => {
-      const snapshot = await this.snapshots.of(rec);
+      // A small recording's messages are read once, with the chain check; a large one's are paged.
+      const snapshot = await this.snapshots.of(rec, { keepMessages: !large, segments });
       const fileName = rec.fileName ?? (await this.reserveName(rec, snapshot));
       return {
         jobId: rec.id,
         companyId: rec.companyId,
         chatId: rec.chatId,
         endedAt: snapshot.chat.endedAt,
-        large: (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES,
+        large,
         recording: rec,
         fileName,
         files: () => translated(() => this.filesOf(rec, snapshot, fileName)),

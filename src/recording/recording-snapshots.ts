@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CompanyDirectory } from '../company/company-directory';
 import { FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileService } from '../transcript/profile.service';
-import { ProfileSnapshot, RecordingSnapshot } from '../transcript/recording-snapshot';
+import { ProfileSnapshot, RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
 import { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
 import { ChatSpan, MarkerRecord, MessageRecord, RecordingChatFacts } from './chat-facts.port';
 import { ChainBrokenError, translated } from './delivery-failures';
@@ -12,6 +12,10 @@ import { RecordingEntity } from './recording.entity';
 // Messages are read this many at a time (keyset on seq): a 10,000-character message is 20 KB of
 // UTF-16, so a page stays within a few MB whatever the chat's size.
 export const MESSAGE_PAGE_SIZE = 100;
+
+// A recording that is not large keeps its messages from the chain check when their bodies come to
+// at most this many characters (2 MB of UTF-16); beyond, they are paged like a large one's.
+export const KEPT_MESSAGE_CHARS = 1_000_000;
 
 // Builds a recording's snapshot from the owners of its parts: what it captured (its segments,
 // minus paused bodies), the chat, the company's time zone, the agents, and the profile as it was
@@ -25,22 +29,19 @@ export class RecordingSnapshots {
     private readonly profiles: ProfileService,
   ) {}
 
-  async of(rec: RecordingEntity): Promise<RecordingSnapshot> {
+  // `keepMessages`: the recording is small enough for its messages to be held whole; they are then
+  // taken from the chain check's own read of the chat instead of being read again. `segments`:
+  // already read with the recording.
+  async of(rec: RecordingEntity, opts: { keepMessages?: boolean; segments?: SegmentView[] } = {}): Promise<RecordingSnapshot> {
+    const keepMessages = opts.keepMessages ?? false;
     // Independent reads run side by side: this runs once per delivered file.
-    const [chat, company, profile, participants, segments] = await Promise.all([
-      this.chats.facts(rec.chatId),
+    const [{ chat, participants }, company, profile, segments] = await Promise.all([
+      this.chats.factsWithParticipants(rec.chatId),
       this.companies.facts(rec.companyId),
       this.profileOf(rec),
-      this.chats.participants(rec.chatId),
-      this.recordings.segments(rec.id),
+      opts.segments ?? this.recordings.segments(rec.id),
     ]);
     const agentIds = rec.agentId ? [rec.agentId] : participants.map((p) => p.agentId);
-    const settings = await this.companies.agents(rec.companyId, agentIds);
-    const agents = agentIds.map((id) => {
-      const s = settings.find((a) => a.agentId === id);
-      const p = participants.find((x) => x.agentId === id);
-      return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null, ...(p ? { role: p.role } : {}) };
-    });
     const stoppedAt = rec.stoppedAt ?? chat.endedAt ?? new Date();
     // Each segment is one stay: its messages, and the markers between its join and its leave.
     const spans: ChatSpan[] = segments.map((g) => ({
@@ -49,18 +50,36 @@ export class RecordingSnapshots {
       from: g.startedAt,
       to: g.stoppedAt ?? stoppedAt,
     }));
-    // Before anything is rendered: a broken chain fails the recording for good (docs/integrity.md).
-    const verdict = await this.chats.verifyChain(rec.chatId, rec.companyId, spans);
-    if (!verdict.intact) throw new ChainBrokenError(verdict.seq, verdict.problem);
     const page = (after: number) => translated(() => this.chats.messagePage(rec.chatId, rec.companyId, spans, after, MESSAGE_PAGE_SIZE));
-    // The markers, the consent evidence (vcon only) and the first page of messages side by side.
-    const [markers, consent, firstPage] = await Promise.all([
+    // The agents' settings, the markers, the consent evidence (vcon only) and a large recording's
+    // first page are read while the chain is checked; a failure among them is reported only after
+    // the chain's verdict.
+    const reads = Promise.all([
+      this.companies.agents(rec.companyId, agentIds),
       this.chats.markers(rec.chatId, spans),
       profile.format === 'vcon' ? this.chats.consentMarkers(rec.chatId) : Promise.resolve([]),
-      page(0),
     ]);
-    let prefetched: MessageRecord[] | null = firstPage;
+    void reads.catch(() => undefined);
+    const firstPage = keepMessages ? null : page(0);
+    void firstPage?.catch(() => undefined);
+    // Before anything is rendered: a broken chain fails the recording for good (docs/integrity.md).
+    const verdict = await this.chats.verifyChain(chat, rec.companyId, spans, keepMessages ? KEPT_MESSAGE_CHARS : 0);
+    if (!verdict.intact) throw new ChainBrokenError(verdict.seq, verdict.problem);
+    const [settings, markers, consent] = await reads;
+    const agents = agentIds.map((id) => {
+      const s = settings.find((a) => a.agentId === id);
+      const p = participants.find((x) => x.agentId === id);
+      return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null, ...(p ? { role: p.role } : {}) };
+    });
+    // A small recording's messages came with the verdict; a large one's are read page by page on
+    // each pass.
+    const held = verdict.messages;
+    let prefetched: MessageRecord[] | null = held ? null : await (firstPage ?? page(0));
     async function* messages(): AsyncGenerator<MessageRecord> {
+      if (held) {
+        yield* held;
+        return;
+      }
       let after = 0;
       for (;;) {
         const rows = prefetched ?? (await page(after));

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In, IsNull } from 'typeorm';
-import { forUpdate, sqlDate } from '../database/sql';
+import { boolOf, boolOrNull, dateOf, dateOrNull, forUpdate, runWrite, sqlDate } from '../database/sql';
 import { SegmentView } from '../transcript/recording-snapshot';
 import { ManifestChainEntity } from './manifest-chain.entity';
 import { DeliveredFileEntity } from './delivered-file.entity';
@@ -9,13 +9,157 @@ import { RecordingEntity } from './recording.entity';
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
+type SqlDate = Date | string;
+type SqlBool = number | string | boolean;
+
+// A recordings row as raw queries return it (dates and booleans as the driver gives them).
+interface RecordingRow {
+  id: string;
+  chat_id: string;
+  company_id: string;
+  kind: RecordingEntity['kind'];
+  profile_name: string;
+  label: string | null;
+  agent_id: string | null;
+  sampled_in: SqlBool | null;
+  sampling_reason: string | null;
+  status: RecordingEntity['status'];
+  outcome_reason: string | null;
+  outcome_detail: string | null;
+  profile_template: string | null;
+  profile_format: RecordingEntity['profileFormat'];
+  profile_sidecar: SqlBool | null;
+  profile_manifest: SqlBool | null;
+  manifest_json: string | null;
+  start_seq: number | string;
+  end_seq: number | string | null;
+  started_at: SqlDate;
+  stopped_at: SqlDate | null;
+  file_name: string | null;
+  file_key: string | null;
+  file_sha256: string | null;
+  delivered_at: SqlDate | null;
+  attempts: number | string;
+  last_error: string | null;
+  purged: SqlBool;
+  created_at: SqlDate;
+  updated_at: SqlDate;
+}
+
+const RECORDING_COLUMN_NAMES = [
+  'id',
+  'chat_id',
+  'company_id',
+  'kind',
+  'profile_name',
+  'label',
+  'agent_id',
+  'sampled_in',
+  'sampling_reason',
+  'status',
+  'outcome_reason',
+  'outcome_detail',
+  'profile_template',
+  'profile_format',
+  'profile_sidecar',
+  'profile_manifest',
+  'manifest_json',
+  'start_seq',
+  'end_seq',
+  'started_at',
+  'stopped_at',
+  'file_name',
+  'file_key',
+  'file_sha256',
+  'delivered_at',
+  'attempts',
+  'last_error',
+  'purged',
+  'created_at',
+  'updated_at',
+];
+const RECORDING_COLUMNS = RECORDING_COLUMN_NAMES.join(', ');
+
+interface SegmentRow {
+  start_seq: number | string;
+  end_seq: number | string | null;
+  started_at: SqlDate;
+  stopped_at: SqlDate | null;
+}
+
+function segmentOf(r: SegmentRow): SegmentView {
+  return {
+    startSeq: Number(r.start_seq),
+    endSeq: r.end_seq === null ? null : Number(r.end_seq),
+    startedAt: dateOf(r.started_at),
+    stoppedAt: dateOrNull(r.stopped_at),
+  };
+}
+
+// Mapped by hand, every column, as TypeORM would hydrate the entity.
+function recordingOf(r: RecordingRow): RecordingEntity {
+  return Object.assign(new RecordingEntity(), {
+    id: r.id,
+    chatId: r.chat_id,
+    companyId: r.company_id,
+    kind: r.kind,
+    profileName: r.profile_name,
+    label: r.label,
+    agentId: r.agent_id,
+    sampledIn: boolOrNull(r.sampled_in),
+    samplingReason: r.sampling_reason,
+    status: r.status,
+    outcomeReason: r.outcome_reason,
+    outcomeDetail: r.outcome_detail,
+    profileTemplate: r.profile_template,
+    profileFormat: r.profile_format,
+    profileSidecar: boolOrNull(r.profile_sidecar),
+    profileManifest: boolOrNull(r.profile_manifest),
+    manifestJson: r.manifest_json,
+    startSeq: Number(r.start_seq),
+    endSeq: r.end_seq === null ? null : Number(r.end_seq),
+    startedAt: dateOf(r.started_at),
+    stoppedAt: dateOrNull(r.stopped_at),
+    fileName: r.file_name,
+    fileKey: r.file_key,
+    fileSha256: r.file_sha256,
+    deliveredAt: dateOrNull(r.delivered_at),
+    attempts: Number(r.attempts),
+    lastError: r.last_error,
+    purged: boolOf(r.purged),
+    createdAt: dateOf(r.created_at),
+    updatedAt: dateOf(r.updated_at),
+  });
+}
+
 // recordings, recording_segments and delivered_files: the only code that reads or writes them.
 @Injectable()
 export class RecordingRepository {
   constructor(private readonly db: DataSource) {}
 
-  find(id: string, m: EntityManager = this.db.manager): Promise<RecordingEntity | null> {
-    return m.getRepository(RecordingEntity).findOneBy({ id });
+  // Raw SQL: read for every delivered file (the ORM's hydration cost more than the query).
+  async find(id: string, m: EntityManager = this.db.manager): Promise<RecordingEntity | null> {
+    const rows = (await m.query(`SELECT ${RECORDING_COLUMNS} FROM recordings WHERE id = ?`, [id])) as RecordingRow[];
+    return rows.length > 0 ? recordingOf(rows[0]) : null;
+  }
+
+  // The recording and its segments in order, in one statement: what a delivery starts from.
+  async findWithSegments(id: string): Promise<{ recording: RecordingEntity; segments: SegmentView[] } | null> {
+    const rows = (await this.db.query(
+      `SELECT ${RECORDING_COLUMN_NAMES.map((c) => `r.${c}`).join(', ')}, s.ordinal AS s_ordinal, s.start_seq AS s_start_seq, s.end_seq AS s_end_seq, s.started_at AS s_started_at, s.stopped_at AS s_stopped_at FROM recordings r LEFT JOIN recording_segments s ON s.recording_id = r.id WHERE r.id = ? ORDER BY s.ordinal ASC`,
+      [id],
+    )) as (RecordingRow & {
+      s_ordinal: number | null;
+      s_start_seq: number | string;
+      s_end_seq: number | string | null;
+      s_started_at: SqlDate;
+      s_stopped_at: SqlDate | null;
+    })[];
+    if (rows.length === 0) return null;
+    const segments = rows
+      .filter((r) => r.s_ordinal !== null)
+      .map((r) => segmentOf({ start_seq: r.s_start_seq, end_seq: r.s_end_seq, started_at: r.s_started_at, stopped_at: r.s_stopped_at }));
+    return { recording: recordingOf(rows[0]), segments };
   }
 
   findAgentRecording(m: EntityManager, chatId: string, agentId: string, openOnly = false): Promise<RecordingEntity | null> {
@@ -79,8 +223,10 @@ export class RecordingRepository {
 
   // In order.
   async segments(recordingId: string, m: EntityManager = this.db.manager): Promise<SegmentView[]> {
-    const rows = await m.getRepository(RecordingSegmentEntity).find({ where: { recordingId }, order: { ordinal: 'ASC' } });
-    return rows.map((r) => ({ startSeq: r.startSeq, endSeq: r.endSeq, startedAt: r.startedAt, stoppedAt: r.stoppedAt }));
+    const rows = (await m.query('SELECT start_seq, end_seq, started_at, stopped_at FROM recording_segments WHERE recording_id = ? ORDER BY ordinal ASC', [
+      recordingId,
+    ])) as SegmentRow[];
+    return rows.map(segmentOf);
   }
 
   async segmentsOf(m: EntityManager, recordingIds: string[]): Promise<SegmentView[]> {
@@ -91,13 +237,7 @@ export class RecordingRepository {
 
   // Sets the file name if none is set yet; false when another name was set first.
   async claimFileName(id: string, name: string, key: string): Promise<boolean> {
-    const r = await this.db
-      .createQueryBuilder()
-      .update(RecordingEntity)
-      .set({ fileName: name, fileKey: key })
-      .where('id = :id AND file_name IS NULL', { id })
-      .execute();
-    return r.affected === 1;
+    return (await runWrite(this.db, 'UPDATE recordings SET file_name = ?, file_key = ? WHERE id = ? AND file_name IS NULL', [name, key, id])) === 1;
   }
 
   async markDelivered(m: EntityManager, delivered: { id: string; sha256: string }[], now: Date): Promise<void> {
@@ -163,9 +303,13 @@ export class RecordingRepository {
     await m.getRepository(ManifestChainEntity).update({ companyId }, { lastSha256: sha256, lastRecordingId: recordingId, updatedAt: now });
   }
 
+  // Raw SQL: a row per delivered file, in the outcome's batch.
   async insertDeliveredFiles(m: EntityManager, rows: DeliveredFileEntity[]): Promise<void> {
     if (rows.length === 0) return;
-    await m.createQueryBuilder().insert().into(DeliveredFileEntity).values(rows).execute();
+    await m.query(
+      `INSERT INTO delivered_files (id, recording_id, company_id, name, bytes, sha256, target_fingerprint, target_label, delivered_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?,?)').join(',')}`,
+      rows.flatMap((r) => [r.id, r.recordingId, r.companyId, r.name, r.bytes, r.sha256, r.targetFingerprint, r.targetLabel, sqlDate(r.deliveredAt)]),
+    );
   }
 
   // The files delivered for the recordings of these chats, oldest delivery first.
