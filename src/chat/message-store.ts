@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { AppException, isDatabaseUnavailable } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
-import { isDuplicateKey, isMysql, sqlDate } from '../database/sql';
+import { boolOf, dateOf, isDuplicateKey, isMysql, sqlDate } from '../database/sql';
 import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
 import { bodyDigest, canonicalAt, canonicalTail, CHAIN_ORIGIN_HEX, nextLinkHex } from './message-chain';
@@ -213,7 +213,7 @@ export class MessageStore implements OnModuleDestroy {
           nextSeq: Number(c.next_seq),
           // The link the chat's next message chains from: read under the same lock as its seq.
           chainHead: c.chain_head ?? CHAIN_ORIGIN_HEX,
-          paused: !!Number(c.paused) || !!Number(c.recording_off),
+          paused: boolOf(c.paused) || boolOf(c.recording_off),
         },
       ]),
     );
@@ -241,11 +241,11 @@ export class MessageStore implements OnModuleDestroy {
       for (const row of rows) {
         existing.set(key(row.chat_id, row.sender_role, row.sender_id, row.client_msg_id), {
           seq: Number(row.seq),
-          at: row.at instanceof Date ? row.at : new Date(`${row.at.replace(' ', 'T')}Z`),
+          at: dateOf(row.at),
           senderRole: row.sender_role,
           senderName: row.sender_name,
           text: this.openResent(row.chat_id, Number(row.seq), row.text, chats, keys),
-          paused: !!Number(row.paused),
+          paused: boolOf(row.paused),
         });
       }
     }

@@ -35,7 +35,7 @@ export class CompanyDirectory {
   // switch holds the company row while it waits for chat rows.
   async recordingEnabledNow(m: EntityManager, companyId: string): Promise<boolean> {
     const fresh = (await m.query('SELECT recording_enabled FROM companies WHERE id = ?', [companyId])) as { recording_enabled: number | boolean }[];
-    return fresh.length > 0 && !!Number(fresh[0].recording_enabled);
+    return fresh.length > 0 && boolOf(fresh[0].recording_enabled);
   }
 
   // Each company's retention as committed (no cache); a company without a row is left out.

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { boundedCache } from '../common/bounded-cache';
 import { Clock } from '../common/clock';
-import { isMysql } from '../database/sql';
+import { boolOf, isMysql } from '../database/sql';
 import { ProfileService } from '../transcript/profile.service';
 import { AgentEntity } from './agent.entity';
 import { CompanyEntity } from './company.entity';
@@ -48,7 +48,7 @@ export class CompanyService {
     const rows = (await m.query(`SELECT recording_enabled FROM companies WHERE id = ?${isMysql(m) ? ' LOCK IN SHARE MODE' : ''}`, [companyId])) as {
       recording_enabled: number | boolean;
     }[];
-    return rows.length === 0 || !!Number(rows[0].recording_enabled);
+    return rows.length === 0 || boolOf(rows[0].recording_enabled);
   }
 
   private async create(companyId: string): Promise<CompanyEntity> {
