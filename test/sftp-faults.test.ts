@@ -29,7 +29,7 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
     cleanups = [];
   });
 
-  async function server(opts: Partial<ScriptedFaults> = {}): Promise<ScriptedSftpServer> {
+  async function server(opts: Partial<ScriptedFaults> & { ident?: string } = {}): Promise<ScriptedSftpServer> {
     const s = await startScriptedSftpServer({ remoteDir: REMOTE_DIR, ...opts });
     cleanups.push(() => s.close());
     return s;
@@ -124,6 +124,31 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
       expect(s.ops.indexOf(`LSTAT ${finalOf(f)}`)).toBeLessThan(s.ops.indexOf(`POSIX-RENAME ${tempOf(f)} -> ${finalOf(f)}`));
     });
 
+    it('after the open, sends the mode, the writes and the close without waiting for their replies', async () => {
+      const s = await server({ posixRename: false, replyDelayMs: 40 });
+      const f = fileOf('chat-p.html', '<p>pipelined</p>');
+
+      await expect(transport().deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+
+      expect(s.files.get(finalOf(f))?.toString()).toBe('<p>pipelined</p>');
+      // The open's reply (the handle) is waited for; what uses the handle is not.
+      expect(s.pipelined).toEqual(['WRITE', 'CLOSE']);
+      const onTemp = s.ops.filter((o) => o.includes(tempOf(f)));
+      expect(onTemp.slice(0, 3)).toEqual([`OPEN ${tempOf(f)} w`, `WRITE ${tempOf(f)} @0+16`, `CLOSE ${tempOf(f)}`]);
+    });
+
+    it('a refused write fails the upload although the close went out behind it: nothing renamed', async () => {
+      const s = await server({ posixRename: false, replyDelayMs: 20, refuseWrites: true });
+      const f = fileOf('chat-q.html', 'x');
+
+      await expect(transport().deliver(targetOf(s), [f])).rejects.toThrow(/No space left on device/);
+
+      expect(s.pipelined).toEqual(['WRITE', 'CLOSE']);
+      expect(s.ops).toContain(`WRITE-REFUSED ${tempOf(f)} @0`);
+      expect(s.ops.some((o) => o.startsWith('RENAME ') || o.startsWith('POSIX-RENAME '))).toBe(false);
+      expect(s.files.has(finalOf(f))).toBe(false);
+    });
+
     it('creates a missing sub-folder once and delivers into it', async () => {
       const s = await server();
       const t = transport();
@@ -169,6 +194,45 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
       expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
       // The transport looks before it renames: nothing is even attempted onto the taken name.
       expect(renamesTo(s, finalOf(f))).toEqual([]);
+      expect(s.ops).toContain(`REMOVE ${tempOf(f)}`);
+    });
+  });
+
+  describe('a server that says it is OpenSSH (its RENAME never replaces a file)', () => {
+    const openssh = { ident: 'OpenSSH_9.2p1 Debian-2+deb12u3', posixRename: true, renameOverwrites: false };
+
+    it('renames with plain RENAME at once, without looking at the final name first', async () => {
+      const s = await server(openssh);
+      const f = fileOf('chat-o.html', '<p>openssh</p>');
+
+      await expect(transport().deliver(targetOf(s), [f])).resolves.toEqual(['delivered']);
+
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.ops).toContain(`RENAME ${tempOf(f)} -> ${finalOf(f)}`);
+      expect(s.ops.some((o) => o.startsWith('POSIX-RENAME') || o.startsWith('LSTAT') || o.startsWith('STAT'))).toBe(false);
+    });
+
+    it('same content already there: the refused RENAME leads to the look, already_present, temp removed', async () => {
+      const s = await server(openssh);
+      const f = fileOf('chat-o2.html', 'same bytes');
+      s.files.set(finalOf(f), Buffer.from('same bytes'));
+
+      await expect(transport().deliver(targetOf(s), [f])).resolves.toEqual(['already_present']);
+
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
+      expect(s.ops).toContain(`LSTAT ${finalOf(f)}`);
+      expect(s.ops).toContain(`REMOVE ${tempOf(f)}`);
+    });
+
+    it('other content already there: PermanentDeliveryError, never overwritten, temp removed', async () => {
+      const s = await server(openssh);
+      const f = fileOf('chat-o3.html', 'new bytes');
+      s.files.set(finalOf(f), Buffer.from('someone else'));
+
+      await expect(transport().deliver(targetOf(s), [f])).rejects.toThrow(PermanentDeliveryError);
+
+      expect(s.files.get(finalOf(f))?.toString()).toBe('someone else');
+      expect(s.list(REMOTE_DIR)).toEqual([finalOf(f)]);
       expect(s.ops).toContain(`REMOVE ${tempOf(f)}`);
     });
   });

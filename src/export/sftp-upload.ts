@@ -16,9 +16,10 @@ export const SFTP_BYTES_IN_FLIGHT = 1024 * 1024;
 const UPLOAD_MODE = 0o666;
 
 /**
- * Writes the chunks to `path` (created or truncated) with pipelined WRITE requests, then closes the
- * handle once every write is acknowledged. Rejects on the first refused write, or when `ssh` closes
- * or fails meanwhile (the pending replies would never come).
+ * Writes the chunks to `path` (created or truncated) with pipelined WRITE requests, the mode set and
+ * the handle closed in the same stream of requests, and resolves once every reply has come: after
+ * the open, a small file costs one round trip. Rejects on the first refused write or close, or when
+ * `ssh` closes or fails meanwhile (the pending replies would never come).
  */
 export async function pipelinedPut(sftp: SFTPWrapper, ssh: EventEmitter, path: string, chunks: AsyncIterable<Buffer>): Promise<void> {
   const window = new WriteWindow(sftp, SFTP_BYTES_IN_FLIGHT);
@@ -29,9 +30,15 @@ export async function pipelinedPut(sftp: SFTPWrapper, ssh: EventEmitter, path: s
   try {
     const handle = await window.call<Buffer>((cb) => sftp.open(path, 'w', UPLOAD_MODE, cb));
     try {
-      await window
+      // The mode, the writes and the close go out without waiting for each other's replies: a
+      // server handles the requests on one handle in the order they came (the SFTP drafts require
+      // it), so this is the same as waiting for each, without a round trip per request.
+      const chmodded = window
         .call((cb) => sftp.fchmod(handle, UPLOAD_MODE, cb))
-        .catch(() => window.call((cb) => sftp.chmod(path, UPLOAD_MODE, cb)).catch(() => undefined));
+        .then(
+          () => true,
+          () => false,
+        );
       const piece = Math.max(1, Math.min(SFTP_WRITE_BYTES, (sftp as unknown as { _maxWriteLen?: number })._maxWriteLen ?? SFTP_WRITE_BYTES));
       let position = 0;
       for await (const chunk of chunks) {
@@ -41,13 +48,16 @@ export async function pipelinedPut(sftp: SFTPWrapper, ssh: EventEmitter, path: s
           position += part.length;
         }
       }
+      const closed = window.call((cb) => sftp.close(handle, cb));
+      closed.catch(() => undefined); // awaited below, after the writes' replies
       await window.drain();
+      await closed;
+      if (!(await chmodded)) await window.call((cb) => sftp.chmod(path, UPLOAD_MODE, cb)).catch(() => undefined);
     } catch (err) {
       // The handle is left to the connection, which the caller discards after an error.
       window.fail(err as Error);
       throw err;
     }
-    await window.call((cb) => sftp.close(handle, cb));
   } catch (err) {
     throw uploadError(err, path);
   } finally {
@@ -93,23 +103,22 @@ class WriteWindow {
     if (this.failure) throw this.failure;
   }
 
-  // One request with a reply, settled early by a failure of the connection.
+  // One request with a reply, settled early by a failure of the connection or of a write.
   call<T = void>(send: (cb: (err: Error | null | undefined, value?: T) => void) => void): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
       const settle = (err: Error | null | undefined, value?: T) => {
-        if (this.pending !== settle) return;
-        this.pending = null;
+        if (!this.pending.delete(settle)) return;
         if (err) reject(err);
         else resolve(value as T);
       };
-      this.pending = settle;
+      this.pending.add(settle);
       send(settle);
     });
   }
 
-  // The one call awaiting its reply, if any (calls are made one after another).
-  private pending: ((err: Error | null | undefined) => void) | null = null;
+  // The calls awaiting their replies (the mode and the close go out while writes are in flight).
+  private readonly pending = new Set<(err: Error | null | undefined) => void>();
 
   private next(): Promise<void> {
     return new Promise<void>((resolve) => {
@@ -121,7 +130,7 @@ class WriteWindow {
     const w = this.wake;
     this.wake = null;
     w?.();
-    if (this.failure) this.pending?.(this.failure);
+    if (this.failure) for (const settle of [...this.pending]) settle(this.failure);
   }
 }
 

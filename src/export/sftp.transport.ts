@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import type { SFTPWrapper } from 'ssh2';
@@ -120,16 +121,20 @@ export class SftpTransport {
     }
     // posix-rename replaces an existing file, and so does plain RENAME on some servers (the spec
     // leaves it open), so look first: a name that exists is either this very file (an earlier
-    // attempt got through) or a conflict, never overwritten.
-    const present = await this.presentAs(c, finalPath, temp, f.sha256);
-    if (present) return present;
-    if (hasPosixRename(c.client)) {
-      await this.op(c, 'posixRename', () => c.client.posixRename(temp, finalPath));
-      return 'delivered';
+    // attempt got through) or a conflict, never overwritten. OpenSSH's RENAME never replaces one
+    // (it links, then unlinks; where links are not supported it looks, then renames), so there
+    // the rename itself is the look, and its refusal is when to look.
+    if (!renameNeverReplaces(c.client)) {
+      const present = await this.presentAs(c, finalPath, temp, f.sha256);
+      if (present) return present;
+      if (hasPosixRename(c.client)) {
+        await this.op(c, 'posixRename', () => c.client.posixRename(temp, finalPath));
+        return 'delivered';
+      }
     }
     try {
-      // OpenSSH's plain rename refuses an existing target (it links, then unlinks): that covers a
-      // file that appeared since the look above.
+      // A plain rename that refuses an existing target also covers a file that appeared since the
+      // look above.
       await this.op(c, 'rename', () => c.client.rename(temp, finalPath));
       return 'delivered';
     } catch (err) {
@@ -257,8 +262,9 @@ export class SftpTransport {
     } as SftpClient.ConnectOptions);
     // The socket exists now but is not yet connected: Node applies this on connect, so the key
     // exchange also runs without Nagle (setting it after the handshake cost ~200 ms per connection).
-    const ssh = (conn.client as unknown as { client: { setNoDelay(v: boolean): void; once(e: 'handshake', f: () => void): void } }).client;
+    const ssh = (conn.client as unknown as { client: { setNoDelay(v: boolean): void; once(e: 'handshake', f: () => void): void; _sock?: Socket } }).client;
     ssh.setNoDelay(true);
+    if (ssh._sock) coalesceWrites(ssh._sock);
     ssh.once('handshake', () => {
       handshakeDone = true;
     });
@@ -322,6 +328,27 @@ export class SftpTransport {
   }
 }
 
+// ssh2 hands each SSH packet to the socket in three writes (length, payload, MAC or tag), and each
+// became a system call of its own, as did every request of a pipelined upload. Writes made in one
+// turn of the event loop now leave together, in one call, when that turn's synchronous work and
+// promise reactions are done (cork, then uncork on the next tick); order and callbacks are kept.
+export function coalesceWrites(sock: Socket): void {
+  const write = sock.write;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sock.uncork();
+  };
+  sock.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(uncork);
+    }
+    return write.apply(this, args);
+  } as Socket['write'];
+}
+
 function normalizeDir(d: string): string {
   const n = posix.normalize(d || '.');
   return n.length > 1 ? n.replace(/\/+$/, '') : n;
@@ -336,6 +363,13 @@ function sftpOf(client: SftpClient): SFTPWrapper {
 
 function sshOf(client: SftpClient): EventEmitter {
   return (client as unknown as { client: EventEmitter }).client;
+}
+
+// The server says it is OpenSSH (its identification string, as ssh2 itself reads it for OpenSSH's
+// extensions), whose sftp-server has refused a RENAME onto an existing name in every version.
+function renameNeverReplaces(client: SftpClient): boolean {
+  const software = (client as unknown as { client?: { _remoteVer?: unknown } }).client?._remoteVer;
+  return typeof software === 'string' && /^OpenSSH_\d/.test(software);
 }
 
 function hasPosixRename(client: SftpClient): boolean {

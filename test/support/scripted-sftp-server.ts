@@ -26,6 +26,11 @@ export interface ScriptedFaults {
   // The next successful rename (plain or posix) is done, then the connection is destroyed before
   // the reply: the client cannot know that it worked.
   dropAfterRenameOnce: boolean;
+  // Every WRITE is answered FAILURE (a full disk, say).
+  refuseWrites: boolean;
+  // Every reply leaves this many ms after its request was handled (in order), so that a client
+  // that sends requests without waiting for replies is seen doing so (see `pipelined`).
+  replyDelayMs: number;
 }
 
 export interface ScriptedSftpServer {
@@ -39,6 +44,9 @@ export interface ScriptedSftpServer {
   folders: Set<string>;
   // One line per event, e.g. 'AUTH ok', 'OPEN /upload/x w', 'RENAME /a -> /b', 'POSIX-RENAME /a -> /b'.
   ops: string[];
+  // The requests (by SFTP name, e.g. 'WRITE', 'CLOSE') that arrived while an earlier request of
+  // the same session was still unanswered.
+  pipelined: string[];
   // Listing of file paths under a folder (recursive), sorted.
   list(dir?: string): string[];
   setFault(f: Partial<ScriptedFaults>): void;
@@ -57,7 +65,9 @@ interface OpenDir {
   done: boolean;
 }
 
-export async function startScriptedSftpServer(opts: Partial<ScriptedFaults> & { remoteDir?: string } = {}): Promise<ScriptedSftpServer> {
+// `ident` is the software part of the server's identification string (e.g. 'OpenSSH_9.2p1';
+// ssh2's own by default).
+export async function startScriptedSftpServer(opts: Partial<ScriptedFaults> & { remoteDir?: string; ident?: string } = {}): Promise<ScriptedSftpServer> {
   const username = 'scripted';
   const password = randomBytes(12).toString('hex');
   // ssh2 now and then generates an ed25519 key it cannot parse back ("Malformed OpenSSH public
@@ -79,14 +89,17 @@ export async function startScriptedSftpServer(opts: Partial<ScriptedFaults> & { 
     stallOnWrite: opts.stallOnWrite ?? false,
     failRenameOnce: opts.failRenameOnce ?? false,
     dropAfterRenameOnce: opts.dropAfterRenameOnce ?? false,
+    replyDelayMs: opts.replyDelayMs ?? 0,
+    refuseWrites: opts.refuseWrites ?? false,
   };
   const files = new Map<string, Buffer>();
   const folders = new Set<string>(['/', posix.resolve('/', opts.remoteDir ?? '/upload')]);
   const ops: string[] = [];
+  const pipelined: string[] = [];
   const sockets = new Set<Socket>();
   const socketsByPort = new Map<number, Socket>();
 
-  const ssh = new Server({ hostKeys: [keys.private] }, (client: Connection, info) => {
+  const ssh = new Server({ hostKeys: [keys.private], ...(opts.ident ? { ident: opts.ident } : {}) }, (client: Connection, info) => {
     const sock = socketsByPort.get(info.port);
     client.on('error', () => undefined); // resets are expected here; the socket 'close' cleans up
     client.on('authentication', (ctx) => {
@@ -106,6 +119,7 @@ export async function startScriptedSftpServer(opts: Partial<ScriptedFaults> & { 
         session.on('sftp', (acceptSftp) => {
           const sftp = acceptSftp();
           if (faults.posixRename) advertise(sftp, { 'posix-rename@openssh.com': '1' });
+          watchReplies(sftp, pipelined, () => faults.replyDelayMs);
           serveSftp(sftp, () => sock?.destroy());
         });
       });
@@ -207,6 +221,10 @@ export async function startScriptedSftpServer(opts: Partial<ScriptedFaults> & { 
         ops.push(`WRITE-STALLED ${h.path} @${offset}`);
         return; // never answered: the client waits until it gives up
       }
+      if (faults.refuseWrites) {
+        ops.push(`WRITE-REFUSED ${h.path} @${offset}`);
+        return fail(id, STATUS_CODE.FAILURE, 'No space left on device');
+      }
       ops.push(`WRITE ${h.path} @${offset}+${data.length}`);
       const cur = files.get(h.path) ?? Buffer.alloc(0);
       const next = Buffer.alloc(Math.max(cur.length, offset + data.length));
@@ -300,6 +318,7 @@ export async function startScriptedSftpServer(opts: Partial<ScriptedFaults> & { 
     files,
     folders,
     ops,
+    pipelined,
     list: (dir = '/') => [...files.keys()].filter((p) => dir === '/' || p.startsWith(dir.replace(/\/+$/, '') + '/')).sort(),
     setFault: (f) => Object.assign(faults, f),
     close: async () => {
@@ -307,6 +326,60 @@ export async function startScriptedSftpServer(opts: Partial<ScriptedFaults> & { 
       await new Promise<void>((resolve) => net.close(() => resolve()));
     },
   };
+}
+
+const REQUESTS = new Set([
+  'OPEN',
+  'READ',
+  'WRITE',
+  'FSTAT',
+  'FSETSTAT',
+  'CLOSE',
+  'OPENDIR',
+  'READDIR',
+  'LSTAT',
+  'STAT',
+  'REMOVE',
+  'RMDIR',
+  'REALPATH',
+  'READLINK',
+  'SETSTAT',
+  'MKDIR',
+  'RENAME',
+  'SYMLINK',
+  'EXTENDED',
+]);
+const REPLIES = ['status', 'handle', 'data', 'name', 'attrs'] as const;
+
+// Counts the session's unanswered requests (recording those that arrive while some are) and,
+// with a delay, sends each reply that much later, in order.
+function watchReplies(sftp: SFTPWrapper, pipelined: string[], delayMs: () => number): void {
+  let unanswered = 0;
+  const emit = sftp.emit.bind(sftp);
+  sftp.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (typeof event === 'string' && REQUESTS.has(event)) {
+      if (unanswered > 0) pipelined.push(event);
+      unanswered++;
+    }
+    return emit(event, ...args);
+  }) as typeof sftp.emit;
+  const target = sftp as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of REPLIES) {
+    const reply = target[name].bind(sftp);
+    target[name] = (...a: unknown[]) => {
+      const send = () => {
+        unanswered = Math.max(0, unanswered - 1);
+        try {
+          reply(...a);
+        } catch {
+          // the channel closed meanwhile
+        }
+      };
+      if (delayMs() > 0) setTimeout(send, delayMs());
+      else send();
+      return true;
+    };
+  }
 }
 
 // ssh2's server always answers INIT with a bare VERSION packet (a fixed buffer, no extensions) and
