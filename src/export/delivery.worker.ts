@@ -18,6 +18,12 @@ import { DeliveryFile, DeliveryTransport } from './transport';
 // memory or on the spool's disk; small ones are never held behind them.
 export const LARGE_RENDER_SLOTS = 2;
 
+// Outcomes of delivered files wait up to this long for others to share their transaction (a
+// lane goes on to its next job meanwhile), unless this many are waiting, the worker is stopping,
+// or no lane is busy (then at once).
+export const OUTCOME_GATHER_MS = 50;
+export const OUTCOME_BATCH_MAX = 100;
+
 // Takes due jobs from the outbox under a lease (safe with several instances), renders and delivers
 // each, and records the outcome. A chat end wakes it at once; otherwise it polls.
 @Injectable()
@@ -28,6 +34,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private again = false;
   private stopped = false;
   private active = 0;
+  // Jobs whose files are in place and whose outcome is not yet recorded (still held, still ours).
+  private settling = 0;
   private readonly inFlight = new Set<string>();
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly largeRenders = new Slots(LARGE_RENDER_SLOTS);
@@ -84,7 +92,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    if (!this.handedBack) await waitUntil(() => !this.running && this.active === 0, Date.now() + 10_000);
+    this.scheduleOutcomes();
+    if (!this.handedBack) await waitUntil(() => !this.running && this.active === 0 && this.settling === 0, Date.now() + 10_000);
   }
 
   // A stop's intake step: no more claims; jobs claimed but not started are handed back at once.
@@ -103,7 +112,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   // meanwhile.
   private async finishOrRelease(until: number): Promise<void> {
     const inFlight = this.inFlight.size;
-    await waitUntil(() => this.active === 0 && !this.recordingOutcomes && this.outcomes.length === 0, until);
+    this.scheduleOutcomes();
+    await waitUntil(() => this.active === 0 && this.settling === 0, until);
     const held = [...this.inFlight];
     const n = await this.jobs.release(this.config.instanceId, held, this.clock.now());
     this.handedBack = true;
@@ -183,11 +193,22 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       if (id === undefined) return;
       this.active++;
       this.inFlight.add(id);
+      let recorded: Promise<void> | null = null;
       try {
-        await this.deliver(id);
+        recorded = (await this.deliver(id))?.recorded ?? null;
       } finally {
-        this.inFlight.delete(id);
         this.active--;
+        if (recorded) {
+          // The job stays held (its lease renewed) until its outcome is recorded.
+          this.settling++;
+          void recorded.finally(() => {
+            this.settling--;
+            this.inFlight.delete(id);
+          });
+        } else {
+          this.inFlight.delete(id);
+        }
+        if (this.active === 0) this.scheduleOutcomes();
       }
     }
   }
@@ -197,12 +218,13 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   // A job's log lines carry its recording (the job id is the recording's) and company, and once
-  // planned its chat.
-  deliver(jobId: string): Promise<void> {
+  // planned its chat. Resolves once the lane is free: with `recorded` when the files are in place
+  // and their outcome waits for its batch (it then settles once recorded, or recorded as failed).
+  deliver(jobId: string): Promise<{ recorded: Promise<void> } | null> {
     return withLogContext({ recordingId: jobId }, () => this.deliverJob(jobId));
   }
 
-  private async deliverJob(jobId: string): Promise<void> {
+  private async deliverJob(jobId: string): Promise<{ recorded: Promise<void> } | null> {
     const source = this.source;
     // A job claimed less than half a lease ago is still ours as the claim left it: nobody else
     // takes or changes a job under a live lease, and once under way the heartbeat renews it
@@ -211,19 +233,28 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.claimed.delete(jobId);
     const fresh = claimed !== undefined && this.clock.now().getTime() - claimed.at < this.config.deliveryLeaseMs / 2;
     const job = fresh ? claimed.job : await this.jobs.find(jobId);
-    if (!source || !job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId) return;
+    if (!source || !job || job.state !== 'queued' || job.leaseOwner !== this.config.instanceId) return null;
     let chatId: string | undefined;
+    const failed = (err: unknown) => withLogContext({ chatId, companyId: job.companyId }, () => this.fail(source, jobId, job.attempts, deliveryFailureOf(err)));
     try {
       const plan = await source.plan(jobId);
-      if (!plan) return;
+      if (!plan) return null;
       chatId = plan.chatId;
-      await withLogContext({ chatId, companyId: job.companyId }, () => this.move(source, plan));
+      const { recorded } = await withLogContext({ chatId, companyId: job.companyId }, () => this.move(source, plan));
+      // An outcome that could not be recorded is recorded as a failed attempt (the retry finds
+      // the files in place).
+      return {
+        recorded: recorded.catch((err: unknown) =>
+          failed(err).catch((e: unknown) => this.logger.warn(`could not record the outcome of delivery ${jobId}: ${(e as Error).message}`)),
+        ),
+      };
     } catch (err) {
-      await withLogContext({ chatId, companyId: job.companyId }, () => this.fail(source, jobId, job.attempts, deliveryFailureOf(err)));
+      await failed(err);
+      return null;
     }
   }
 
-  private async move(source: DeliverySource, plan: DeliveryPlan): Promise<void> {
+  private async move(source: DeliverySource, plan: DeliveryPlan): Promise<{ recorded: Promise<void> }> {
     const produceAndMove = async () => {
       // The connection is opened while a large body renders, not after.
       if (plan.large) void this.warm(plan.companyId);
@@ -236,8 +267,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       }
     };
     const done = plan.large ? await this.largeRenders.run(produceAndMove) : await produceAndMove();
-    await this.succeed(source, { plan, ...done });
-    this.logger.log({ msg: done.how === 'delivered' ? 'recording delivered' : 'recording was already at the target', result: done.how });
+    const recorded = this.succeed(source, { plan, ...done }).then(() =>
+      this.logger.log({ msg: done.how === 'delivered' ? 'recording delivered' : 'recording was already at the target', result: done.how }),
+    );
+    return { recorded };
   }
 
   private async moveFiles(plan: DeliveryPlan, files: OutgoingFile[]): Promise<Omit<DeliveredPlan, 'plan'>> {
@@ -281,52 +314,66 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  // Outcomes of delivered files are recorded in batches: files finishing together share one
-  // transaction (and one commit) instead of one each.
+  // Outcomes of delivered files are recorded in batches: files finishing within OUTCOME_GATHER_MS
+  // of each other share one transaction (and one commit) instead of one each.
   private outcomes: (DeliveredPlan & { source: DeliverySource; done: (err?: unknown) => void })[] = [];
   private recordingOutcomes = false;
+  private outcomeTimer: NodeJS.Timeout | null = null;
 
   private succeed(source: DeliverySource, delivered: DeliveredPlan): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.outcomes.push({ source, ...delivered, done: (err?: unknown) => (err === undefined ? resolve() : reject(err)) });
-      if (!this.recordingOutcomes) {
-        this.recordingOutcomes = true;
-        setImmediate(() => void this.recordOutcomes());
-      }
+      this.scheduleOutcomes();
     });
   }
 
+  // One batch at a time: at once when it is full, when no lane is busy (nothing else is coming
+  // soon) or at a stop; otherwise once the first waiting outcome has waited OUTCOME_GATHER_MS.
+  private scheduleOutcomes(): void {
+    if (this.recordingOutcomes || this.outcomes.length === 0) return;
+    if (this.outcomes.length >= OUTCOME_BATCH_MAX || this.active === 0 || this.stopped) {
+      if (this.outcomeTimer) clearTimeout(this.outcomeTimer);
+      this.outcomeTimer = null;
+      this.recordingOutcomes = true;
+      setImmediate(() => void this.recordOutcomes());
+    } else {
+      this.outcomeTimer ??= setTimeout(() => {
+        this.outcomeTimer = null;
+        if (this.recordingOutcomes || this.outcomes.length === 0) return;
+        this.recordingOutcomes = true;
+        void this.recordOutcomes();
+      }, OUTCOME_GATHER_MS);
+    }
+  }
+
   private async recordOutcomes(): Promise<void> {
+    const batch = this.outcomes.splice(0, OUTCOME_BATCH_MAX);
     try {
-      while (this.outcomes.length > 0) {
-        const batch = this.outcomes.splice(0, 100);
-        try {
-          await this.db.transaction(async (m) => {
-            const now = this.clock.now();
-            // Only the lease holder records the outcome; a worker whose lease lapsed leaves it alone.
-            const mine = new Set(
-              await this.jobs.complete(
-                m,
-                this.config.instanceId,
-                batch.map((b) => b.plan.jobId),
-                now,
-              ),
-            );
-            const ok = batch.filter((b) => mine.has(b.plan.jobId));
-            if (ok.length === 0) return;
-            await batch[0].source.delivered(m, ok, now);
-            for (const b of ok) {
-              this.metrics.deliveries.inc({ result: b.how });
-              if (b.plan.endedAt) this.metrics.endToDeliveredSeconds.observe(Math.max(0, now.getTime() - b.plan.endedAt.getTime()) / 1000);
-            }
-          });
-          batch.forEach((b) => b.done());
-        } catch (err) {
-          batch.forEach((b) => b.done(err));
+      await this.db.transaction(async (m) => {
+        const now = this.clock.now();
+        // Only the lease holder records the outcome; a worker whose lease lapsed leaves it alone.
+        const mine = new Set(
+          await this.jobs.complete(
+            m,
+            this.config.instanceId,
+            batch.map((b) => b.plan.jobId),
+            now,
+          ),
+        );
+        const ok = batch.filter((b) => mine.has(b.plan.jobId));
+        if (ok.length === 0) return;
+        await batch[0].source.delivered(m, ok, now);
+        for (const b of ok) {
+          this.metrics.deliveries.inc({ result: b.how });
+          if (b.plan.endedAt) this.metrics.endToDeliveredSeconds.observe(Math.max(0, now.getTime() - b.plan.endedAt.getTime()) / 1000);
         }
-      }
+      });
+      batch.forEach((b) => b.done());
+    } catch (err) {
+      batch.forEach((b) => b.done(err));
     } finally {
       this.recordingOutcomes = false;
+      this.scheduleOutcomes();
     }
   }
 

@@ -1,0 +1,82 @@
+// The delivery worker records outcomes in batches apart from its lanes: a lane whose files are in
+// place goes on to its next job while the outcome waits for its batch's transaction. On the real
+// stack (MariaDB, OpenSSH), with one lane, so that a lane held by its outcome would show.
+import { createConnection } from 'mysql2/promise';
+import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
+import { endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
+import { createTestDatabase, TestDatabase } from './support/database';
+import { SshdHandle, startSshd } from './support/sshd';
+
+describe('delivery outcomes, recorded apart from the lanes', () => {
+  let db: TestDatabase;
+  let sshd: SshdHandle;
+  let app: AppHandle;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrate(db.url);
+    sshd = await startSshd();
+    app = await startApp({ databaseUrl: db.url, env: { DELIVERY_CONCURRENCY: '1' } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+    await sshd?.destroy();
+    await db?.drop();
+  });
+
+  async function endedChat(company: string, text: string): Promise<string> {
+    const chat = await openChat(app, company);
+    try {
+      await exchange(chat, [text]);
+      await endChat(chat);
+    } finally {
+      chat.close();
+    }
+    return chat.chatId;
+  }
+
+  const statusOf = async (chatId: string) =>
+    (await db.query<{ status: string }>('SELECT status FROM recordings WHERE chat_id = ?', [chatId])).map((r) => r.status);
+
+  it('with one lane, a file whose outcome waits on a lock does not hold up the next file; both are recorded once it goes', async () => {
+    const company = 'outcomes';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd))).status).toBe(200);
+
+    // The outcome's transaction writes delivered_files: hold that table from another session.
+    const lock = await createConnection({ uri: db.url });
+    let first = '';
+    let second = '';
+    try {
+      await lock.query('LOCK TABLES delivered_files WRITE');
+      first = await endedChat(company, 'first');
+      await waitFor('the first file', () => sshd.listFiles().length === 1);
+      second = await endedChat(company, 'second');
+      // The one lane is free: the second file arrives while the first outcome still waits.
+      await waitFor('the second file', () => sshd.listFiles().length === 2);
+      expect(await statusOf(first)).not.toEqual(['delivered']);
+      expect(await statusOf(second)).not.toEqual(['delivered']);
+    } finally {
+      await lock.query('UNLOCK TABLES');
+      await lock.end();
+    }
+
+    await waitFor('both outcomes', async () => (await statusOf(first))[0] === 'delivered' && (await statusOf(second))[0] === 'delivered');
+    for (const chatId of [first, second]) {
+      const files = await db.query<{ n: number }>(
+        'SELECT COUNT(*) AS n FROM delivered_files f JOIN recordings r ON r.id = f.recording_id WHERE r.chat_id = ?',
+        [chatId],
+      );
+      expect(Number(files[0].n)).toBe(1);
+      const audit = await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_log WHERE chat_id = ? AND action = 'recording.delivered'", [chatId]);
+      expect(Number(audit[0].n)).toBe(1);
+      const jobs = await db.query<{ state: string; lease_owner: string | null }>(
+        'SELECT j.state, j.lease_owner FROM delivery_jobs j JOIN recordings r ON r.id = j.recording_id WHERE r.chat_id = ?',
+        [chatId],
+      );
+      expect(jobs).toEqual([{ state: 'done', lease_owner: null }]);
+    }
+    expect(sshd.listFiles()).toHaveLength(2);
+  });
+});
