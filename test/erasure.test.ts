@@ -9,6 +9,7 @@ import { relativeFilesUnder } from './support/files';
 import { ManifestJson, sha256, verifyCli } from './support/manifests';
 import { ChainRow, firstBreak } from './support/message-chain';
 import { SshdHandle, startSshd } from './support/sshd';
+import { temporaryPath } from '../src/export/transport';
 
 interface ErasureView {
   erasureId: string;
@@ -426,6 +427,15 @@ describe('erasure', () => {
     expect(notice.files.map((f) => f.name).sort()).toEqual(ours);
     await expectPurged(chat.chatId);
 
+    // what an upload of the failed recording cut off midway would have left: its file's and its
+    // sidecar's temporary names, holding part of the transcript
+    const failedRec = (await recordingsOf(company, blocked.chatId)).find((r) => r.fileName?.startsWith('kept/'));
+    const failedName = failedRec?.fileName as string;
+    const partials = [failedName, failedName.replace(/\.json$/, '.meta.json')].map((relPath) => temporaryPath({ tempTag: failedRec?.id as string, relPath }));
+    for (const p of partials) writeFileSync(join(outbox, p), '{"messages":[{"text":"blocked"');
+    const heldPartial = temporaryPath({ tempTag: 'not-erased', relPath: `kept/${held.chatId}.json` });
+    writeFileSync(join(outbox, heldPartial), 'kept');
+
     // by customer: the failed one is suppressed (reason erased, its job withdrawn); the held one is untouched
     const heldFiles = relativeFilesUnder(outbox).filter((f) => f.includes(held.chatId));
     const all = await finished(company, await request(company, { customerId: 'cust-9' }));
@@ -452,6 +462,9 @@ describe('erasure', () => {
     );
     expect(jobs).toEqual([{ state: 'canceled' }]);
     await expectPurged(blocked.chatId);
+    // its partial uploads are gone too (not listed: they were never delivered); others' are not
+    for (const p of partials) expect(existsSync(join(outbox, p))).toBe(false);
+    expect(existsSync(join(outbox, heldPartial))).toBe(true);
     expect(relativeFilesUnder(outbox).filter((f) => f.includes(held.chatId))).toEqual(heldFiles);
     const [heldRow] = await db.query<{ customer_id: string; n: number }>(
       'SELECT c.customer_id, (SELECT COUNT(*) FROM messages m WHERE m.chat_id = c.id AND m.text IS NOT NULL) AS n FROM chats c WHERE c.id = ?',

@@ -31,6 +31,7 @@ export class ErasureRemoval {
   ) {}
 
   async removeFiles(e: ErasureEntity, alive: () => boolean): Promise<void> {
+    await this.removeUnfinishedUploads(e);
     const pending = (await this.repo.files(e.id)).filter((f) => f.action === null);
     for (const [fingerprint, files] of groupBy(pending, (f) => f.targetFingerprint)) {
       if (!alive()) return;
@@ -61,6 +62,24 @@ export class ErasureRemoval {
         todo.map((f) => ({ deliveredFileId: f.deliveredFileId, action: 'failed' as const, error: errors.get(f.deliveredFileId) ?? result.error })),
         this.clock.now(),
       );
+    }
+  }
+
+  // The temporary files that failed or interrupted uploads of the erased recordings may have left
+  // on the company's current target (the partial bodies of files never delivered): removed once,
+  // best effort. They are not listed in the status or the notice (nothing was delivered); a
+  // failure is logged.
+  private async removeUnfinishedUploads(e: ErasureEntity): Promise<void> {
+    try {
+      const paths = await this.recordings.unfinishedUploads(await this.repo.erasedChats(e.id));
+      if (paths.length === 0) return;
+      const results = await this.transport.remove(await this.targets.get(e.companyId), e.companyId, paths);
+      const removed = results.filter((r) => r.outcome === 'removed').length;
+      const failed = results.filter((r) => r.outcome === 'failed');
+      if (removed > 0) this.logger.log(`erasure ${e.id}: removed ${removed} partial upload(s) of erased recordings`);
+      if (failed.length > 0) this.logger.warn(`erasure ${e.id}: could not remove ${failed.length} partial upload(s): ${failed[0].error}`);
+    } catch (err) {
+      this.logger.warn(`erasure ${e.id}: looking for partial uploads of erased recordings failed: ${(err as Error).message}`);
     }
   }
 

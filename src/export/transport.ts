@@ -46,6 +46,12 @@ export function temporaryName(f: Pick<DeliveryFile, 'tempTag' | 'relPath'>): str
   return `.${createHash('sha256').update(`${f.tempTag}\n${f.relPath}`).digest('hex').slice(0, 32)}.part`;
 }
 
+/** The temporary upload's path relative to the target folder: `temporaryName` in the final name's folder. */
+export function temporaryPath(f: Pick<DeliveryFile, 'tempTag' | 'relPath'>): string {
+  const slash = f.relPath.lastIndexOf('/');
+  return f.relPath.slice(0, slash + 1) + temporaryName(f);
+}
+
 /** Yields the file's chunks while hashing and counting them; `check()` then compares with what was announced. */
 export function measuredContent(f: DeliveryFile): { chunks: AsyncIterable<Buffer>; check(): void } {
   const hash: Hash = createHash('sha256');

@@ -3,7 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { DeliveryOutbox } from '../export/delivery-outbox';
-import { sidecarFilename } from '../transcript/filename-template';
+import { temporaryPath } from '../export/transport';
+import { manifestFilename, sidecarFilename } from '../transcript/filename-template';
 import { RecordingRepository } from './recording.repository';
 
 const FINAL = ['delivered', 'suppressed'];
@@ -80,6 +81,22 @@ export class RecordingErasureService {
       if (recorded.has(r.id) || !r.fileName) continue;
       const names = r.profileSidecar && r.profileFormat ? [sidecarFilename(r.fileName, r.profileFormat), r.fileName] : [r.fileName];
       for (const name of names) out.push({ id: stableId(r.id, name), recordingId: r.id, name, targetFingerprint: null, targetLabel: null });
+    }
+    return out;
+  }
+
+  // Where an upload of these chats' undelivered recordings would have left its temporary files (the
+  // recording's file, its sidecar and manifest if its profile makes them), relative to the target
+  // folder: a delivery that failed or was cut off mid-upload leaves its partial body there until a
+  // retry replaces it, and an erased recording is never retried.
+  async unfinishedUploads(chatIds: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const r of await this.repo.namedUndeliveredOfChats(chatIds)) {
+      const name = r.fileName as string;
+      const names = [name];
+      if (r.profileFormat && r.profileSidecar) names.push(sidecarFilename(name, r.profileFormat));
+      if (r.profileFormat && r.profileManifest) names.push(manifestFilename(name, r.profileFormat));
+      for (const n of names) out.push(temporaryPath({ tempTag: r.id, relPath: n }));
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, In, IsNull } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
 import { boolOf, boolOrNull, dateOf, dateOrNull, forUpdate, runWrite, sqlDate } from '../database/sql';
 import { SegmentView } from '../transcript/recording-snapshot';
 import { ManifestChainEntity } from './manifest-chain.entity';
@@ -335,6 +335,15 @@ export class RecordingRepository {
   deliveredOfChats(chatIds: string[]): Promise<RecordingEntity[]> {
     if (chatIds.length === 0) return Promise.resolve([]);
     return this.db.getRepository(RecordingEntity).find({ where: { chatId: In(chatIds), status: 'delivered' }, order: { deliveredAt: 'ASC', id: 'ASC' } });
+  }
+
+  // Recordings of these chats that were given a file name (so an upload may have begun) and are not
+  // delivered: a failed or interrupted upload may have left its temporary file on the target.
+  namedUndeliveredOfChats(chatIds: string[]): Promise<RecordingEntity[]> {
+    if (chatIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .getRepository(RecordingEntity)
+      .find({ where: { chatId: In(chatIds), status: Not('delivered'), fileName: Not(IsNull()) }, order: { id: 'ASC' } });
   }
 
   // An erasure's outcome for recordings not delivered: suppressed with reason `erased`, their open
