@@ -1,6 +1,7 @@
-// The delivery worker records outcomes in batches apart from its lanes: a lane whose files are in
-// place goes on to its next job while the outcome waits for its batch's transaction. On the real
-// stack (MariaDB, OpenSSH), with one lane, so that a lane held by its outcome would show.
+// The delivery worker reads a claim's recordings and chats together and records outcomes in
+// batches apart from its lanes: a lane whose files are in place goes on to its next job while the
+// outcome waits for its batch's transaction. On the real stack (MariaDB, OpenSSH), with one lane,
+// so that a lane held by its outcome would show.
 import { createConnection } from 'mysql2/promise';
 import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
 import { endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
@@ -25,6 +26,8 @@ describe('delivery outcomes, recorded apart from the lanes', () => {
     await db?.drop();
   });
 
+  beforeEach(() => sshd.clear());
+
   async function endedChat(company: string, text: string): Promise<string> {
     const chat = await openChat(app, company);
     try {
@@ -38,6 +41,46 @@ describe('delivery outcomes, recorded apart from the lanes', () => {
 
   const statusOf = async (chatId: string) =>
     (await db.query<{ status: string }>('SELECT status FROM recordings WHERE chat_id = ?', [chatId])).map((r) => r.status);
+
+  it("a claim of several jobs, read together: each file holds its own chat's customer and messages", async () => {
+    const company = 'claims';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd))).status).toBe(200);
+    // Ended on an instance without a worker, so that this one finds them queued together and
+    // claims them four at a time (its one lane's claim).
+    const ender = await startApp({ databaseUrl: db.url, env: { DELIVERY_WORKER: 'false' } });
+    const chats: string[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const chat = await openChat(ender, company, { agentId: `agent-${i}`, customer: { id: `cust-${i}`, name: `Customer ${i}` } });
+        try {
+          await exchange(chat, [`hello from ${i}`, `answer to ${i}`]);
+          await endChat(chat);
+        } finally {
+          chat.close();
+        }
+        chats.push(chat.chatId);
+      }
+    } finally {
+      await ender.stop();
+      cleanupDir(ender.workDir);
+    }
+    const names = await waitFor('every file', async () => {
+      const rows = await db.query<{ chat_id: string; status: string; file_name: string }>(
+        `SELECT chat_id, status, file_name FROM recordings WHERE chat_id IN (${chats.map(() => '?').join(',')})`,
+        chats,
+      );
+      return rows.length === chats.length && rows.every((r) => r.status === 'delivered') ? new Map(rows.map((r) => [r.chat_id, r.file_name])) : null;
+    });
+    chats.forEach((chatId, i) => {
+      const body = sshd.readFile(names.get(chatId) as string);
+      expect(body).toContain(`hello from ${i}`);
+      expect(body).toContain(`answer to ${i}`);
+      expect(body).toContain(`Customer ${i}`);
+      expect(body).toContain(chatId);
+      for (let j = 0; j < chats.length; j++) if (j !== i) expect(body).not.toContain(`hello from ${j}`);
+    });
+  });
 
   it('with one lane, a file whose outcome waits on a lock does not hold up the next file; both are recorded once it goes', async () => {
     const company = 'outcomes';

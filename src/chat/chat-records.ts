@@ -29,11 +29,19 @@ export class ChatRecords implements RecordingChatFacts {
   // Raw SQL, as the reads below: they run for every delivered recording. The chat row and its
   // participants (in join order) come in one statement.
   async factsWithParticipants(chatId: string): Promise<{ chat: ChatFacts; participants: ParticipantFacts[] }> {
+    const found = (await this.factsWithParticipantsOf([chatId])).get(chatId);
+    if (!found) throw new EntityNotFoundError(ChatEntity, { id: chatId });
+    return found;
+  }
+
+  async factsWithParticipantsOf(chatIds: string[]): Promise<Map<string, { chat: ChatFacts; participants: ParticipantFacts[] }>> {
+    const out = new Map<string, { chat: ChatFacts; participants: ParticipantFacts[] }>();
+    if (chatIds.length === 0) return out;
     const rows = (await this.db.query(
       `SELECT c.id, c.external_id, c.company_id, c.service, c.customer_id, c.customer_name, c.started_at, c.ended_at, c.next_seq, c.status, c.chain_head,
         p.agent_id AS p_agent_id, p.role AS p_role, p.name AS p_name, p.permit_recordings AS p_permit_recordings, p.joined_at AS p_joined_at
-        FROM chats c LEFT JOIN participants p ON p.chat_id = c.id WHERE c.id = ? ORDER BY p.joined_at ASC`,
-      [chatId],
+        FROM chats c LEFT JOIN participants p ON p.chat_id = c.id WHERE c.id IN (${chatIds.map(() => '?').join(', ')}) ORDER BY c.id ASC, p.joined_at ASC`,
+      chatIds,
     )) as (ChatRow & {
       p_agent_id: string | null;
       p_role: ParticipantFacts['role'];
@@ -41,13 +49,16 @@ export class ChatRecords implements RecordingChatFacts {
       p_permit_recordings: number | string | boolean;
       p_joined_at: Date | string;
     })[];
-    if (rows.length === 0) throw new EntityNotFoundError(ChatEntity, { id: chatId });
-    const participants = rows
-      .filter((r) => r.p_agent_id !== null)
-      .map((r) =>
-        participantOf({ agent_id: r.p_agent_id as string, role: r.p_role, name: r.p_name, permit_recordings: r.p_permit_recordings, joined_at: r.p_joined_at }),
-      );
-    return { chat: chatFactsOf(rows[0]), participants };
+    for (const r of rows) {
+      let found = out.get(r.id);
+      if (!found) out.set(r.id, (found = { chat: chatFactsOf(r), participants: [] }));
+      if (r.p_agent_id !== null) {
+        found.participants.push(
+          participantOf({ agent_id: r.p_agent_id, role: r.p_role, name: r.p_name, permit_recordings: r.p_permit_recordings, joined_at: r.p_joined_at }),
+        );
+      }
+    }
+    return out;
   }
 
   // In join order, or as stored.

@@ -48,8 +48,13 @@ export interface FailedAttempt {
 // Where the jobs' files come from and where their outcomes go: export moves files and reports,
 // knowing nothing of what they are. The reports run inside export's transaction on the job rows.
 export abstract class DeliverySource<P extends DeliveryPlan = DeliveryPlan> {
-  // null: nothing (any more) to deliver for this job.
-  abstract plan(jobId: string): Promise<P | null>;
+  // Told the jobs of a claim as soon as they are claimed, so that it may read what their plans
+  // need for all of them at once.
+  prefetch(_jobIds: string[]): void {}
+
+  // null: nothing (any more) to deliver for this job. `claimedMomentsAgo`: the job was claimed
+  // less than half a lease ago and is still held, so what prefetch read for it may serve.
+  abstract plan(jobId: string, opts?: { claimedMomentsAgo?: boolean }): Promise<P | null>;
   abstract delivered(m: EntityManager, done: DeliveredPlan<P>[], at: Date): Promise<void>;
   abstract failed(m: EntityManager, jobId: string, attempt: FailedAttempt): Promise<void>;
 }

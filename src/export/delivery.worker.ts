@@ -170,11 +170,14 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     this.refilling ??= this.claim(this.config.deliveryConcurrency * 4)
       .then((jobs) => {
         const known = new Set([...this.local, ...this.inFlight]);
+        const taken: string[] = [];
         for (const job of jobs) {
           if (known.has(job.id)) continue;
           this.local.push(job.id);
           this.claimed.set(job.id, { job, at });
+          taken.push(job.id);
         }
+        if (taken.length > 0) this.source?.prefetch(taken);
       })
       .finally(() => {
         this.refilling = null;
@@ -237,7 +240,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
     let chatId: string | undefined;
     const failed = (err: unknown) => withLogContext({ chatId, companyId: job.companyId }, () => this.fail(source, jobId, job.attempts, deliveryFailureOf(err)));
     try {
-      const plan = await source.plan(jobId);
+      const plan = await source.plan(jobId, { claimedMomentsAgo: fresh });
       if (!plan) return null;
       chatId = plan.chatId;
       const { recorded } = await withLogContext({ chatId, companyId: job.companyId }, () => this.move(source, plan));

@@ -69,6 +69,9 @@ export abstract class RecordingChatFacts {
   // The chat and everyone who joined it (in join order), read together.
   abstract factsWithParticipants(chatId: string): Promise<{ chat: ChatFacts; participants: ParticipantFacts[] }>;
 
+  // The same for several chats in one read; a chat that does not exist is left out.
+  abstract factsWithParticipantsOf(chatIds: string[]): Promise<Map<string, { chat: ChatFacts; participants: ParticipantFacts[] }>>;
+
   // In join order, or as stored.
   abstract participants(chatId: string, m?: EntityManager, inJoinOrder?: boolean): Promise<ParticipantFacts[]>;
 

@@ -9,7 +9,8 @@ import { DeliveredPlan, DeliveryPlan, DeliverySource, FailedAttempt, OutgoingFil
 import { DeliverySpool } from '../export/delivery-spool';
 import { DeliveryWorker } from '../export/delivery.worker';
 import { recordingFileName, renderRecording, suffixedRecordingFileName } from '../transcript/recording-renderer';
-import { RecordingSnapshot } from '../transcript/recording-snapshot';
+import { RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
+import { ChatFacts, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
 import { INTEGRITY_FAILURE, translated } from './delivery-failures';
 import { RecordingManifests } from './recording-manifests';
 import { RecordingSnapshots } from './recording-snapshots';
@@ -19,6 +20,12 @@ import { DeliveredFileEntity } from './delivered-file.entity';
 
 // "Large" is judged by the recording's span of messages: those are rendered a few at a time.
 export const LARGE_RENDER_MESSAGES = 500;
+
+// What a claim's prefetch read is dropped after this long if no plan took it (a claim handed back
+// at a stop); a plan takes it only for a job claimed moments ago (the worker says so).
+const PREFETCH_KEPT_MS = 30_000;
+
+type Found = { recording: RecordingEntity; segments: SegmentView[]; facts: { chat: ChatFacts; participants: ParticipantFacts[] } };
 
 export interface RecordingDeliveryPlan extends DeliveryPlan {
   recording: RecordingEntity;
@@ -36,22 +43,52 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     private readonly worker: DeliveryWorker,
     private readonly manifests: RecordingManifests,
     private readonly spool: DeliverySpool,
+    private readonly chats: RecordingChatFacts,
   ) {
     super();
+  }
+
+  // Per claimed job: its recording with segments and its chat with participants, read for the
+  // whole claim in two statements instead of two per job.
+  private readonly prefetched = new Map<string, { at: number; found: Promise<Found | null> }>();
+
+  override prefetch(jobIds: string[]): void {
+    const now = Date.now();
+    for (const [id, p] of this.prefetched) if (now - p.at > PREFETCH_KEPT_MS) this.prefetched.delete(id);
+    const read = (async () => {
+      const recordings = await this.recordings.findManyWithSegments(jobIds);
+      const facts = await this.chats.factsWithParticipantsOf([...new Set([...recordings.values()].map((r) => r.recording.chatId))]);
+      return { recordings, facts };
+    })();
+    for (const id of jobIds) {
+      // A failed or missing read leaves the plan to read for itself.
+      const found = read.then(
+        ({ recordings, facts }) => {
+          const r = recordings.get(id);
+          const f = r ? facts.get(r.recording.chatId) : undefined;
+          return r && f ? { ...r, facts: f } : null;
+        },
+        () => null,
+      );
+      this.prefetched.set(id, { at: now, found });
+    }
   }
 
   onModuleInit(): void {
     this.worker.serve(this);
   }
 
-  async plan(recordingId: string): Promise<RecordingDeliveryPlan | null> {
-    const found = await this.recordings.findWithSegments(recordingId);
+  async plan(recordingId: string, opts: { claimedMomentsAgo?: boolean } = {}): Promise<RecordingDeliveryPlan | null> {
+    const pre = this.prefetched.get(recordingId);
+    this.prefetched.delete(recordingId);
+    const early = opts.claimedMomentsAgo && pre ? await pre.found : null;
+    const found = early ?? (await this.recordings.findWithSegments(recordingId));
     if (!found) return null;
     const { recording: rec, segments } = found;
     const large = (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES;
     return translated(async () => {
       // A small recording's messages are read once, with the chain check; a large one's are paged.
-      const snapshot = await this.snapshots.of(rec, { keepMessages: !large, segments });
+      const snapshot = await this.snapshots.of(rec, { keepMessages: !large, segments, facts: early?.facts });
       const fileName = rec.fileName ?? (await this.reserveName(rec, snapshot));
       return {
         jobId: rec.id,

@@ -4,7 +4,7 @@ import { FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
 import { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
-import { ChatSpan, MarkerRecord, MessageRecord, RecordingChatFacts } from './chat-facts.port';
+import { ChatFacts, ChatSpan, MarkerRecord, MessageRecord, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
 import { ChainBrokenError, translated } from './delivery-failures';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
@@ -31,12 +31,15 @@ export class RecordingSnapshots {
 
   // `keepMessages`: the recording is small enough for its messages to be held whole; they are then
   // taken from the chain check's own read of the chat instead of being read again. `segments`:
-  // already read with the recording.
-  async of(rec: RecordingEntity, opts: { keepMessages?: boolean; segments?: SegmentView[] } = {}): Promise<RecordingSnapshot> {
+  // already read with the recording. `facts`: the chat and its participants, already read.
+  async of(
+    rec: RecordingEntity,
+    opts: { keepMessages?: boolean; segments?: SegmentView[]; facts?: { chat: ChatFacts; participants: ParticipantFacts[] } } = {},
+  ): Promise<RecordingSnapshot> {
     const keepMessages = opts.keepMessages ?? false;
     // Independent reads run side by side: this runs once per delivered file.
     const [{ chat, participants }, company, profile, segments] = await Promise.all([
-      this.chats.factsWithParticipants(rec.chatId),
+      opts.facts ?? this.chats.factsWithParticipants(rec.chatId),
       this.companies.facts(rec.companyId),
       this.profileOf(rec),
       opts.segments ?? this.recordings.segments(rec.id),

@@ -145,9 +145,17 @@ export class RecordingRepository {
 
   // The recording and its segments in order, in one statement: what a delivery starts from.
   async findWithSegments(id: string): Promise<{ recording: RecordingEntity; segments: SegmentView[] } | null> {
+    return (await this.findManyWithSegments([id])).get(id) ?? null;
+  }
+
+  // Recordings with their segments (in order), several in one read; one that does not exist is
+  // left out.
+  async findManyWithSegments(ids: string[]): Promise<Map<string, { recording: RecordingEntity; segments: SegmentView[] }>> {
+    const out = new Map<string, { recording: RecordingEntity; segments: SegmentView[] }>();
+    if (ids.length === 0) return out;
     const rows = (await this.db.query(
-      `SELECT ${RECORDING_COLUMN_NAMES.map((c) => `r.${c}`).join(', ')}, s.ordinal AS s_ordinal, s.start_seq AS s_start_seq, s.end_seq AS s_end_seq, s.started_at AS s_started_at, s.stopped_at AS s_stopped_at FROM recordings r LEFT JOIN recording_segments s ON s.recording_id = r.id WHERE r.id = ? ORDER BY s.ordinal ASC`,
-      [id],
+      `SELECT ${RECORDING_COLUMN_NAMES.map((c) => `r.${c}`).join(', ')}, s.ordinal AS s_ordinal, s.start_seq AS s_start_seq, s.end_seq AS s_end_seq, s.started_at AS s_started_at, s.stopped_at AS s_stopped_at FROM recordings r LEFT JOIN recording_segments s ON s.recording_id = r.id WHERE r.id IN (${ids.map(() => '?').join(', ')}) ORDER BY r.id ASC, s.ordinal ASC`,
+      ids,
     )) as (RecordingRow & {
       s_ordinal: number | null;
       s_start_seq: number | string;
@@ -155,11 +163,13 @@ export class RecordingRepository {
       s_started_at: SqlDate;
       s_stopped_at: SqlDate | null;
     })[];
-    if (rows.length === 0) return null;
-    const segments = rows
-      .filter((r) => r.s_ordinal !== null)
-      .map((r) => segmentOf({ start_seq: r.s_start_seq, end_seq: r.s_end_seq, started_at: r.s_started_at, stopped_at: r.s_stopped_at }));
-    return { recording: recordingOf(rows[0]), segments };
+    for (const r of rows) {
+      let found = out.get(r.id);
+      if (!found) out.set(r.id, (found = { recording: recordingOf(r), segments: [] }));
+      if (r.s_ordinal !== null)
+        found.segments.push(segmentOf({ start_seq: r.s_start_seq, end_seq: r.s_end_seq, started_at: r.s_started_at, stopped_at: r.s_stopped_at }));
+    }
+    return out;
   }
 
   findAgentRecording(m: EntityManager, chatId: string, agentId: string, openOnly = false): Promise<RecordingEntity | null> {
