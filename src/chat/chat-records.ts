@@ -6,7 +6,17 @@ import { ChatEventEntity } from './chat-event.entity';
 import { ChatEntity } from './chat.entity';
 import { MessageChainVerifier } from './message-chain-verifier';
 import { MessageEntity, SenderRole } from './message.entity';
-import { ChainVerdict, ChatFacts, ChatSpan, MarkerRecord, MessageRecord, ParticipantFacts, RecordingChatFacts } from '../recording/chat-facts.port';
+import {
+  ChainVerdict,
+  ChatFacts,
+  ChatSpan,
+  consentMarkersOf,
+  MarkerRecord,
+  markersWithin,
+  MessageRecord,
+  ParticipantFacts,
+  RecordingChatFacts,
+} from '../recording/chat-facts.port';
 
 // What other features may know of a chat, as plain data: chats, messages, participants and
 // chat_events belong to chat, and this is the only door to them from outside the folder. It
@@ -73,7 +83,7 @@ export class ChatRecords implements RecordingChatFacts {
   // The stored bodies (opened) in the spans, after `afterSeq`, at most `limit` of them.
   async messagePage(chatId: string, companyId: string, spans: ChatSpan[], afterSeq: number, limit: number): Promise<MessageRecord[]> {
     if (spans.length === 0) return [];
-    const within = inSpans(spans, false);
+    const within = inSpans(spans);
     const rows = (await this.db.query(
       `SELECT seq, at, sender_role, sender_id, sender_name, text FROM messages WHERE chat_id = ? AND text IS NOT NULL AND (${within.sql}) AND seq > ? ORDER BY seq ASC LIMIT ${Math.floor(limit)}`,
       [chatId, ...within.params, afterSeq],
@@ -93,20 +103,22 @@ export class ChatRecords implements RecordingChatFacts {
   // The markers in the spans, in chat order.
   async markers(chatId: string, spans: ChatSpan[]): Promise<MarkerRecord[]> {
     if (spans.length === 0) return [];
-    const within = inSpans(spans, true);
-    return this.markerRows(`chat_id = ? AND (${within.sql})`, [chatId, ...within.params]);
+    return markersWithin((await this.markersOfChats([chatId])).get(chatId) ?? [], spans);
   }
 
   // The chat's consent markers (requests, answers, discards), in chat order, wherever they fall.
-  consentMarkers(chatId: string): Promise<MarkerRecord[]> {
-    return this.markerRows("chat_id = ? AND kind = 'consent'", [chatId]);
+  async consentMarkers(chatId: string): Promise<MarkerRecord[]> {
+    return consentMarkersOf((await this.markersOfChats([chatId])).get(chatId) ?? []);
   }
 
-  private async markerRows(where: string, params: unknown[]): Promise<MarkerRecord[]> {
+  async markersOfChats(chatIds: string[]): Promise<Map<string, MarkerRecord[]>> {
+    const out = new Map<string, MarkerRecord[]>(chatIds.map((id) => [id, []]));
+    if (chatIds.length === 0) return out;
     const rows = (await this.db.query(
-      `SELECT after_seq, at, kind, actor_role, actor_id, actor_name, detail FROM chat_events WHERE ${where} ORDER BY after_seq ASC, at ASC`,
-      params,
+      `SELECT chat_id, after_seq, at, kind, actor_role, actor_id, actor_name, detail FROM chat_events WHERE chat_id IN (${chatIds.map(() => '?').join(', ')}) ORDER BY chat_id ASC, after_seq ASC, at ASC`,
+      chatIds,
     )) as {
+      chat_id: string;
       after_seq: number | string;
       at: Date | string;
       kind: string;
@@ -115,15 +127,18 @@ export class ChatRecords implements RecordingChatFacts {
       actor_name: string | null;
       detail: string | null;
     }[];
-    return rows.map((e) => ({
-      afterSeq: Number(e.after_seq),
-      at: dateOf(e.at),
-      kind: e.kind,
-      actorRole: e.actor_role,
-      actorId: e.actor_id,
-      actorName: e.actor_name,
-      detail: e.detail,
-    }));
+    for (const e of rows) {
+      out.get(e.chat_id)?.push({
+        afterSeq: Number(e.after_seq),
+        at: dateOf(e.at),
+        kind: e.kind,
+        actorRole: e.actor_role,
+        actorId: e.actor_id,
+        actorName: e.actor_name,
+        detail: e.detail,
+      });
+    }
+    return out;
   }
 
   // Every stored message of the chat, page by page: bodies against digests, links in seq order.
@@ -212,10 +227,9 @@ function participantOf(p: ParticipantRow): ParticipantFacts {
 }
 
 // A condition on seq (messages) or after_seq and time (markers) true within any of the spans.
-function inSpans(spans: ChatSpan[], markers: boolean): { sql: string; params: unknown[] } {
-  // A marker's afterSeq places it after the message it follows; its time keeps out markers written
-  // while the recording was not running, at the same place in the chat.
-  const sql = spans.map(() => (markers ? '(after_seq >= ? AND after_seq < ? AND at >= ? AND at <= ?)' : '(seq >= ? AND seq < ?)')).join(' OR ');
-  const params = spans.flatMap((g) => (markers ? [g.startSeq - 1, g.endSeq, sqlDate(g.from), sqlDate(g.to)] : [g.startSeq, g.endSeq]));
+// Messages in the spans (markers: markersWithin).
+function inSpans(spans: ChatSpan[]): { sql: string; params: unknown[] } {
+  const sql = spans.map(() => '(seq >= ? AND seq < ?)').join(' OR ');
+  const params = spans.flatMap((g) => [g.startSeq, g.endSeq]);
   return { sql, params };
 }

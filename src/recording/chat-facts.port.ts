@@ -58,6 +58,21 @@ export interface MarkerRecord {
   detail: string | null;
 }
 
+// A recording's markers among its chat's (in chat order, as read): those placed in one of its spans
+// (after the message before the span's first, before its end) and written while it ran (a marker
+// written while the recording was not running, at the same place in the chat, is not its own).
+export function markersWithin(markers: MarkerRecord[], spans: ChatSpan[]): MarkerRecord[] {
+  return markers.filter((e) => {
+    const at = e.at.getTime();
+    return spans.some((g) => e.afterSeq >= g.startSeq - 1 && e.afterSeq < g.endSeq && at >= g.from.getTime() && at <= g.to.getTime());
+  });
+}
+
+// The consent markers (requests, answers, discards) among a chat's, wherever they fall.
+export function consentMarkersOf(markers: MarkerRecord[]): MarkerRecord[] {
+  return markers.filter((e) => e.kind === 'consent');
+}
+
 // The chat's message chain checked (docs/integrity.md, "Chained messages"): intact with the link
 // of the last message the spans captured (lowercase hex; null if they captured none, or only
 // messages written before the chain existed), or broken at a seq, with what is wrong there.
@@ -78,8 +93,11 @@ export abstract class RecordingChatFacts {
   // The stored bodies (opened) in the spans, after `afterSeq`, at most `limit` of them.
   abstract messagePage(chatId: string, companyId: string, spans: ChatSpan[], afterSeq: number, limit: number): Promise<MessageRecord[]>;
 
-  // The markers in the spans, in chat order.
+  // The markers in the spans, in chat order (markersWithin).
   abstract markers(chatId: string, spans: ChatSpan[]): Promise<MarkerRecord[]>;
+
+  // Every marker of each of these chats, in chat order, in one read (a chat without any: empty).
+  abstract markersOfChats(chatIds: string[]): Promise<Map<string, MarkerRecord[]>>;
 
   // The chat's consent markers (requests, answers, discards), in chat order, wherever they fall.
   abstract consentMarkers(chatId: string): Promise<MarkerRecord[]>;

@@ -10,7 +10,7 @@ import { DeliverySpool } from '../export/delivery-spool';
 import { DeliveryWorker } from '../export/delivery.worker';
 import { recordingFileName, renderRecording, suffixedRecordingFileName } from '../transcript/recording-renderer';
 import { RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
-import { ChatFacts, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
+import { ChatFacts, MarkerRecord, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
 import { INTEGRITY_FAILURE, translated } from './delivery-failures';
 import { RecordingManifests } from './recording-manifests';
 import { RecordingSnapshots } from './recording-snapshots';
@@ -25,7 +25,12 @@ export const LARGE_RENDER_MESSAGES = 500;
 // at a stop); a plan takes it only for a job claimed moments ago (the worker says so).
 const PREFETCH_KEPT_MS = 30_000;
 
-type Found = { recording: RecordingEntity; segments: SegmentView[]; facts: { chat: ChatFacts; participants: ParticipantFacts[] } };
+type Found = {
+  recording: RecordingEntity;
+  segments: SegmentView[];
+  facts: { chat: ChatFacts; participants: ParticipantFacts[] };
+  chatMarkers: MarkerRecord[];
+};
 
 export interface RecordingDeliveryPlan extends DeliveryPlan {
   recording: RecordingEntity;
@@ -48,8 +53,8 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     super();
   }
 
-  // Per claimed job: its recording with segments and its chat with participants, read for the
-  // whole claim in two statements instead of two per job.
+  // Per claimed job: its recording with segments, its chat with participants and the chat's
+  // markers, read for the whole claim in three statements instead of three per job.
   private readonly prefetched = new Map<string, { at: number; found: Promise<Found | null> }>();
 
   override prefetch(jobIds: string[]): void {
@@ -57,16 +62,18 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     for (const [id, p] of this.prefetched) if (now - p.at > PREFETCH_KEPT_MS) this.prefetched.delete(id);
     const read = (async () => {
       const recordings = await this.recordings.findManyWithSegments(jobIds);
-      const facts = await this.chats.factsWithParticipantsOf([...new Set([...recordings.values()].map((r) => r.recording.chatId))]);
-      return { recordings, facts };
+      const chatIds = [...new Set([...recordings.values()].map((r) => r.recording.chatId))];
+      const [facts, markers] = await Promise.all([this.chats.factsWithParticipantsOf(chatIds), this.chats.markersOfChats(chatIds)]);
+      return { recordings, facts, markers };
     })();
     for (const id of jobIds) {
       // A failed or missing read leaves the plan to read for itself.
       const found = read.then(
-        ({ recordings, facts }) => {
+        ({ recordings, facts, markers }) => {
           const r = recordings.get(id);
           const f = r ? facts.get(r.recording.chatId) : undefined;
-          return r && f ? { ...r, facts: f } : null;
+          const m = r ? markers.get(r.recording.chatId) : undefined;
+          return r && f && m ? { ...r, facts: f, chatMarkers: m } : null;
         },
         () => null,
       );
@@ -88,7 +95,7 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     const large = (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES;
     return translated(async () => {
       // A small recording's messages are read once, with the chain check; a large one's are paged.
-      const snapshot = await this.snapshots.of(rec, { keepMessages: !large, segments, facts: early?.facts });
+      const snapshot = await this.snapshots.of(rec, { keepMessages: !large, segments, facts: early?.facts, chatMarkers: early?.chatMarkers });
       const fileName = rec.fileName ?? (await this.reserveName(rec, snapshot));
       return {
         jobId: rec.id,

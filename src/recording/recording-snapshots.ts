@@ -4,7 +4,7 @@ import { FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
 import { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
-import { ChatFacts, ChatSpan, MarkerRecord, MessageRecord, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
+import { ChatFacts, ChatSpan, consentMarkersOf, MarkerRecord, markersWithin, MessageRecord, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
 import { ChainBrokenError, translated } from './delivery-failures';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
@@ -32,9 +32,15 @@ export class RecordingSnapshots {
   // `keepMessages`: the recording is small enough for its messages to be held whole; they are then
   // taken from the chain check's own read of the chat instead of being read again. `segments`:
   // already read with the recording. `facts`: the chat and its participants, already read.
+  // `chatMarkers`: every marker of the chat, already read (the recording's are picked from them).
   async of(
     rec: RecordingEntity,
-    opts: { keepMessages?: boolean; segments?: SegmentView[]; facts?: { chat: ChatFacts; participants: ParticipantFacts[] } } = {},
+    opts: {
+      keepMessages?: boolean;
+      segments?: SegmentView[];
+      facts?: { chat: ChatFacts; participants: ParticipantFacts[] };
+      chatMarkers?: MarkerRecord[];
+    } = {},
   ): Promise<RecordingSnapshot> {
     const keepMessages = opts.keepMessages ?? false;
     // Independent reads run side by side: this runs once per delivered file.
@@ -59,8 +65,8 @@ export class RecordingSnapshots {
     // the chain's verdict.
     const reads = Promise.all([
       this.companies.agents(rec.companyId, agentIds),
-      this.chats.markers(rec.chatId, spans),
-      profile.format === 'vcon' ? this.chats.consentMarkers(rec.chatId) : Promise.resolve([]),
+      opts.chatMarkers ? markersWithin(opts.chatMarkers, spans) : this.chats.markers(rec.chatId, spans),
+      profile.format !== 'vcon' ? [] : opts.chatMarkers ? consentMarkersOf(opts.chatMarkers) : this.chats.consentMarkers(rec.chatId),
     ]);
     void reads.catch(() => undefined);
     const firstPage = keepMessages ? null : page(0);
