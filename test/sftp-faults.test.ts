@@ -137,7 +137,7 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
       expect(onTemp.slice(0, 3)).toEqual([`OPEN ${tempOf(f)} w`, `WRITE ${tempOf(f)} @0+16`, `CLOSE ${tempOf(f)}`]);
     });
 
-    it('a refused write fails the upload although the close went out behind it: nothing renamed', async () => {
+    it('a refused write fails the upload although the close went out behind it: nothing renamed, the partial upload removed', async () => {
       const s = await server({ posixRename: false, replyDelayMs: 20, refuseWrites: true });
       const f = fileOf('chat-q.html', 'x');
 
@@ -147,6 +147,9 @@ describe('SftpTransport under faults (scripted SFTP server)', () => {
       expect(s.ops).toContain(`WRITE-REFUSED ${tempOf(f)} @0`);
       expect(s.ops.some((o) => o.startsWith('RENAME ') || o.startsWith('POSIX-RENAME '))).toBe(false);
       expect(s.files.has(finalOf(f))).toBe(false);
+      // nor is what was written left under the temporary name
+      expect(s.ops).toContain(`REMOVE ${tempOf(f)}`);
+      expect(s.files.has(tempOf(f))).toBe(false);
     });
 
     it('creates a missing sub-folder once and delivers into it', async () => {

@@ -112,7 +112,15 @@ export class SftpTransport {
     // hashed on the way. A large file gets extra time at a floor rate of 1 MB/s; a stall still ends
     // within the deadline.
     const body = measuredContent(f);
-    await this.op(c, 'put', () => pipelinedPut(sftpOf(c.client), sshOf(c.client), temp, body.chunks), this.opTimeoutMs + Math.ceil(f.bytes / 1000));
+    try {
+      await this.op(c, 'put', () => pipelinedPut(sftpOf(c.client), sshOf(c.client), temp, body.chunks), this.opTimeoutMs + Math.ceil(f.bytes / 1000));
+    } catch (err) {
+      // A refused write (a full disk, a quota) leaves part of the body under the temporary name:
+      // removed while the connection still answers (a retry would replace it; a last attempt
+      // would not). A connection that failed leaves it to the retry, or to an erasure.
+      if (!c.dead) await this.op(c, 'delete', () => c.client.delete(temp, true)).catch(() => undefined);
+      throw err;
+    }
     try {
       body.check();
     } catch (err) {
