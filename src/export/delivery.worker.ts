@@ -334,19 +334,16 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   // soon) or at a stop; otherwise once the first waiting outcome has waited OUTCOME_GATHER_MS.
   private scheduleOutcomes(): void {
     if (this.recordingOutcomes || this.outcomes.length === 0) return;
-    if (this.outcomes.length >= OUTCOME_BATCH_MAX || this.active === 0 || this.stopped) {
-      if (this.outcomeTimer) clearTimeout(this.outcomeTimer);
-      this.outcomeTimer = null;
-      this.recordingOutcomes = true;
-      setImmediate(() => void this.recordOutcomes());
-    } else {
-      this.outcomeTimer ??= setTimeout(() => {
-        this.outcomeTimer = null;
-        if (this.recordingOutcomes || this.outcomes.length === 0) return;
-        this.recordingOutcomes = true;
-        void this.recordOutcomes();
-      }, OUTCOME_GATHER_MS);
-    }
+    const now = this.outcomes.length >= OUTCOME_BATCH_MAX || this.active === 0 || this.stopped;
+    if (now && this.outcomeTimer) clearTimeout(this.outcomeTimer);
+    if (now || !this.outcomeTimer) this.outcomeTimer = setTimeout(() => this.startOutcomes(), now ? 0 : OUTCOME_GATHER_MS);
+  }
+
+  private startOutcomes(): void {
+    this.outcomeTimer = null;
+    if (this.recordingOutcomes || this.outcomes.length === 0) return;
+    this.recordingOutcomes = true;
+    void this.recordOutcomes();
   }
 
   private async recordOutcomes(): Promise<void> {

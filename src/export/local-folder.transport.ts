@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, RemovalResult, temporaryName } from './transport';
+import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, RemovalResult, temporaryPath } from './transport';
 
 // The embedded default: one folder per company under EXPORT_LOCAL_DIR.
 export class LocalFolderTransport {
@@ -12,7 +12,7 @@ export class LocalFolderTransport {
     const final = resolve(companyDir, ...f.relPath.split('/'));
     if (!final.startsWith(companyDir + sep)) throw new PermanentDeliveryError(`path escapes the export folder: ${f.relPath}`);
     await fs.mkdir(dirname(final), { recursive: true });
-    const temp = join(dirname(final), temporaryName(f));
+    const temp = resolve(companyDir, ...temporaryPath(f).split('/'));
     try {
       const body = measuredContent(f);
       const fh = await fs.open(temp, 'w', 0o644);

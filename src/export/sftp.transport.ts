@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, RemovalResult, temporaryName } from './transport';
+import { DeliveryFile, DeliveryResult, measuredContent, PermanentDeliveryError, RemovalResult, temporaryPath } from './transport';
 import { removeOverSftp } from './sftp-removal';
 import { pipelinedPut } from './sftp-upload';
 import { SftpTargetConfig } from './export-target.types';
@@ -103,7 +103,7 @@ export class SftpTransport {
       throw new PermanentDeliveryError(`path escapes the remote folder: ${f.relPath}`);
     }
     const dir = posix.dirname(finalPath);
-    const temp = posix.join(dir, temporaryName(f));
+    const temp = posix.join(base, temporaryPath(f));
     if (dir !== base && !c.dirs.has(dir)) {
       await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
       c.dirs.add(dir);
