@@ -123,3 +123,80 @@ describe('delivery outcomes, recorded apart from the lanes', () => {
     expect(sshd.listFiles()).toHaveLength(2);
   });
 });
+
+// Lanes planning at the same time reserve their files' first-choice names in one statement; when
+// that statement cannot take them all (two of them want the same name), each is reserved alone.
+describe('file names reserved by several lanes at once', () => {
+  let db: TestDatabase;
+  let sshd: SshdHandle;
+  let app: AppHandle;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await migrate(db.url);
+    sshd = await startSshd();
+    app = await startApp({ databaseUrl: db.url, env: { DELIVERY_CONCURRENCY: '8' } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    if (app) cleanupDir(app.workDir);
+    await sshd?.destroy();
+    await db?.drop();
+  });
+
+  // Eight chats ended on an instance without a worker, then delivered by this one's eight lanes
+  // from one claim: the file name of each chat's recording.
+  async function deliverEight(company: string): Promise<{ chats: string[]; names: Map<string, { name: string; id: string }> }> {
+    const ender = await startApp({ databaseUrl: db.url, env: { DELIVERY_WORKER: 'false' } });
+    const chats: string[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const chat = await openChat(ender, company, { agentId: `agent-${i}`, customer: { id: `cust-${i}`, name: `Customer ${i}` } });
+        try {
+          await exchange(chat, [`hello from ${i}`]);
+          await endChat(chat);
+        } finally {
+          chat.close();
+        }
+        chats.push(chat.chatId);
+      }
+    } finally {
+      await ender.stop();
+      cleanupDir(ender.workDir);
+    }
+    const names = await waitFor('every file', async () => {
+      const rows = await db.query<{ id: string; chat_id: string; status: string; file_name: string }>(
+        `SELECT id, chat_id, status, file_name FROM recordings WHERE chat_id IN (${chats.map(() => '?').join(',')})`,
+        chats,
+      );
+      return rows.length === chats.length && rows.every((r) => r.status === 'delivered')
+        ? new Map(rows.map((r) => [r.chat_id, { name: r.file_name, id: r.id }]))
+        : null;
+    });
+    chats.forEach((chatId, i) => expect(sshd.readFile(names.get(chatId)?.name as string)).toContain(`hello from ${i}`));
+    return { chats, names };
+  }
+
+  it('names that differ: each file under its own first choice', async () => {
+    const company = 'names-apart';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd))).status).toBe(200);
+    expect((await http(app, 'PUT', '/v1/admin/profiles/agent', admin, { filenameTemplate: 'apart/{{chatId}}', format: 'text' })).status).toBe(200);
+    const { chats, names } = await deliverEight(company);
+    expect(chats.map((c) => names.get(c)?.name)).toEqual(chats.map((c) => `apart/${c}.txt`));
+    expect(sshd.listFiles().filter((f) => f.startsWith('apart/'))).toHaveLength(8);
+  });
+
+  it('one name wanted by all: one file under it, the others under it with their own suffix, none overwritten', async () => {
+    const company = 'names-clash';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd))).status).toBe(200);
+    expect((await http(app, 'PUT', '/v1/admin/profiles/agent', admin, { filenameTemplate: 'clash/{{service}}', format: 'text' })).status).toBe(200);
+    const { chats, names } = await deliverEight(company);
+    const taken = chats.map((c) => names.get(c) as { name: string; id: string });
+    expect(taken.filter((t) => t.name === 'clash/sales.txt')).toHaveLength(1);
+    for (const t of taken.filter((x) => x.name !== 'clash/sales.txt')) expect(t.name).toBe(`clash/sales_${t.id.slice(0, 8)}.txt`);
+    expect(new Set(taken.map((t) => t.name)).size).toBe(8);
+    expect(sshd.listFiles().filter((f) => f.startsWith('clash/'))).toHaveLength(8);
+  });
+});

@@ -246,6 +246,57 @@ describe('MessageStore on MariaDB', () => {
     expect(await chain.verify('legacy-1', company, whole)).toMatchObject({ intact: false, seq: 4 });
   });
 
+  it("reads several chats' chains ahead in one statement, each with the verdict of its own read", async () => {
+    const ids = ['ahead-intact', 'ahead-far', 'ahead-gap', 'ahead-body', 'ahead-open'];
+    for (const id of ids) {
+      await newChat(id);
+      for (const text of ['one', 'two', 'three']) {
+        await store.append({ chatId: id, companyId: company, senderRole: 'customer', senderId: 'c', senderName: null, clientMsgId: null, text });
+      }
+    }
+    await db.query("UPDATE chats SET status = 'ended' WHERE id IN ('ahead-intact', 'ahead-far', 'ahead-gap', 'ahead-body')");
+    // A row slipped in far past the ended chat's last (beyond the check's first page of 200 seqs),
+    // a missing row, a changed body; the open chat goes on after its row was read.
+    await db.query(
+      "INSERT INTO messages (chat_id, seq, client_msg_id, sender_role, sender_id, text, paused, at) VALUES ('ahead-far', 450, NULL, 'agent', 'a', 'forged', 0, NOW(3))",
+    );
+    await db.query("DELETE FROM messages WHERE chat_id = 'ahead-gap' AND seq = 2");
+    await db.query("UPDATE messages SET text = 'TWO' WHERE chat_id = 'ahead-body' AND seq = 2");
+    const starts = [];
+    for (const id of ids) {
+      const [c] = await db.query<{ status: string; next_seq: number; chain_head: string | null }>(
+        'SELECT status, next_seq, chain_head FROM chats WHERE id = ?',
+        [id],
+      );
+      starts.push({ id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head });
+    }
+    // A chat too long for one page, and one past the budget of rows, are left to their own read.
+    const long = { id: 'ahead-long', status: 'ended', nextSeq: 201, chainHead: null };
+    const ahead = await chain.readAhead([...starts, long], 15);
+    expect([...ahead.keys()].sort()).toEqual(ids.sort());
+    expect((await chain.readAhead(starts, 7)).size).toBe(2);
+    await store.append({ chatId: 'ahead-open', companyId: company, senderRole: 'customer', senderId: 'c', senderName: null, clientMsgId: null, text: 'four' });
+    const whole = [{ startSeq: 1, endSeq: 4, from: new Date(0), to: new Date() }];
+    const verdicts: Record<string, unknown> = {};
+    for (const start of starts) {
+      const own = await chain.verifyFrom(start, company, whole, 1000);
+      expect(await chain.verifyFrom(start, company, whole, 1000, ahead.get(start.id))).toEqual(own);
+      verdicts[start.id] = own.intact ? 'intact' : own.problem;
+    }
+    expect(verdicts).toEqual({
+      'ahead-intact': 'intact',
+      'ahead-far': "a row after the chat's last message (seq 3)",
+      'ahead-gap': 'the row is missing',
+      'ahead-body': 'the body does not match its digest',
+      'ahead-open': 'intact',
+    });
+    // The check took its rows from the read ahead, not from a read of its own.
+    await db.query("DELETE FROM messages WHERE chat_id = 'ahead-intact'");
+    const fromAhead = await chain.verifyFrom(starts[0], company, whole, 1000, ahead.get('ahead-intact'));
+    expect(fromAhead.intact && fromAhead.messages?.map((m) => m.text)).toEqual(['one', 'two', 'three']);
+    expect(await chain.verifyFrom(starts[0], company, whole, 1000)).toMatchObject({ intact: false, seq: 1 });
+  });
+
   it('locks only the chats of its batch: a transaction holding another chat does not hold it up', async () => {
     // A batch naming many chats of a small table: the optimiser would rather scan every row, and a
     // locking scan waits on every row another transaction holds (up to innodb_lock_wait_timeout).

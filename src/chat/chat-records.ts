@@ -7,6 +7,7 @@ import { ChatEntity } from './chat.entity';
 import { MessageChainVerifier } from './message-chain-verifier';
 import { MessageEntity, SenderRole } from './message.entity';
 import {
+  ChainReadAhead,
   ChainVerdict,
   ChatFacts,
   ChatSpan,
@@ -142,8 +143,12 @@ export class ChatRecords implements RecordingChatFacts {
   }
 
   // Every stored message of the chat, page by page: bodies against digests, links in seq order.
-  verifyChain(chat: ChatFacts, companyId: string, spans: ChatSpan[], keepChars = 0): Promise<ChainVerdict> {
-    return this.chain.verifyFrom(chat, companyId, spans, keepChars);
+  verifyChain(chat: ChatFacts, companyId: string, spans: ChatSpan[], keepChars = 0, ahead?: ChainReadAhead): Promise<ChainVerdict> {
+    return this.chain.verifyFrom(chat, companyId, spans, keepChars, ahead);
+  }
+
+  chainReadAheadOf(chats: ChatFacts[], rowBudget: number): Promise<Map<string, ChainReadAhead>> {
+    return this.chain.readAhead(chats, rowBudget);
   }
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { boolOf, dateOf } from '../database/sql';
 import { CryptoService } from '../security/crypto.service';
-import type { ChainVerdict, ChatSpan, MessageRecord } from '../recording/chat-facts.port';
+import type { ChainReadAhead, ChainVerdict, ChatSpan, MessageRecord } from '../recording/chat-facts.port';
 import { bodyDigest, CHAIN_ORIGIN, nextLink } from './message-chain';
 import { SenderRole } from './message.entity';
 
@@ -16,6 +16,12 @@ export interface ChainStart {
   status: string;
   nextSeq: number;
   chainHead: string | null;
+}
+
+// A chat's first page, read with other chats' (readAhead): exactly what page(chatId, 0) returns
+// for a chat of at most CHAIN_PAGE_SIZE rows.
+interface FirstPage extends ChainReadAhead {
+  rows: MessageRow[];
 }
 
 interface MessageRow {
@@ -60,8 +66,10 @@ export class MessageChainVerifier {
   // stored in the spans, opened as messagePage opens them, come back with an intact verdict, so
   // that a small recording reads its messages once; past keepChars characters they are dropped
   // (the caller pages them as for a large one).
-  async verifyFrom(chat: ChainStart, companyId: string, spans: ChatSpan[], keepChars = 0): Promise<ChainVerdict> {
+  // `ahead`: the chat's first page, read (after the chat row) by readAhead.
+  async verifyFrom(chat: ChainStart, companyId: string, spans: ChatSpan[], keepChars = 0, ahead?: ChainReadAhead): Promise<ChainVerdict> {
     const chatId = chat.id;
+    let first = ahead && ahead.chatId === chatId && 'rows' in ahead ? (ahead as FirstPage).rows : null;
     const last = chat.nextSeq - 1;
     const captured = (seq: number) => spans.some((g) => seq >= g.startSeq && seq < g.endSeq);
     let kept: MessageRecord[] | null = keepChars > 0 ? [] : null;
@@ -84,7 +92,8 @@ export class MessageChainVerifier {
     let checked = 0;
     let more = true;
     for (let guard = 0; more && guard <= last / CHAIN_PAGE_SIZE + 1; guard++) {
-      const rows = await this.page(chatId, seq);
+      const rows = seq === 0 && first ? first : await this.page(chatId, seq);
+      first = null;
       more = rows.length === CHAIN_PAGE_SIZE;
       for (const r of rows) {
         if (r.seq > last) {
@@ -130,32 +139,66 @@ export class MessageChainVerifier {
     return { intact: true, head, checked, messages };
   }
 
+  // The first page of each chat whose rows (below its next_seq as read) fit one page with room to
+  // spare (so that one read completes its check), for several chats in one statement, up to
+  // `rowBudget` rows in all. Read after the chats' rows, as verify reads them.
+  async readAhead(chats: ChainStart[], rowBudget: number): Promise<Map<string, ChainReadAhead>> {
+    const out = new Map<string, ChainReadAhead>();
+    const picked: string[] = [];
+    let rows = 0;
+    for (const c of chats) {
+      const n = c.nextSeq - 1;
+      if (n < 1 || n >= CHAIN_PAGE_SIZE || rows + n > rowBudget) continue;
+      rows += n;
+      picked.push(c.id);
+      const page: FirstPage = { chatId: c.id, rows: [] };
+      out.set(c.id, page);
+    }
+    if (picked.length === 0) return out;
+    // Per chat, exactly its page from seq 0: its first CHAIN_PAGE_SIZE rows, however far they
+    // reach (a row far past the chat's last is as visible as in verifyFrom's own read).
+    const read = (await this.db.query(
+      `SELECT chat_id, ${COLUMNS} FROM (SELECT chat_id, ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY seq ASC) AS n FROM messages WHERE chat_id IN (${picked.map(() => '?').join(', ')}) AND seq > 0) t WHERE n <= ${CHAIN_PAGE_SIZE} ORDER BY chat_id ASC, seq ASC`,
+      picked,
+    )) as (RawRow & { chat_id: string })[];
+    for (const r of read) (out.get(r.chat_id) as FirstPage | undefined)?.rows.push(rowOf(r));
+    return out;
+  }
+
   // Raw SQL: every row of the chat is read for each delivered recording.
   private async page(chatId: string, after: number): Promise<MessageRow[]> {
-    const rows = (await this.db.query(
-      `SELECT seq, at, sender_role, sender_id, sender_name, text, paused, body_sha256, chain FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq ASC LIMIT ${CHAIN_PAGE_SIZE}`,
-      [chatId, after],
-    )) as {
-      seq: number | string;
-      at: Date | string;
-      sender_role: SenderRole;
-      sender_id: string;
-      sender_name: string | null;
-      text: string | null;
-      paused: number | string | boolean;
-      body_sha256: string | null;
-      chain: string | null;
-    }[];
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      at: dateOf(r.at),
-      senderRole: r.sender_role,
-      senderId: r.sender_id,
-      senderName: r.sender_name,
-      text: r.text,
-      paused: boolOf(r.paused),
-      bodySha256: r.body_sha256,
-      chain: r.chain,
-    }));
+    const rows = (await this.db.query(`SELECT ${COLUMNS} FROM messages WHERE chat_id = ? AND seq > ? ORDER BY seq ASC LIMIT ${CHAIN_PAGE_SIZE}`, [
+      chatId,
+      after,
+    ])) as RawRow[];
+    return rows.map(rowOf);
   }
+}
+
+const COLUMNS = 'seq, at, sender_role, sender_id, sender_name, text, paused, body_sha256, chain';
+
+interface RawRow {
+  seq: number | string;
+  at: Date | string;
+  sender_role: SenderRole;
+  sender_id: string;
+  sender_name: string | null;
+  text: string | null;
+  paused: number | string | boolean;
+  body_sha256: string | null;
+  chain: string | null;
+}
+
+function rowOf(r: RawRow): MessageRow {
+  return {
+    seq: Number(r.seq),
+    at: dateOf(r.at),
+    senderRole: r.sender_role,
+    senderId: r.sender_id,
+    senderName: r.sender_name,
+    text: r.text,
+    paused: boolOf(r.paused),
+    bodySha256: r.body_sha256,
+    chain: r.chain,
+  };
 }

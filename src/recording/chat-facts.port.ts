@@ -80,6 +80,13 @@ export function consentMarkersOf(markers: MarkerRecord[]): MarkerRecord[] {
 // as messagePage would have read them all, unless they came to more than the characters allowed.
 export type ChainVerdict = { intact: true; head: string | null; checked: number; messages?: MessageRecord[] } | { intact: false; seq: number; problem: string };
 
+// The first rows of a chat's chain, read ahead together with other chats' (for a delivery claim)
+// after the chat row they are checked against: the check then starts from them instead of its
+// own first read. What is in it is the chain check's business only.
+export interface ChainReadAhead {
+  readonly chatId: string;
+}
+
 export abstract class RecordingChatFacts {
   // The chat and everyone who joined it (in join order), read together.
   abstract factsWithParticipants(chatId: string): Promise<{ chat: ChatFacts; participants: ParticipantFacts[] }>;
@@ -106,7 +113,13 @@ export abstract class RecordingChatFacts {
   // each body against its digest and each link against the one before. With keepChars > 0 the
   // bodies it opened in the spans come back with the verdict (up to that many characters in all),
   // so that a small recording reads its messages once.
-  abstract verifyChain(chat: ChatFacts, companyId: string, spans: ChatSpan[], keepChars?: number): Promise<ChainVerdict>;
+  // `ahead`: this chat's first rows, from chainReadAheadOf.
+  abstract verifyChain(chat: ChatFacts, companyId: string, spans: ChatSpan[], keepChars?: number, ahead?: ChainReadAhead): Promise<ChainVerdict>;
+
+  // For each of these chats (as read by factsWithParticipantsOf, before this call) whose whole
+  // chain fits the check's first read, that read, for all of them in one statement; at most
+  // `rowBudget` rows in all (chats past it are left to read for themselves).
+  abstract chainReadAheadOf(chats: ChatFacts[], rowBudget: number): Promise<Map<string, ChainReadAhead>>;
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.
   abstract purgeBodiesOutside(m: EntityManager, chatId: string, kept: { startSeq: number; endSeq: number | null }[]): Promise<void>;

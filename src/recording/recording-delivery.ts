@@ -10,7 +10,7 @@ import { DeliverySpool } from '../export/delivery-spool';
 import { DeliveryWorker } from '../export/delivery.worker';
 import { recordingFileName, renderRecording, suffixedRecordingFileName } from '../transcript/recording-renderer';
 import { RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
-import { ChatFacts, MarkerRecord, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
+import { ChainReadAhead, ChatFacts, MarkerRecord, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
 import { INTEGRITY_FAILURE, translated } from './delivery-failures';
 import { RecordingManifests } from './recording-manifests';
 import { RecordingSnapshots } from './recording-snapshots';
@@ -25,12 +25,21 @@ export const LARGE_RENDER_MESSAGES = 500;
 // at a stop); a plan takes it only for a job claimed moments ago (the worker says so).
 const PREFETCH_KEPT_MS = 30_000;
 
+// A claim's read-ahead of its chats' chains takes at most this many rows in all (a body is at most
+// 10,000 characters): chats past it, and chats too long for one page, are read by their own check.
+export const PREFETCH_CHAIN_ROWS = 1_000;
+
 type Found = {
   recording: RecordingEntity;
   segments: SegmentView[];
   facts: { chat: ChatFacts; participants: ParticipantFacts[] };
   chatMarkers: MarkerRecord[];
+  chainAhead?: ChainReadAhead;
 };
+
+function isLarge(rec: RecordingEntity): boolean {
+  return (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES;
+}
 
 export interface RecordingDeliveryPlan extends DeliveryPlan {
   recording: RecordingEntity;
@@ -64,16 +73,25 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
       const recordings = await this.recordings.findManyWithSegments(jobIds);
       const chatIds = [...new Set([...recordings.values()].map((r) => r.recording.chatId))];
       const [facts, markers] = await Promise.all([this.chats.factsWithParticipantsOf(chatIds), this.chats.markersOfChats(chatIds)]);
-      return { recordings, facts, markers };
+      // The chains of the chats whose recordings are checked and rendered in one go (not large),
+      // read after the chat rows they are checked against.
+      const small = [...recordings.values()].filter((r) => !isLarge(r.recording)).map((r) => facts.get(r.recording.chatId)?.chat);
+      const chains = await this.chats
+        .chainReadAheadOf(
+          [...new Set(small)].filter((c): c is ChatFacts => c !== undefined),
+          PREFETCH_CHAIN_ROWS,
+        )
+        .catch(() => new Map<string, ChainReadAhead>());
+      return { recordings, facts, markers, chains };
     })();
     for (const id of jobIds) {
       // A failed or missing read leaves the plan to read for itself.
       const found = read.then(
-        ({ recordings, facts, markers }) => {
+        ({ recordings, facts, markers, chains }) => {
           const r = recordings.get(id);
           const f = r ? facts.get(r.recording.chatId) : undefined;
           const m = r ? markers.get(r.recording.chatId) : undefined;
-          return r && f && m ? { ...r, facts: f, chatMarkers: m } : null;
+          return r && f && m ? { ...r, facts: f, chatMarkers: m, chainAhead: chains.get(r.recording.chatId) } : null;
         },
         () => null,
       );
@@ -92,10 +110,16 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     const found = early ?? (await this.recordings.findWithSegments(recordingId));
     if (!found) return null;
     const { recording: rec, segments } = found;
-    const large = (rec.endSeq ?? Number.MAX_SAFE_INTEGER) - rec.startSeq > LARGE_RENDER_MESSAGES;
+    const large = isLarge(rec);
     return translated(async () => {
       // A small recording's messages are read once, with the chain check; a large one's are paged.
-      const snapshot = await this.snapshots.of(rec, { keepMessages: !large, segments, facts: early?.facts, chatMarkers: early?.chatMarkers });
+      const snapshot = await this.snapshots.of(rec, {
+        keepMessages: !large,
+        segments,
+        facts: early?.facts,
+        chatMarkers: early?.chatMarkers,
+        chainAhead: early?.chainAhead,
+      });
       const fileName = rec.fileName ?? (await this.reserveName(rec, snapshot));
       return {
         jobId: rec.id,
@@ -138,10 +162,11 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
       const suffix = i === 0 ? rec.id.slice(0, 8) : rec.id;
       candidates.push(suffixedRecordingFileName(snapshot, fileName, `${suffix}${i === 2 ? '_' + Date.now() : ''}`));
     }
-    for (const name of candidates) {
+    for (const [i, name] of candidates.entries()) {
       try {
         const key = createHash('sha256').update(name).digest('hex');
-        if (await this.recordings.claimFileName(rec.id, name, key)) {
+        // The first choice goes with other lanes' (one statement, one commit for all of them).
+        if (await (i === 0 ? this.names.claim(rec.id, name, key) : this.recordings.claimFileName(rec.id, name, key))) {
           rec.fileName = name;
           return name;
         }
@@ -153,6 +178,8 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     }
     throw new DeliveryFailureError(true, 'no_free_name', 'could not find a free file name');
   }
+
+  private readonly names = new NameReservations(this.recordings);
 
   async delivered(m: EntityManager, done: DeliveredPlan<RecordingDeliveryPlan>[], at: Date): Promise<void> {
     await this.recordings.markDelivered(
@@ -230,5 +257,50 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
         m,
       );
     }
+  }
+}
+
+// First-choice names reserved by lanes at about the same time go to the database in one UPDATE, a
+// group commit like the message store's: one statement at a time, and what came in meanwhile goes
+// in the next. When a statement cannot name them all (a name taken, by another recording or by two
+// of the batch; a row named meanwhile), each is reserved on its own, as it would have been alone:
+// the answers are the same, only slower.
+class NameReservations {
+  private waiting: { id: string; name: string; key: string; settle: (r: boolean | Promise<boolean>) => void }[] = [];
+  private flushing = false;
+
+  constructor(private readonly recordings: RecordingRepository) {}
+
+  claim(id: string, name: string, key: string): Promise<boolean> {
+    const claimed = new Promise<boolean>((settle) => this.waiting.push({ id, name, key, settle }));
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => void this.flush());
+    }
+    return claimed;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) await this.reserve(this.waiting.splice(0));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async reserve(batch: NameReservations['waiting']): Promise<void> {
+    const alone = async () => {
+      const each = batch.map((w) => this.recordings.claimFileName(w.id, w.name, w.key));
+      batch.forEach((w, i) => w.settle(each[i]));
+      await Promise.allSettled(each);
+    };
+    if (batch.length === 1) return alone();
+    try {
+      const named = await this.recordings.claimFileNames(batch);
+      if (named === batch.length) return batch.forEach((w) => w.settle(true));
+    } catch (err) {
+      if (!isDuplicateKey(err)) return batch.forEach((w) => w.settle(Promise.reject(err)));
+    }
+    await alone();
   }
 }

@@ -4,7 +4,17 @@ import { FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
 import { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
-import { ChatFacts, ChatSpan, consentMarkersOf, MarkerRecord, markersWithin, MessageRecord, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
+import {
+  ChainReadAhead,
+  ChatFacts,
+  ChatSpan,
+  consentMarkersOf,
+  MarkerRecord,
+  markersWithin,
+  MessageRecord,
+  ParticipantFacts,
+  RecordingChatFacts,
+} from './chat-facts.port';
 import { ChainBrokenError, translated } from './delivery-failures';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
@@ -33,6 +43,7 @@ export class RecordingSnapshots {
   // taken from the chain check's own read of the chat instead of being read again. `segments`:
   // already read with the recording. `facts`: the chat and its participants, already read.
   // `chatMarkers`: every marker of the chat, already read (the recording's are picked from them).
+  // `chainAhead`: the chain's first rows, read after `facts`.
   async of(
     rec: RecordingEntity,
     opts: {
@@ -40,6 +51,7 @@ export class RecordingSnapshots {
       segments?: SegmentView[];
       facts?: { chat: ChatFacts; participants: ParticipantFacts[] };
       chatMarkers?: MarkerRecord[];
+      chainAhead?: ChainReadAhead;
     } = {},
   ): Promise<RecordingSnapshot> {
     const keepMessages = opts.keepMessages ?? false;
@@ -72,7 +84,7 @@ export class RecordingSnapshots {
     const firstPage = keepMessages ? null : page(0);
     void firstPage?.catch(() => undefined);
     // Before anything is rendered: a broken chain fails the recording for good (docs/integrity.md).
-    const verdict = await this.chats.verifyChain(chat, rec.companyId, spans, keepMessages ? KEPT_MESSAGE_CHARS : 0);
+    const verdict = await this.chats.verifyChain(chat, rec.companyId, spans, keepMessages ? KEPT_MESSAGE_CHARS : 0, opts.facts ? opts.chainAhead : undefined);
     if (!verdict.intact) throw new ChainBrokenError(verdict.seq, verdict.problem);
     const [settings, markers, consent] = await reads;
     const agents = agentIds.map((id) => {

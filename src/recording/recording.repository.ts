@@ -250,6 +250,18 @@ export class RecordingRepository {
     return (await runWrite(this.db, 'UPDATE recordings SET file_name = ?, file_key = ? WHERE id = ? AND file_name IS NULL', [name, key, id])) === 1;
   }
 
+  // Several recordings' names in one statement: the number of rows named. A name already taken
+  // (by another recording, or by two of these) fails the whole statement with a duplicate key,
+  // and nothing is named.
+  async claimFileNames(names: { id: string; name: string; key: string }[]): Promise<number> {
+    const cases = names.map(() => 'WHEN ? THEN ?').join(' ');
+    return runWrite(
+      this.db,
+      `UPDATE recordings SET file_name = CASE id ${cases} END, file_key = CASE id ${cases} END WHERE id IN (${marks(names.length)}) AND file_name IS NULL`,
+      [...names.flatMap((n) => [n.id, n.name]), ...names.flatMap((n) => [n.id, n.key]), ...names.map((n) => n.id)],
+    );
+  }
+
   async markDelivered(m: EntityManager, delivered: { id: string; sha256: string }[], now: Date): Promise<void> {
     const at = sqlDate(now);
     const ids = delivered.map((d) => d.id);
