@@ -36,9 +36,19 @@ function zoneFormat(timeZone: string): Intl.DateTimeFormat | null {
 }
 
 /** `2026-03-01 23:30:00` in the zone, or null if the zone is unknown. */
-function localTime(at: Date, timeZone: string): string | null {
+export function localTime(at: Date, timeZone: string): string | null {
   const f = timeZone ? zoneFormat(timeZone) : null;
   if (!f) return null;
+  const offset = zoneOffset(f, timeZone, at.getTime());
+  if (offset === null) return wallClock(f, at);
+  const w = new Date(at.getTime() + offset);
+  const two = (n: number) => (n < 10 ? '0' : '') + n;
+  return `${w.getUTCFullYear()}-${two(w.getUTCMonth() + 1)}-${two(w.getUTCDate())} ${two(w.getUTCHours())}:${two(w.getUTCMinutes())}:${two(w.getUTCSeconds())}`;
+}
+
+// The wall clock as Intl formats it (a quarter of a file's rendering time in the drain profile,
+// so it is asked once per zone and quarter hour: see zoneOffset).
+function wallClock(f: Intl.DateTimeFormat, at: Date): string {
   let year = '';
   let month = '';
   let day = '';
@@ -54,6 +64,30 @@ function localTime(at: Date, timeZone: string): string | null {
     else if (p.type === 'second') second = p.value;
   }
   return `${year.padStart(4, '0')}-${month}-${day} ${hour}:${minute}:${second}`;
+}
+
+// A zone's offset from UTC over one quarter hour (ms), from Intl's wall clock at the quarter's first
+// and last second: the same at both ends means no change of offset within (zones change offset at
+// most a few times a year), so every instant of the quarter is its UTC time plus that offset.
+// Null (Intl is asked each time) when the offset changes within the quarter, or for years outside
+// 1000-9999 (eras and padding are Intl's business there).
+const QUARTER_MS = 15 * 60_000;
+const zoneOffsets = new LRUCache<string, number | false>({ max: 10_000 });
+function zoneOffset(f: Intl.DateTimeFormat, timeZone: string, t: number): number | null {
+  if (!Number.isFinite(t)) return null;
+  const start = Math.floor(t / QUARTER_MS) * QUARTER_MS;
+  const key = `${timeZone} ${start}`;
+  let offset = zoneOffsets.get(key);
+  if (offset === undefined) {
+    const at = (u: number) => {
+      const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)$/.exec(wallClock(f, new Date(u)));
+      return m && +m[1] >= 1000 ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) - u : null;
+    };
+    const first = at(start);
+    offset = first !== null && first === at(start + QUARTER_MS - 1000) ? first : false;
+    zoneOffsets.set(key, offset);
+  }
+  return offset === false ? null : offset;
 }
 
 /** `2026-03-01T23:30:00Z (Europe/London: 2026-03-01 23:30:00)` */
