@@ -176,11 +176,20 @@ export async function benchDrain(db: TestDatabase, sshd: SshdHandle, keyFile: st
     const ids = await prepareChats(api, company, n);
     const flow = token({ sub: 'flow', company, role: 'flow' });
     let k = 0;
+    // The ends alone (no worker in this instance): their CPU time, the service's and MariaDB's.
+    const dbPid = databasePid();
+    const before = { service: cpuMs(api.pid()), database: cpuMs(dbPid), at: performance.now() };
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (k < ids.length) await call(api, 'POST', `/v1/flow/chats/${ids[k++]}/end`, flow);
       }),
     );
+    const endCpu = {
+      service: (cpuMs(api.pid()) - before.service) / n,
+      database: (cpuMs(dbPid) - before.database) / n,
+      seconds: (performance.now() - before.at) / 1000,
+    };
+    log(`drain: ${n} ends took ${fmt(endCpu.seconds, 2)} s, ${fmt(endCpu.service, 2)} ms of service CPU each`);
     const dir = join(sshd.localDir, folder);
     const files = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.txt') && !f.startsWith('.')) : []);
     // The folder exists (owned like the upload folder) so that inotify can watch it from the start.
@@ -198,7 +207,6 @@ export async function benchDrain(db: TestDatabase, sshd: SshdHandle, keyFile: st
     });
     // CPU time is counted from the worker's readiness (its start-up left out) to the end, for the
     // files delivered meanwhile: steadier than throughput on a machine shared with other load.
-    const dbPid = databasePid();
     let atReady = { worker: NaN, database: NaN, files: 0 };
     const launched = startApp({ databaseUrl: db.url, env: BENCH_ENV, nodeArgs: NODE_ARGS }).then((h) => {
       atReady = { worker: cpuMs(h.pid()), database: cpuMs(dbPid), files: files().length };
@@ -235,7 +243,7 @@ export async function benchDrain(db: TestDatabase, sshd: SshdHandle, keyFile: st
     const sftpRate = copies.length / sftpBatch(sshd, keyFile, copies, `${sshd.remoteDir}/sftp-drain-${run}`);
     rmSync(local, { recursive: true, force: true });
     const rate = (got.length - 1) / seconds;
-    keep('drain', { files: got.length, seconds, filesPerSecond: rate, sftpBatchFilesPerSecond: sftpRate, cpuPerFile, cpuCountedFiles: counted });
+    keep('drain', { files: got.length, seconds, filesPerSecond: rate, sftpBatchFilesPerSecond: sftpRate, cpuPerFile, cpuCountedFiles: counted, endCpu });
     record({
       row: `delivery, outbox of ${n} drained by one instance: files/s`,
       service: rate,
@@ -253,6 +261,14 @@ export async function benchDrain(db: TestDatabase, sshd: SshdHandle, keyFile: st
       note: `over ${counted} files delivered after the worker was ready`,
     });
     record({ row: `delivery, outbox of ${n} drained: MariaDB CPU ms per file`, service: cpuPerFile.database, digits: 2, target: '(informs)' });
+    record({
+      row: `chat end (POST .../end, ${n} by 8 clients, no worker): service process CPU ms per end`,
+      service: endCpu.service,
+      digits: 2,
+      target: '(informs)',
+      note: `${fmt(n / endCpu.seconds, 0)} ends/s`,
+    });
+    record({ row: `chat end: MariaDB CPU ms per end`, service: endCpu.database, digits: 2, target: '(informs)' });
     cleanupDir(dir);
   } finally {
     for (const x of [api, worker]) {
