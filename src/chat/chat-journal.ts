@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal';
 import { newId } from '../common/ids';
 import { Actor, actorOf } from './actor';
 import { ChatEntity } from './chat.entity';
-import { ChatEventEntity } from './chat-event.entity';
+import { sqlDate } from '../database/sql';
 
 export interface MarkerInput {
   kind: string;
@@ -29,18 +29,19 @@ export class ChatJournal {
     if (audit) await this.note(m, chat, { role: by.role, id: by.sub }, audit);
   }
 
+  // Raw SQL: every join, leave, pause, consent and end writes one.
   async marker(m: EntityManager, chat: ChatEntity, kind: string, actor: Actor, detail: string | null, now: Date): Promise<void> {
-    await m.getRepository(ChatEventEntity).insert({
-      id: newId(),
-      chatId: chat.id,
-      afterSeq: chat.nextSeq - 1,
+    await m.query('INSERT INTO chat_events (id, chat_id, after_seq, kind, actor_role, actor_id, actor_name, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+      newId(),
+      chat.id,
+      chat.nextSeq - 1,
       kind,
-      actorRole: actor.role,
-      actorId: actor.id,
-      actorName: actor.name,
-      detail: detail === null ? null : detail.slice(0, 2000),
-      at: now,
-    });
+      actor.role,
+      actor.id ?? null,
+      actor.name ?? null,
+      detail === null ? null : detail.slice(0, 2000),
+      sqlDate(now),
+    ]);
   }
 
   // An audit entry alone, for acts whose entry must follow other writes (a chat's end follows its

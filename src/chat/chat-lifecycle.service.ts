@@ -134,11 +134,11 @@ export class ChatLifecycleService {
     const ended = await this.chats.run(companyId, chatId, async ({ m, chat, now, events }) => {
       if (chat.status !== 'open') return false; // ending twice is harmless
       if (onlyIf && !(await onlyIf(m, chat, now))) return false;
-      const open = await m.getRepository(ParticipantEntity).findBy({ chatId, leftAt: IsNull() });
-      for (const part of open) await m.getRepository(ParticipantEntity).update({ chatId, agentId: part.agentId }, { leftAt: now });
+      // Raw SQL (every chat ends once): whoever is still in the chat leaves with its end.
+      await m.query('UPDATE participants SET left_at = ? WHERE chat_id = ? AND left_at IS NULL', [sqlDate(now), chatId]);
       await this.journal.marker(m, chat, 'chat_end', actor, reason, now);
       chat.status = 'ended';
-      await m.getRepository(ChatEntity).update({ id: chatId }, { status: 'ended', endedAt: now, endReason: reason, paused: false });
+      await m.query("UPDATE chats SET status = 'ended', ended_at = ?, end_reason = ?, paused = ? WHERE id = ?", [sqlDate(now), reason, 0, chatId]);
       chat.endedAt = now;
       const result = await this.recordings.finalize(m, chat, now);
       outcomes = result.outcomes;

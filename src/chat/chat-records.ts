@@ -153,11 +153,10 @@ export class ChatRecords implements RecordingChatFacts {
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.
   async purgeBodiesOutside(m: EntityManager, chatId: string, kept: { startSeq: number; endSeq: number | null }[]): Promise<void> {
-    const qb = m.createQueryBuilder().update(MessageEntity).set({ text: null }).where('chat_id = :chatId AND text IS NOT NULL', { chatId });
-    kept.forEach((g, i) => {
-      qb.andWhere(`NOT (seq >= :s${i} AND seq < :e${i})`, { [`s${i}`]: g.startSeq, [`e${i}`]: g.endSeq });
-    });
-    await qb.execute();
+    // Raw SQL (every chat's end). A span still open (endSeq null) keeps every row from its start:
+    // `seq < NULL` is unknown, and so is the NOT around it.
+    const outside = kept.map(() => ' AND NOT (seq >= ? AND seq < ?)').join('');
+    await m.query(`UPDATE messages SET text = NULL WHERE chat_id = ? AND text IS NOT NULL${outside}`, [chatId, ...kept.flatMap((g) => [g.startSeq, g.endSeq])]);
   }
 
   // Ended chats not purged yet nor held that ended before `before`, oldest first, after the keyset cursor.

@@ -32,25 +32,12 @@ export class DeliveryJobRepository {
 
   async enqueue(m: EntityManager, companyId: string, ids: string[], now: Date): Promise<void> {
     if (ids.length === 0) return;
-    await m
-      .createQueryBuilder()
-      .insert()
-      .into(DeliveryJobEntity)
-      .values(
-        ids.map((recordingId) => ({
-          recordingId,
-          companyId,
-          state: 'queued' as const,
-          attempts: 0,
-          nextAttemptAt: now,
-          leaseOwner: null,
-          leaseUntil: null,
-          lastError: null,
-          createdAt: now,
-          updatedAt: now,
-        })),
-      )
-      .execute();
+    // Raw SQL: every chat's end queues its recordings here.
+    const at = sqlDate(now);
+    await m.query(
+      `INSERT INTO delivery_jobs (recording_id, company_id, state, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, updated_at) VALUES ${ids.map(() => "(?, ?, 'queued', 0, ?, NULL, NULL, NULL, ?, ?)").join(', ')}`,
+      ids.flatMap((recordingId) => [recordingId, companyId, at, at, at]),
+    );
   }
 
   // Queues a failed job again from its first attempt.

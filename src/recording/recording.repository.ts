@@ -153,9 +153,27 @@ export class RecordingRepository {
   async findManyWithSegments(ids: string[]): Promise<Map<string, { recording: RecordingEntity; segments: SegmentView[] }>> {
     const out = new Map<string, { recording: RecordingEntity; segments: SegmentView[] }>();
     if (ids.length === 0) return out;
-    const rows = (await this.db.query(
-      `SELECT ${RECORDING_COLUMN_NAMES.map((c) => `r.${c}`).join(', ')}, s.ordinal AS s_ordinal, s.start_seq AS s_start_seq, s.end_seq AS s_end_seq, s.started_at AS s_started_at, s.stopped_at AS s_stopped_at FROM recordings r LEFT JOIN recording_segments s ON s.recording_id = r.id WHERE r.id IN (${ids.map(() => '?').join(', ')}) ORDER BY r.id ASC, s.ordinal ASC`,
-      ids,
+    for (const found of await this.withSegments(this.db.manager, `r.id IN (${ids.map(() => '?').join(', ')})`, ids, 'r.id ASC')) {
+      out.set(found.recording.id, found);
+    }
+    return out;
+  }
+
+  // A chat's recordings (oldest first) with their segments, in one statement, in the caller's
+  // transaction: what a chat's end decides on.
+  listForChatWithSegments(m: EntityManager, chatId: string): Promise<{ recording: RecordingEntity; segments: SegmentView[] }[]> {
+    return this.withSegments(m, 'r.chat_id = ?', [chatId], 'r.created_at ASC, r.id ASC');
+  }
+
+  private async withSegments(
+    m: EntityManager,
+    where: string,
+    params: unknown[],
+    order: string,
+  ): Promise<{ recording: RecordingEntity; segments: SegmentView[] }[]> {
+    const rows = (await m.query(
+      `SELECT ${RECORDING_COLUMN_NAMES.map((c) => `r.${c}`).join(', ')}, s.ordinal AS s_ordinal, s.start_seq AS s_start_seq, s.end_seq AS s_end_seq, s.started_at AS s_started_at, s.stopped_at AS s_stopped_at FROM recordings r LEFT JOIN recording_segments s ON s.recording_id = r.id WHERE ${where} ORDER BY ${order}, s.ordinal ASC`,
+      params,
     )) as (RecordingRow & {
       s_ordinal: number | null;
       s_start_seq: number | string;
@@ -163,9 +181,10 @@ export class RecordingRepository {
       s_started_at: SqlDate;
       s_stopped_at: SqlDate | null;
     })[];
+    const out: { recording: RecordingEntity; segments: SegmentView[] }[] = [];
     for (const r of rows) {
-      let found = out.get(r.id);
-      if (!found) out.set(r.id, (found = { recording: recordingOf(r), segments: [] }));
+      let found = out[out.length - 1];
+      if (found?.recording.id !== r.id) out.push((found = { recording: recordingOf(r), segments: [] }));
       if (r.s_ordinal !== null)
         found.segments.push(segmentOf({ start_seq: r.s_start_seq, end_seq: r.s_end_seq, started_at: r.s_started_at, stopped_at: r.s_stopped_at }));
     }
@@ -223,12 +242,23 @@ export class RecordingRepository {
 
   async closeSegments(m: EntityManager, recordingIds: string[], endSeq: number, now: Date): Promise<void> {
     if (recordingIds.length === 0) return;
-    await m
-      .createQueryBuilder()
-      .update(RecordingSegmentEntity)
-      .set({ endSeq, stoppedAt: now })
-      .where({ recordingId: In(recordingIds), endSeq: IsNull() })
-      .execute();
+    await m.query(`UPDATE recording_segments SET end_seq = ?, stopped_at = ? WHERE recording_id IN (${marks(recordingIds.length)}) AND end_seq IS NULL`, [
+      endSeq,
+      sqlDate(now),
+      ...recordingIds,
+    ]);
+  }
+
+  // A recording's outcome at its chat's end (raw SQL: every chat's end writes one per recording).
+  async recordOutcome(
+    m: EntityManager,
+    rec: Pick<RecordingEntity, 'id' | 'endSeq' | 'stoppedAt' | 'outcomeReason' | 'outcomeDetail' | 'status' | 'purged'>,
+    now: Date,
+  ): Promise<void> {
+    await m.query(
+      'UPDATE recordings SET end_seq = ?, stopped_at = ?, outcome_reason = ?, outcome_detail = ?, status = ?, purged = ?, updated_at = ? WHERE id = ?',
+      [rec.endSeq, rec.stoppedAt ? sqlDate(rec.stoppedAt) : null, rec.outcomeReason, rec.outcomeDetail, rec.status, rec.purged ? 1 : 0, sqlDate(now), rec.id],
+    );
   }
 
   // In order.
@@ -237,12 +267,6 @@ export class RecordingRepository {
       recordingId,
     ])) as SegmentRow[];
     return rows.map(segmentOf);
-  }
-
-  async segmentsOf(m: EntityManager, recordingIds: string[]): Promise<SegmentView[]> {
-    if (recordingIds.length === 0) return [];
-    const rows = await m.getRepository(RecordingSegmentEntity).findBy({ recordingId: In(recordingIds) });
-    return rows.map((r) => ({ startSeq: r.startSeq, endSeq: r.endSeq, startedAt: r.startedAt, stoppedAt: r.stoppedAt }));
   }
 
   // Sets the file name if none is set yet; false when another name was set first.

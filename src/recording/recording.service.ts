@@ -133,7 +133,10 @@ export class RecordingService {
     // once that switch has committed.
     const companyRecordingEnabled = (await this.companies.recordingEnabledNow(m, chat.companyId)) && !chat.recordingOff;
     // A recording an erasure already suppressed (the chat was erased while open) stays so.
-    const recordings = (await this.repo.listForChat(m, chat.id)).filter((r) => !(r.status === 'suppressed' && r.outcomeReason === 'erased'));
+    const found = (await this.repo.listForChatWithSegments(m, chat.id)).filter(
+      ({ recording: r }) => !(r.status === 'suppressed' && r.outcomeReason === 'erased'),
+    );
+    const recordings = found.map((f) => f.recording);
     const participants = await this.chats.participants(chat.id, m, false);
     const current = await this.companies.agents(
       chat.companyId,
@@ -159,12 +162,8 @@ export class RecordingService {
 
     const pending: string[] = [];
     const produced: RecordingEntity[] = [];
-    await this.repo.closeSegments(
-      m,
-      recordings.filter((r) => r.endSeq === null).map((r) => r.id),
-      chat.nextSeq,
-      now,
-    );
+    const closing = new Set(recordings.filter((r) => r.endSeq === null).map((r) => r.id));
+    await this.repo.closeSegments(m, [...closing], chat.nextSeq, now);
     for (const [i, rec] of recordings.entries()) {
       const o = outcomes[i];
       if (rec.endSeq === null) {
@@ -182,18 +181,17 @@ export class RecordingService {
         rec.status = 'suppressed';
         rec.purged = true;
       }
-      await this.repo.update(m, rec.id, {
-        endSeq: rec.endSeq,
-        stoppedAt: rec.stoppedAt,
-        outcomeReason: rec.outcomeReason,
-        outcomeDetail: rec.outcomeDetail,
-        status: rec.status,
-        purged: rec.purged,
-        updatedAt: now,
-      });
+      await this.repo.recordOutcome(m, rec, now);
     }
     await this.outbox.enqueue(m, chat.companyId, pending, now);
-    await this.purgeUncovered(m, chat.id, produced);
+    // Message bodies that no segment of a produced recording covers are removed now; what is kept
+    // is only what some file needs. The segments as read, those left open just closed at the end.
+    const kept = found
+      .filter((f) => produced.includes(f.recording))
+      .flatMap(({ recording, segments }) =>
+        segments.map((g) => ({ startSeq: g.startSeq, endSeq: g.endSeq ?? (closing.has(recording.id) ? chat.nextSeq : null) })),
+      );
+    await this.chats.purgeBodiesOutside(m, chat.id, kept);
     const detailed = recordings.map((r, i) => ({ ...outcomes[i], kind: r.kind, agentId: r.agentId, profileName: r.profileName }));
     await this.audit.record(
       detailed.map((o) => ({
@@ -208,8 +206,6 @@ export class RecordingService {
     return { outcomes: detailed, pendingRecordingIds: pending };
   }
 
-  // Message bodies that no segment of a produced recording covers are removed now; what is kept
-  // is only what some file needs.
   // For retention: of the chats given, those with a produced recording still owing a delivery.
   chatsOwingBodies(chatIds: string[], owed: string[]): Promise<Set<string>> {
     return this.repo.chatsOwingBodies(chatIds, owed);
@@ -218,14 +214,6 @@ export class RecordingService {
   // For retention, in its purge transaction: flags the chat's finished recordings; how many.
   markPurged(m: EntityManager, chatId: string, final: string[], now: Date): Promise<number> {
     return this.repo.markPurged(m, chatId, final, now);
-  }
-
-  private async purgeUncovered(m: EntityManager, chatId: string, produced: RecordingEntity[]): Promise<void> {
-    const kept = await this.repo.segmentsOf(
-      m,
-      produced.map((r) => r.id),
-    );
-    await this.chats.purgeBodiesOutside(m, chatId, kept);
   }
 
   private newRecording(
