@@ -3,7 +3,7 @@ import { CompanyDirectory } from '../company/company-directory';
 import { FilenameTemplateError } from '../transcript/filename-template';
 import { ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot, RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
-import { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry, yieldToEventLoop } from '../transcript/transcript-renderer';
+import { MarkerEntry, MarkerKind, SenderRole, TranscriptEntry } from '../transcript/transcript-renderer';
 import {
   ChainReadAhead,
   ChatFacts,
@@ -101,14 +101,16 @@ export class RecordingSnapshots {
         yield* held;
         return;
       }
-      let after = 0;
+      // The next page is read while this one is rendered (the render gives the event loop its
+      // turns: renderTranscriptStream).
+      let rows = prefetched ?? (await page(0));
+      prefetched = null;
       for (;;) {
-        const rows = prefetched ?? (await page(after));
-        prefetched = null;
+        const next = rows.length < MESSAGE_PAGE_SIZE ? null : page(rows[rows.length - 1].seq);
+        next?.catch(() => undefined);
         for (const m of rows) yield m;
-        if (rows.length < MESSAGE_PAGE_SIZE) return;
-        after = rows[rows.length - 1].seq;
-        await yieldToEventLoop();
+        if (!next) return;
+        rows = await next;
       }
     }
     return {

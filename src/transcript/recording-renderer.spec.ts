@@ -191,7 +191,7 @@ describe('the recording renderer (snapshot in, files out, no database)', () => {
 
   it('a spool that fails costs speed only (the body is rendered again), and a failed render leaves no spool file', async () => {
     const large = snapshot(largeEntries());
-    const { spool, files } = memorySpool(3);
+    const { spool, files } = memorySpool(1);
     const [, body] = await renderRecording(large, 'b.html', spool);
     expect(files[0].removed).toBe(true);
     const bytes = await bodyOf(body);

@@ -48,6 +48,10 @@ export function suffixedRecordingFileName(s: RecordingSnapshot, fileName: string
 // sidecar and the transports' checks; `content` replays a small body from memory and a large one
 // from the spool (without a spool, or when it fails, a large body is rendered again). A spooled
 // body's file lives until `discard`, which the caller owes once the delivery attempt is over.
+// The measuring pass's chunks: each is one write to the spool, and a write's completion waits for
+// a turn of the event loop, so a large body goes in few, large writes (at most ~1.5 MB each).
+export const MEASURE_CHUNK_CHARS = 512 * 1024;
+
 export async function renderRecording(s: RecordingSnapshot, fileName: string, spool?: BodySpool): Promise<RenderedFile[]> {
   const header = transcriptHeader(s);
   const format = s.profile.format;
@@ -63,7 +67,7 @@ export async function renderRecording(s: RecordingSnapshot, fileName: string, sp
   let bytes = 0;
   const kept = new KeptBody(spool);
   try {
-    for await (const chunk of renderTranscriptStream(format, header, counted())) {
+    for await (const chunk of renderTranscriptStream(format, header, counted(), MEASURE_CHUNK_CHARS)) {
       hash.update(chunk);
       bytes += chunk.length;
       await kept.add(chunk, bytes);

@@ -421,21 +421,30 @@ describe('renderTranscriptStream', () => {
     expect(pulled).toBe(entries.length);
   });
 
-  it('gives the event loop a turn between chunks', async () => {
+  it('gives the event loop a turn once per slice of rendering time, between chunks', async () => {
     const { entries, ...header } = input({ entries: bigEntries(3000) });
-    let turns = 0;
-    let stop = false;
-    const tick = () => {
-      turns++;
-      if (!stop) setImmediate(tick);
+    const render = async (sliceMs: number) => {
+      let turns = 0;
+      let stop = false;
+      const tick = () => {
+        turns++;
+        if (!stop) setImmediate(tick);
+      };
+      setImmediate(tick);
+      let chunks = 0;
+      for await (const _ of renderTranscriptStream('html', header, entries, 16 * 1024, sliceMs)) chunks++;
+      stop = true;
+      return { chunks, turns };
     };
-    setImmediate(tick);
-    let chunks = 0;
-    for await (const _ of renderTranscriptStream('html', header, entries, 16 * 1024)) chunks++;
-    stop = true;
-    expect(chunks).toBeGreaterThan(20);
-    // Rendered from an in-memory array (no I/O at all), other callbacks still ran throughout.
-    expect(turns).toBeGreaterThanOrEqual(chunks - 1);
+    // A slice of 0 ms: a turn after every chunk. Rendered from an in-memory array (no I/O at all),
+    // other callbacks still ran throughout.
+    const every = await render(0);
+    expect(every.chunks).toBeGreaterThan(20);
+    expect(every.turns).toBeGreaterThanOrEqual(every.chunks - 1);
+    // A slice longer than the render: no turn at all until it is done.
+    const none = await render(60_000);
+    expect(none.chunks).toBe(every.chunks);
+    expect(none.turns).toBeLessThanOrEqual(1);
   });
 
   it('the sidecar from counts equals the sidecar from the entries', () => {
