@@ -119,6 +119,47 @@ describe('the delivery spool (issue 14 item 3)', () => {
     expect(sshd.listFiles().filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 
+  it('a recording of more than 500 messages, rendered into the spool: delivered whole when intact; when its chain is broken far in, nothing uploaded, no name, no spool file', async () => {
+    // 520 messages of ~2,100 characters: a "large" recording (LARGE_RENDER_MESSAGES) spooled (> 1 MB).
+    const chatOf = async () => {
+      const chatId = (await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'spool' })).body.chatId;
+      expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'big' })).status).toBe(201);
+      let k = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (k < 520) {
+            const i = k++;
+            expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `${i} ${'y'.repeat(2_100)}` })).status).toBeLessThan(300);
+          }
+        }),
+      );
+      return chatId;
+    };
+    const intact = await chatOf();
+    const broken = await chatOf();
+    // Behind the service's back: a body changed far into the chat, past the render's first pages.
+    await db.query("UPDATE messages SET text = 'forged' WHERE chat_id = ? AND seq = 400", [broken]);
+    for (const chatId of [broken, intact]) expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBeLessThan(300);
+
+    const failed = await waitFor('the broken one failed', async () => {
+      const r = await recordingOf(broken);
+      return r.status === 'failed' && r;
+    });
+    expect(failed.lastError).toContain('message chain broken at seq 400');
+    expect(failed.fileName).toBeNull();
+    const done = await waitFor('the intact one delivered', async () => {
+      const r = await recordingOf(intact);
+      return r.status === 'delivered' && r;
+    });
+    const lines = readFileSync(join(sshd.localDir, `${done.fileName}`), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('y'.repeat(2_100)));
+    expect(lines).toHaveLength(520);
+    expect(sshd.listFiles().filter((f) => f.includes(broken))).toEqual([]);
+    expect(sshd.listFiles().filter((f) => f.endsWith('.part'))).toEqual([]);
+    expect(spoolFiles()).toEqual([]);
+  });
+
   it('a crash mid-delivery leaves its spool file, which the restarted service removes before it delivers again', async () => {
     proxy.stall(true);
     const chatId = await endLargeChat();
