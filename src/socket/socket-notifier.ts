@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
 import { ChatEventBus } from '../chat/chat-events';
+import { AppConfig } from '../config/app-config';
 import { emitTo, ServerEvent, ServerEventMap } from './server-events';
 
 export const chatRoom = (chatId: string) => `chat:${chatId}`;
@@ -14,7 +15,12 @@ export class SocketNotifier {
   customers: Namespace | null = null;
   agents: Namespace | null = null;
 
-  constructor(bus: ChatEventBus) {
+  // Without Redis (main.ts installs its adapter only with REDIS_URL) every room's members are
+  // sockets of this instance, so an empty room can be known to be empty.
+  private readonly roomsAreLocal: boolean;
+
+  constructor(bus: ChatEventBus, config: AppConfig) {
+    this.roomsAreLocal = !config.redisUrl;
     bus.on('chat.message', ({ view, exceptSocketId }) => this.toChat(view.chatId, 'message', view, exceptSocketId));
     bus.on('chat.recordingState', ({ chatId, state }) => this.toChat(chatId, 'recording.state', { chatId, state }));
     bus.on('chat.ended', ({ chatId }) => this.toChat(chatId, 'chat.ended', { chatId }));
@@ -33,9 +39,20 @@ export class SocketNotifier {
 
   // To everyone in the chat (customer and joined agents), optionally except one socket.
   private toChat<E extends ServerEvent>(chatId: string, event: E, payload: ServerEventMap[E], exceptSocketId?: string): void {
+    const room = chatRoom(chatId);
     for (const ns of [this.customers, this.agents]) {
-      if (!ns) continue;
-      emitTo(exceptSocketId ? ns.to(chatRoom(chatId)).except(exceptSocketId) : ns.to(chatRoom(chatId)), event, payload);
+      if (!ns || !this.mayHaveListeners(ns, room, exceptSocketId)) continue;
+      emitTo(exceptSocketId ? ns.to(room).except(exceptSocketId) : ns.to(room), event, payload);
     }
+  }
+
+  // False when nobody but the sender is in the room here and no other instance can have members:
+  // socket.io would still encode the packet for nobody (in the relay, every message's own namespace
+  // holds only its sender). With a shared adapter, members elsewhere are not known here.
+  private mayHaveListeners(ns: Namespace, room: string, exceptSocketId?: string): boolean {
+    if (!this.roomsAreLocal) return true;
+    const members = ns.adapter.rooms.get(room);
+    if (!members) return false;
+    return members.size > (exceptSocketId !== undefined && members.has(exceptSocketId) ? 1 : 0);
   }
 }
