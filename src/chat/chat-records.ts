@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, EntityNotFoundError } from 'typeorm';
-import { boolOf, dateOf, dateOrNull, sqlDate } from '../database/sql';
+import { boolOf, dateOf, dateOrNull, marks, sqlDate } from '../database/sql';
 import { CryptoService } from '../security/crypto.service';
 import { ChatEventEntity } from './chat-event.entity';
 import { ChatEntity } from './chat.entity';
@@ -51,7 +51,7 @@ export class ChatRecords implements RecordingChatFacts {
     const rows = (await this.db.query(
       `SELECT c.id, c.external_id, c.company_id, c.service, c.customer_id, c.customer_name, c.started_at, c.ended_at, c.next_seq, c.status, c.chain_head,
         p.agent_id AS p_agent_id, p.role AS p_role, p.name AS p_name, p.permit_recordings AS p_permit_recordings, p.joined_at AS p_joined_at
-        FROM chats c LEFT JOIN participants p ON p.chat_id = c.id WHERE c.id IN (${chatIds.map(() => '?').join(', ')}) ORDER BY c.id ASC, p.joined_at ASC`,
+        FROM chats c LEFT JOIN participants p ON p.chat_id = c.id WHERE c.id IN (${marks(chatIds.length)}) ORDER BY c.id ASC, p.joined_at ASC`,
       chatIds,
     )) as (ChatRow & {
       p_agent_id: string | null;
@@ -116,7 +116,7 @@ export class ChatRecords implements RecordingChatFacts {
     const out = new Map<string, MarkerRecord[]>(chatIds.map((id) => [id, []]));
     if (chatIds.length === 0) return out;
     const rows = (await this.db.query(
-      `SELECT chat_id, after_seq, at, kind, actor_role, actor_id, actor_name, detail FROM chat_events WHERE chat_id IN (${chatIds.map(() => '?').join(', ')}) ORDER BY chat_id ASC, after_seq ASC, at ASC`,
+      `SELECT chat_id, after_seq, at, kind, actor_role, actor_id, actor_name, detail FROM chat_events WHERE chat_id IN (${marks(chatIds.length)}) ORDER BY chat_id ASC, after_seq ASC, at ASC`,
       chatIds,
     )) as {
       chat_id: string;

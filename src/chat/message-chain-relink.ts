@@ -1,4 +1,5 @@
 import { EntityManager } from 'typeorm';
+import { marks } from '../database/sql';
 import { ChatEntity } from './chat.entity';
 import { CHAIN_ORIGIN, nextLink } from './message-chain';
 import { CHAIN_PAGE_SIZE } from './message-chain-verifier';
@@ -58,7 +59,7 @@ export async function relinkChat(
     const batch = changes.slice(i, i + CHAIN_PAGE_SIZE);
     const cases = batch.map(() => 'WHEN ? THEN ?').join(' ');
     const params: (string | number)[] = batch.flatMap((c) => [c.seq, c.chain]);
-    await m.query(`UPDATE messages SET chain = CASE seq ${cases} END WHERE chat_id = ? AND seq IN (${batch.map(() => '?').join(',')})`, [
+    await m.query(`UPDATE messages SET chain = CASE seq ${cases} END WHERE chat_id = ? AND seq IN (${marks(batch.length)})`, [
       ...params,
       chatId,
       ...batch.map((c) => c.seq),

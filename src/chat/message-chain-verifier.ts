@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { boolOf, dateOf } from '../database/sql';
+import { boolOf, dateOf, marks } from '../database/sql';
 import { CryptoService } from '../security/crypto.service';
 import type { ChainReadAhead, ChainVerdict, ChatSpan, MessageRecord } from '../recording/chat-facts.port';
 import { bodyDigest, CHAIN_ORIGIN, nextLink } from './message-chain';
@@ -158,7 +158,7 @@ export class MessageChainVerifier {
     // Per chat, exactly its page from seq 0: its first CHAIN_PAGE_SIZE rows, however far they
     // reach (a row far past the chat's last is as visible as in verifyFrom's own read).
     const read = (await this.db.query(
-      `SELECT chat_id, ${COLUMNS} FROM (SELECT chat_id, ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY seq ASC) AS n FROM messages WHERE chat_id IN (${picked.map(() => '?').join(', ')}) AND seq > 0) t WHERE n <= ${CHAIN_PAGE_SIZE} ORDER BY chat_id ASC, seq ASC`,
+      `SELECT chat_id, ${COLUMNS} FROM (SELECT chat_id, ${COLUMNS}, ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY seq ASC) AS n FROM messages WHERE chat_id IN (${marks(picked.length)}) AND seq > 0) t WHERE n <= ${CHAIN_PAGE_SIZE} ORDER BY chat_id ASC, seq ASC`,
       picked,
     )) as (RawRow & { chat_id: string })[];
     for (const r of read) (out.get(r.chat_id) as FirstPage | undefined)?.rows.push(rowOf(r));

@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { AppException, isDatabaseUnavailable } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
-import { boolOf, dateOf, isDuplicateKey, isMysql, sqlDate } from '../database/sql';
+import { boolOf, dateOf, isDuplicateKey, isMysql, marks, sqlDate } from '../database/sql';
 import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
 import { bodyDigest, canonicalAt, canonicalTail, CHAIN_ORIGIN_HEX, nextLinkHex } from './message-chain';
@@ -187,7 +187,6 @@ export class MessageStore implements OnModuleDestroy {
   private async write(m: EntityManager, reqs: QueuedRequest[], lookForResends: boolean, keys: BodyKeys | null): Promise<(StoredMessage | AppException)[]> {
     const mysql = isMysql(m);
     const chatIds = [...new Set(reqs.map((r) => r.chatId))].sort();
-    const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
     // FORCE INDEX: on a small chats table the optimiser prefers a full scan, and a locking scan
     // locks every row it reads, so two lanes' transactions (or a lane and an API call) would wait
     // for each other on chats neither touches. The primary key locks exactly the batch's chats.

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { CompanyEntity } from './company.entity';
 import { CompanyService } from './company.service';
-import { boolOf } from '../database/sql';
+import { boolOf, marks } from '../database/sql';
 
 export interface AgentFacts {
   agentId: string;
@@ -49,7 +49,7 @@ export class CompanyDirectory {
   async agents(companyId: string, agentIds: string[], m: EntityManager = this.db.manager): Promise<AgentFacts[]> {
     if (agentIds.length === 0) return [];
     const rows = (await m.query(
-      `SELECT agent_id, login, name, permit_recordings FROM agents WHERE company_id = ? AND agent_id IN (${agentIds.map(() => '?').join(',')})`,
+      `SELECT agent_id, login, name, permit_recordings FROM agents WHERE company_id = ? AND agent_id IN (${marks(agentIds.length)})`,
       [companyId, ...agentIds],
     )) as { agent_id: string; login: string | null; name: string | null; permit_recordings: number | string | boolean }[];
     return rows.map((a) => ({ agentId: a.agent_id, login: a.login, name: a.name, permitRecordings: boolOf(a.permit_recordings) }));

@@ -2,6 +2,11 @@ import { DataSource, EntityManager, SelectQueryBuilder, ObjectLiteral } from 'ty
 
 // The few places that write raw SQL (hot paths) need a date literal both dialects read as UTC, in
 // the same form TypeORM itself writes.
+// `?, ?, ?` for an IN list or a row of n values (raw SQL's parameters).
+export function marks(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
+
 export function sqlDate(d: Date): string {
   return d.toISOString().replace('T', ' ').replace('Z', '');
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { isMysql, sqlDate } from '../database/sql';
+import { isMysql, marks, sqlDate } from '../database/sql';
 import { DeliveryJobEntity } from './delivery-job.entity';
 
 export interface DeliveryJobView {
@@ -10,8 +10,6 @@ export interface DeliveryJobView {
   attempts: number;
   leaseOwner: string | null;
 }
-
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 interface JobRow {
   recording_id: string;

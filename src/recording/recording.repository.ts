@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
-import { boolOf, boolOrNull, dateOf, dateOrNull, forUpdate, runWrite, sqlDate } from '../database/sql';
+import { boolOf, boolOrNull, dateOf, dateOrNull, forUpdate, marks, runWrite, sqlDate } from '../database/sql';
 import { SegmentView } from '../transcript/recording-snapshot';
 import { ManifestChainEntity } from './manifest-chain.entity';
 import { DeliveredFileEntity } from './delivered-file.entity';
 import { RecordingSegmentEntity } from './recording-segment.entity';
 import { RecordingEntity } from './recording.entity';
-
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 
 type SqlDate = Date | string;
 type SqlBool = number | string | boolean;
@@ -153,7 +151,7 @@ export class RecordingRepository {
   async findManyWithSegments(ids: string[]): Promise<Map<string, { recording: RecordingEntity; segments: SegmentView[] }>> {
     const out = new Map<string, { recording: RecordingEntity; segments: SegmentView[] }>();
     if (ids.length === 0) return out;
-    for (const found of await this.withSegments(this.db.manager, `r.id IN (${ids.map(() => '?').join(', ')})`, ids, 'r.id ASC')) {
+    for (const found of await this.withSegments(this.db.manager, `r.id IN (${marks(ids.length)})`, ids, 'r.id ASC')) {
       out.set(found.recording.id, found);
     }
     return out;
