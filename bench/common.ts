@@ -27,7 +27,12 @@ export const BENCH_ENV = {
   RATE_LIMIT_TOKEN_PER_SECOND: '100000',
   RATE_LIMIT_SERVER_TOKEN_PER_SECOND: '100000',
 };
-export const NODE_ARGS = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+// BENCH_SERVICE_NODE_ARGS: more options for the service's node (not the load generators'), e.g.
+// '--max-semi-space-size=32' to see what a GC setting does to the service alone.
+export const NODE_ARGS = [
+  ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []),
+  ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+];
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');

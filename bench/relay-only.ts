@@ -1,6 +1,6 @@
 import { cleanupDir, migrate, startApp } from '../test/support/app';
 import { createTestDatabase } from '../test/support/database';
-import { BENCH_ENV, fmt, log } from './common';
+import { BENCH_ENV, fmt, log, NODE_ARGS } from './common';
 import { cpuWindow, createPairs } from './relay';
 import { runRelayLoad } from './relay-load';
 
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const db = await createTestDatabase('relay_only');
   try {
     await migrate(db.url);
-    const app = await startApp({ databaseUrl: db.url, env: BENCH_ENV });
+    const app = await startApp({ databaseUrl: db.url, env: BENCH_ENV, nodeArgs: NODE_ARGS });
     try {
       const pairs = await createPairs(app, 'relay-only', chats);
       log(`relay only: ${chats} chats for ${seconds}s`);
