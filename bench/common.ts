@@ -27,12 +27,21 @@ export const BENCH_ENV = {
   RATE_LIMIT_TOKEN_PER_SECOND: '100000',
   RATE_LIMIT_SERVER_TOKEN_PER_SECOND: '100000',
 };
-// BENCH_SERVICE_NODE_ARGS: more options for the service's node (not the load generators'), e.g.
-// '--max-semi-space-size=32' to see what a GC setting does to the service alone.
+// The service runs with the node options of the production command (package.json's start:prod,
+// which the Dockerfile's CMD repeats). BENCH_SERVICE_NODE_ARGS adds options for the service's node
+// alone (not the load generators'), e.g. '--max-semi-space-size=8' to see what a GC setting does.
 export const NODE_ARGS = [
+  ...productionNodeOptions(),
   ...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []),
   ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
 ];
+function productionNodeOptions(): string[] {
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const m = /^node\s+(.*?)\s*dist\/src\/main\.js$/.exec(scripts['start:prod'] ?? '');
+  if (!m) throw new Error(`package.json start:prod is not "node [options] dist/src/main.js": ${scripts['start:prod']}`);
+  return m[1].split(/\s+/).filter(Boolean);
+}
+
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
