@@ -134,6 +134,12 @@ describe('demo pages in headless Chromium', () => {
       await panel.click('#refreshFiles');
       await panel.waitForTimeout(500);
     }
+    // A refresh that finds the same files leaves the list as it is: the link is not replaced
+    // under a click.
+    const fileLink = await file.elementHandle();
+    await Promise.all([panel.waitForResponse((r) => r.url().includes('/demo/api/files')), panel.click('#refreshFiles')]);
+    await panel.waitForTimeout(300);
+    expect(await fileLink?.evaluate((e) => e.isConnected)).toBe(true);
     await file.click();
     await panel.locator('#fileContent', { hasText: 'Order 4711, thanks' }).waitFor();
     const shown = (await panel.locator('#fileContent').textContent()) as string;

@@ -24,8 +24,15 @@ async function createChat() {
   );
 }
 
+// What the list shows now: it is rebuilt only when that changes, so that a refresh (every 3 s, or
+// the button) does not replace the link someone is about to click.
+let listed = null;
+
 async function refreshFiles() {
   const { files } = await api('GET', `/demo/api/files?${new URLSearchParams({ company: company() })}`);
+  const shown = JSON.stringify(files.map((f) => [f.name, f.bytes, f.modifiedAt]));
+  if (shown === listed) return;
+  listed = shown;
   $('#files').replaceChildren(
     ...files.map((f) =>
       el(
