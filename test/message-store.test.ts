@@ -297,6 +297,62 @@ describe('MessageStore on MariaDB', () => {
     expect(await chain.verifyFrom(starts[0], company, whole, 1000)).toMatchObject({ intact: false, seq: 1 });
   });
 
+  it("checks a chain of several pages (each next page read while one is checked) with the same verdicts at the pages' edges", async () => {
+    // 400 messages: two full pages of CHAIN_PAGE_SIZE (200), the last one ending at the chat's last.
+    const ids = ['pages-intact', 'pages-far', 'pages-edge', 'pages-body', 'pages-open'];
+    for (const id of ids) {
+      await newChat(id);
+      await Promise.all(
+        Array.from({ length: 400 }, (_, i) =>
+          store.append({ chatId: id, companyId: company, senderRole: 'customer', senderId: 'c', senderName: null, clientMsgId: null, text: `m ${i}` }),
+        ),
+      );
+    }
+    await db.query("UPDATE chats SET status = 'ended' WHERE id IN ('pages-intact', 'pages-far', 'pages-edge', 'pages-body')");
+    // A row right after the ended chat's last (on a third page), the first row of the second page
+    // gone, a body changed on the second page; the open chat goes on after its row was read.
+    await db.query(
+      "INSERT INTO messages (chat_id, seq, client_msg_id, sender_role, sender_id, text, paused, at) VALUES ('pages-far', 401, NULL, 'agent', 'a', 'forged', 0, NOW(3))",
+    );
+    await db.query("DELETE FROM messages WHERE chat_id = 'pages-edge' AND seq = 201");
+    await db.query("UPDATE messages SET text = 'changed' WHERE chat_id = 'pages-body' AND seq = 350");
+    const starts = [];
+    for (const id of ids) {
+      const [c] = await db.query<{ status: string; next_seq: number; chain_head: string | null }>(
+        'SELECT status, next_seq, chain_head FROM chats WHERE id = ?',
+        [id],
+      );
+      starts.push({ id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head });
+    }
+    for (let i = 0; i < 3; i++) {
+      await store.append({
+        chatId: 'pages-open',
+        companyId: company,
+        senderRole: 'agent',
+        senderId: 'a',
+        senderName: null,
+        clientMsgId: null,
+        text: `later ${i}`,
+      });
+    }
+    const whole = [{ startSeq: 1, endSeq: 401, from: new Date(0), to: new Date() }];
+    const verdicts: Record<string, unknown> = {};
+    for (const start of starts) {
+      const v = await chain.verifyFrom(start, company, whole);
+      verdicts[start.id] = v.intact ? `intact, ${v.checked} checked` : `${v.problem} at ${v.seq}`;
+    }
+    expect(verdicts).toEqual({
+      'pages-intact': 'intact, 400 checked',
+      'pages-far': "a row after the chat's last message (seq 400) at 401",
+      'pages-edge': 'the row is missing at 201',
+      'pages-body': 'the body does not match its digest at 350',
+      'pages-open': 'intact, 400 checked',
+    });
+    // Kept bodies come back in order across the pages.
+    const kept = await chain.verifyFrom(starts[0], company, whole, 1_000_000);
+    expect(kept.intact && kept.messages?.map((m) => m.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+  });
+
   it('locks only the chats of its batch: a transaction holding another chat does not hold it up', async () => {
     // A batch naming many chats of a small table: the optimiser would rather scan every row, and a
     // locking scan waits on every row another transaction holds (up to innodb_lock_wait_timeout).

@@ -91,10 +91,17 @@ export class MessageChainVerifier {
     let seq = 0;
     let checked = 0;
     let more = true;
+    // A long chain's next page is read while this one is checked (the database works on it
+    // meanwhile); it is the read the next turn would make, since every row of this page must follow
+    // the one before it for the walk to go on.
+    let next: Promise<MessageRow[]> | null = null;
     for (let guard = 0; more && guard <= last / CHAIN_PAGE_SIZE + 1; guard++) {
-      const rows = seq === 0 && first ? first : await this.page(chatId, seq);
+      const rows: MessageRow[] = seq === 0 && first ? first : await (next ?? this.page(chatId, seq));
       first = null;
       more = rows.length === CHAIN_PAGE_SIZE;
+      next = more && rows[rows.length - 1].seq <= last ? this.page(chatId, rows[rows.length - 1].seq) : null;
+      // A walk that stops early leaves it unread.
+      next?.catch(() => undefined);
       for (const r of rows) {
         if (r.seq > last) {
           // An open chat goes on; after its end nothing may follow its last message.
