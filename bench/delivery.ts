@@ -168,7 +168,7 @@ export async function benchDelivery(
 export async function benchDrain(db: TestDatabase, sshd: SshdHandle, keyFile: string, n: number, run: number): Promise<void> {
   const company = `bench-drain-${run}`;
   const folder = `drain-${run}`;
-  const api = await startApp({ databaseUrl: db.url, env: { ...BENCH_ENV, DELIVERY_WORKER: 'false' } });
+  const api = await startApp({ databaseUrl: db.url, env: { ...BENCH_ENV, DELIVERY_WORKER: 'false' }, nodeArgs: NODE_ARGS });
   let worker: AppHandle | null = null;
   try {
     await setUpDeliveryCompany(api, sshd, company, `${folder}/{{chatId}}`);

@@ -1,6 +1,6 @@
 import { io, Socket } from 'socket.io-client';
 import { cleanupDir, startApp, token } from '../test/support/app';
-import { BENCH_ENV, log, rssKb, sleep, startChildServer } from './common';
+import { BENCH_ENV, log, NODE_ARGS, rssKb, sleep, startChildServer } from './common';
 import { keep, record } from './results';
 
 // --- memory per idle socket --------------------------------------------------------------------
@@ -45,7 +45,7 @@ async function perSocketKb(pid: number, url: string, n: number, auth: (i: number
 
 export async function benchMemory(databaseUrl: string, n: number): Promise<void> {
   log(`memory: ${n} idle sockets on a fresh service`);
-  const app = await startApp({ databaseUrl, env: BENCH_ENV });
+  const app = await startApp({ databaseUrl, env: BENCH_ENV, nodeArgs: NODE_ARGS });
   const company = 'bench-memory';
   const svc = await perSocketKb(app.pid(), app.url, n, (i) => ({ token: token({ sub: `idle-${i}`, company, role: 'agent' }) }));
   await app.stop();

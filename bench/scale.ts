@@ -89,8 +89,8 @@ export async function benchScale(databaseUrl: string, chats: number, processes: 
     await durableServer.stop();
     log(`scale: two instances over Redis, customers on A, agents on B`);
     const env = { ...BENCH_ENV, REDIS_URL };
-    a = await startApp({ databaseUrl, env });
-    b = await startApp({ databaseUrl, env: { ...env, DELIVERY_WORKER: 'false' } });
+    a = await startApp({ databaseUrl, env, nodeArgs: NODE_ARGS });
+    b = await startApp({ databaseUrl, env: { ...env, DELIVERY_WORKER: 'false' }, nodeArgs: NODE_ARGS });
     const pairs2 = await createPairs(a, 'bench-scale-redis', chats, 16);
     const two = await runSplitLoad({ customer: a.url, agent: b.url }, pairs2, processes, seconds, true);
     const perSocketKb = (rssConnected - rssIdle) / (chats * 2);
