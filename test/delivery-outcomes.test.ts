@@ -141,8 +141,12 @@ describe('file names reserved by several lanes at once', () => {
   const stack = deliveryStack({ DELIVERY_CONCURRENCY: '8' });
 
   // Eight chats ended on an instance without a worker, then delivered by this one's eight lanes
-  // from one claim: the file name of each chat's recording.
-  async function deliverEight(company: string): Promise<{ chats: string[]; names: Map<string, { name: string; id: string }> }> {
+  // from one claim, under the company's agent profile with `filenameTemplate`: the file name of each
+  // chat's recording.
+  async function deliverEight(company: string, filenameTemplate: string): Promise<{ chats: string[]; names: Map<string, { name: string; id: string }> }> {
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(stack.sshd))).status).toBe(200);
+    expect((await http(stack.app, 'PUT', '/v1/admin/profiles/agent', admin, { filenameTemplate, format: 'text' })).status).toBe(200);
     const chats = await endedWithoutWorker(stack.db, company, 8, (i) => [`hello from ${i}`]);
     const names = await waitFor('every file', async () => {
       const rows = await stack.db.query<{ id: string; chat_id: string; status: string; file_name: string }>(
@@ -158,21 +162,13 @@ describe('file names reserved by several lanes at once', () => {
   }
 
   it('names that differ: each file under its own first choice', async () => {
-    const company = 'names-apart';
-    const admin = token({ sub: 'adm', company, role: 'admin' });
-    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(stack.sshd))).status).toBe(200);
-    expect((await http(stack.app, 'PUT', '/v1/admin/profiles/agent', admin, { filenameTemplate: 'apart/{{chatId}}', format: 'text' })).status).toBe(200);
-    const { chats, names } = await deliverEight(company);
+    const { chats, names } = await deliverEight('names-apart', 'apart/{{chatId}}');
     expect(chats.map((c) => names.get(c)?.name)).toEqual(chats.map((c) => `apart/${c}.txt`));
     expect(stack.sshd.listFiles().filter((f) => f.startsWith('apart/'))).toHaveLength(8);
   });
 
   it('one name wanted by all: one file under it, the others under it with their own suffix, none overwritten', async () => {
-    const company = 'names-clash';
-    const admin = token({ sub: 'adm', company, role: 'admin' });
-    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(stack.sshd))).status).toBe(200);
-    expect((await http(stack.app, 'PUT', '/v1/admin/profiles/agent', admin, { filenameTemplate: 'clash/{{service}}', format: 'text' })).status).toBe(200);
-    const { chats, names } = await deliverEight(company);
+    const { chats, names } = await deliverEight('names-clash', 'clash/{{service}}');
     const taken = chats.map((c) => names.get(c) as { name: string; id: string });
     expect(taken.filter((t) => t.name === 'clash/sales.txt')).toHaveLength(1);
     for (const t of taken.filter((x) => x.name !== 'clash/sales.txt')) expect(t.name).toBe(`clash/sales_${t.id.slice(0, 8)}.txt`);

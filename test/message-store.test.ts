@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createConnection } from 'mysql2/promise';
 import { DataSource } from 'typeorm';
 import { ChatEntity } from '../src/chat/chat.entity';
-import { MessageChainVerifier } from '../src/chat/message-chain-verifier';
+import { ChainStart, MessageChainVerifier } from '../src/chat/message-chain-verifier';
 import { MessageStore } from '../src/chat/message-store';
 import { Clock } from '../src/common/clock';
 import { AppException } from '../src/common/app.exception';
@@ -47,6 +47,14 @@ describe('MessageStore on MariaDB', () => {
 
   async function newChat(id: string, status: 'open' | 'ended' = 'open'): Promise<void> {
     await ds.getRepository(ChatEntity).insert(chatRow({ id, companyId: company, status }));
+  }
+
+  // The chat row's part a chain check starts from, as the service reads it.
+  async function chainStart(id: string): Promise<ChainStart> {
+    const [c] = await db.query<{ status: string; next_seq: number; chain_head: string | null }>('SELECT status, next_seq, chain_head FROM chats WHERE id = ?', [
+      id,
+    ]);
+    return { id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head };
   }
 
   it('stores 50 chats x 20 messages sent at once, plus resends, exactly once each', async () => {
@@ -197,21 +205,14 @@ describe('MessageStore on MariaDB', () => {
     // digest and link: the chain still verifies; a body put back that differs does not.
     // Asked to, an intact verdict carries the bodies stored in the spans (the paused one has none),
     // so that a small recording reads its messages once; past the characters allowed, none.
-    const start = async (id: string) => {
-      const [c] = await db.query<{ status: string; next_seq: number; chain_head: string | null }>(
-        'SELECT status, next_seq, chain_head FROM chats WHERE id = ?',
-        [id],
-      );
-      return { id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head };
-    };
-    const kept = await chain.verifyFrom(await start('head-1'), company, [span(2, 5)], 1000);
+    const kept = await chain.verifyFrom(await chainStart('head-1'), company, [span(2, 5)], 1000);
     expect(kept).toMatchObject({ intact: true, head: rows[3].chain, checked: 4 });
     expect(kept.intact && kept.messages?.map((m) => [m.seq, m.senderRole, m.senderId, m.text])).toEqual([
       [2, 'customer', 'c', 'two'],
       [4, 'customer', 'c', 'four'],
     ]);
     expect(kept.intact && kept.messages?.[0].at).toBeInstanceOf(Date);
-    expect(await chain.verifyFrom(await start('head-1'), company, [span(1, 5)], 9)).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
+    expect(await chain.verifyFrom(await chainStart('head-1'), company, [span(1, 5)], 9)).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
     await db.query('UPDATE messages SET text = NULL WHERE chat_id = ? AND seq IN (1, 4)', ['head-1']);
     expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
     await db.query("UPDATE messages SET text = 'ONE' WHERE chat_id = ? AND seq = 1", ['head-1']);
@@ -263,13 +264,7 @@ describe('MessageStore on MariaDB', () => {
     await db.query("DELETE FROM messages WHERE chat_id = 'ahead-gap' AND seq = 2");
     await db.query("UPDATE messages SET text = 'TWO' WHERE chat_id = 'ahead-body' AND seq = 2");
     const starts = [];
-    for (const id of ids) {
-      const [c] = await db.query<{ status: string; next_seq: number; chain_head: string | null }>(
-        'SELECT status, next_seq, chain_head FROM chats WHERE id = ?',
-        [id],
-      );
-      starts.push({ id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head });
-    }
+    for (const id of ids) starts.push(await chainStart(id));
     // A chat too long for one page, and one past the budget of rows, are left to their own read.
     const long = { id: 'ahead-long', status: 'ended', nextSeq: 201, chainHead: null };
     const ahead = await chain.readAhead([...starts, long], 15);
@@ -317,13 +312,7 @@ describe('MessageStore on MariaDB', () => {
     await db.query("DELETE FROM messages WHERE chat_id = 'pages-edge' AND seq = 201");
     await db.query("UPDATE messages SET text = 'changed' WHERE chat_id = 'pages-body' AND seq = 350");
     const starts = [];
-    for (const id of ids) {
-      const [c] = await db.query<{ status: string; next_seq: number; chain_head: string | null }>(
-        'SELECT status, next_seq, chain_head FROM chats WHERE id = ?',
-        [id],
-      );
-      starts.push({ id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head });
-    }
+    for (const id of ids) starts.push(await chainStart(id));
     for (let i = 0; i < 3; i++) {
       await store.append({
         chatId: 'pages-open',

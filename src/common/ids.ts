@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { redactCardData } from './redact-card-data';
+import { MIN_CARD_DIGITS, redactCardData } from './redact-card-data';
 
-// The card-data masking of free text (redactCardData) can only alter a UUID where 13 or more digits
-// stand together, joined by dashes at most: a card number is 13-19 digits, and in a UUID (hex digits
-// and dashes) every other character is a letter, which ends a run of digit groups; no card keyword
-// ('cvv', 'code', ...) can be spelt with the letters a-f.
-const MIN_CARD_DIGITS = 13;
+// The card-data masking of free text (redactCardData) can only alter a UUID where MIN_CARD_DIGITS (13)
+// or more digits stand together, joined by dashes at most: in a UUID (hex digits and dashes) every
+// other character is a letter, which ends a run of digit groups; no card keyword ('cvv', 'code',
+// ...) can be spelt with the letters a-f.
 
 export function mayLookLikeCardData(id: string): boolean {
   let run = 0;

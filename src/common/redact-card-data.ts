@@ -15,7 +15,7 @@ const RUN_OR_MASKED = new RegExp(String.raw`(${MASKED})|\d+(?:[ -](?!\d{6}\*)\d+
 const MASKED_ANYWHERE = new RegExp(MASKED);
 const SEPARATOR = /[ -]/;
 
-const MIN_CARD_DIGITS = 13;
+export const MIN_CARD_DIGITS = 13;
 const MAX_CARD_DIGITS = 19;
 
 // Words that introduce a card security code. 'code' alone only counts next to a card number.
