@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
+import { AuditInput, AuditService } from '../audit/audit.service';
 import type { Principal } from '../auth/principal';
 import { newId } from '../common/ids';
 import { Actor, actorOf } from './actor';
@@ -44,9 +44,12 @@ export class ChatJournal {
     ]);
   }
 
-  // An audit entry alone, for acts whose entry must follow other writes (a chat's end follows its
-  // recordings' outcomes).
-  async note(m: EntityManager, chat: ChatEntity, by: { role: string; id: string | null }, audit: AuditNote): Promise<void> {
-    await this.audit.record({ companyId: chat.companyId, chatId: chat.id, actorRole: by.role, actorId: by.id, action: audit.action, detail: audit.detail }, m);
+  // An audit entry alone, for acts whose entry must follow other writes, recorded after `before` in
+  // the same statement (a chat's end follows its recordings' outcomes).
+  async note(m: EntityManager, chat: ChatEntity, by: { role: string; id: string | null }, audit: AuditNote, before: AuditInput[] = []): Promise<void> {
+    await this.audit.record(
+      [...before, { companyId: chat.companyId, chatId: chat.id, actorRole: by.role, actorId: by.id, action: audit.action, detail: audit.detail }],
+      m,
+    );
   }
 }

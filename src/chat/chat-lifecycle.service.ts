@@ -143,7 +143,7 @@ export class ChatLifecycleService {
       const result = await this.recordings.finalize(m, chat, now);
       outcomes = result.outcomes;
       // The chat's end follows its recordings' outcomes in the audit trail.
-      await this.journal.note(m, chat, actor, { action: 'chat.ended', detail: { reason, produced: result.pendingRecordingIds.length } });
+      await this.journal.note(m, chat, actor, { action: 'chat.ended', detail: { reason, produced: result.pendingRecordingIds.length } }, result.audit);
       events.emit('chat.recordingState', { chatId, state: 'off' });
       events.emit('chat.ended', { chatId });
       return true;

@@ -12,11 +12,13 @@ import {
   ChatFacts,
   ChatSpan,
   consentMarkersOf,
+  KeptSpan,
   MarkerRecord,
   markersWithin,
   MessageRecord,
   ParticipantFacts,
   RecordingChatFacts,
+  spansCoverAll,
 } from '../recording/chat-facts.port';
 
 // What other features may know of a chat, as plain data: chats, messages, participants and
@@ -151,12 +153,19 @@ export class ChatRecords implements RecordingChatFacts {
     return this.chain.readAhead(chats, rowBudget);
   }
 
-  // Removes the message bodies no kept span covers, inside the caller's transaction.
-  async purgeBodiesOutside(m: EntityManager, chatId: string, kept: { startSeq: number; endSeq: number | null }[]): Promise<void> {
+  // Removes the message bodies no kept span covers, inside the caller's transaction, which holds the
+  // chat row's lock: every message of the chat has a seq below `chat.nextSeq` (the store writes
+  // both under that lock), so spans covering 1 .. nextSeq - 1 leave nothing to remove and no
+  // statement is sent (the usual end: one recording from the first message to the last).
+  async purgeBodiesOutside(m: EntityManager, chat: { id: string; nextSeq: number }, kept: KeptSpan[]): Promise<void> {
+    if (spansCoverAll(kept, chat.nextSeq)) return;
     // Raw SQL (every chat's end). A span still open (endSeq null) keeps every row from its start:
     // `seq < NULL` is unknown, and so is the NOT around it.
     const outside = kept.map(() => ' AND NOT (seq >= ? AND seq < ?)').join('');
-    await m.query(`UPDATE messages SET text = NULL WHERE chat_id = ? AND text IS NOT NULL${outside}`, [chatId, ...kept.flatMap((g) => [g.startSeq, g.endSeq])]);
+    await m.query(`UPDATE messages SET text = NULL WHERE chat_id = ? AND text IS NOT NULL${outside}`, [
+      chat.id,
+      ...kept.flatMap((g) => [g.startSeq, g.endSeq]),
+    ]);
   }
 
   // Ended chats not purged yet nor held that ended before `before`, oldest first, after the keyset cursor.

@@ -61,6 +61,26 @@ export interface MarkerRecord {
 // A recording's markers among its chat's (in chat order, as read): those placed in one of its spans
 // (after the message before the span's first, before its end) and written while it ran (a marker
 // written while the recording was not running, at the same place in the chat, is not its own).
+// A span of a produced recording whose bodies the chat's end keeps: [startSeq, endSeq), or from
+// startSeq on while endSeq is null.
+export interface KeptSpan {
+  startSeq: number;
+  endSeq: number | null;
+}
+
+// Whether the spans together cover every seq from 1 to nextSeq - 1 (a chat's messages are numbered
+// from 1), so that no body lies outside them.
+export function spansCoverAll(kept: KeptSpan[], nextSeq: number): boolean {
+  let covered = 1; // every seq below this one is covered
+  for (const g of [...kept].sort((a, b) => a.startSeq - b.startSeq)) {
+    if (covered >= nextSeq) break;
+    if (g.startSeq > covered) return false;
+    if (g.endSeq === null) return true;
+    covered = Math.max(covered, g.endSeq);
+  }
+  return covered >= nextSeq;
+}
+
 export function markersWithin(markers: MarkerRecord[], spans: ChatSpan[]): MarkerRecord[] {
   return markers.filter((e) => {
     const at = e.at.getTime();
@@ -122,5 +142,5 @@ export abstract class RecordingChatFacts {
   abstract chainReadAheadOf(chats: ChatFacts[], rowBudget: number): Promise<Map<string, ChainReadAhead>>;
 
   // Removes the message bodies no kept span covers, inside the caller's transaction.
-  abstract purgeBodiesOutside(m: EntityManager, chatId: string, kept: { startSeq: number; endSeq: number | null }[]): Promise<void>;
+  abstract purgeBodiesOutside(m: EntityManager, chat: { id: string; nextSeq: number }, kept: KeptSpan[]): Promise<void>;
 }

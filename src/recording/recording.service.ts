@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
+import type { AuditInput } from '../audit/audit.service';
 import { AppException } from '../common/app.exception';
 import { newId } from '../common/ids';
 import { CompanyDirectory } from '../company/company-directory';
@@ -34,6 +34,9 @@ export interface AgentSampling {
 export interface FinalizeResult {
   outcomes: (RecordingOutcome & { kind: string; agentId: string | null; profileName: string })[];
   pendingRecordingIds: string[];
+  // An audit entry per outcome, which the caller records in the same transaction (with the chat's
+  // own end entry, in one statement).
+  audit: AuditInput[];
 }
 
 // Recording bookkeeping inside the chat's own transactions: every method takes the caller's
@@ -42,7 +45,6 @@ export interface FinalizeResult {
 export class RecordingService {
   constructor(
     private readonly repo: RecordingRepository,
-    private readonly audit: AuditService,
     private readonly chats: RecordingChatFacts,
     private readonly companies: CompanyDirectory,
     private readonly profiles: ProfileService,
@@ -125,8 +127,8 @@ export class RecordingService {
   }
 
   // At the chat's end: stop everything, apply the rules, queue what is produced for delivery and
-  // purge what is not (message bodies included), with an audit entry per outcome. Runs in the
-  // transaction that ends the chat, so the outbox rows commit with the end.
+  // purge what is not (message bodies included), with an audit entry per outcome for the caller to
+  // record. Runs in the transaction that ends the chat, so the outbox rows commit with the end.
   async finalize(m: EntityManager, chat: LockedChat, now: Date): Promise<FinalizeResult> {
     // The switch as it is now (never a cache), without a lock: the admin's switch holds the company
     // row while it waits for chat rows. The chat's own flag, locked with the chat, says the same
@@ -191,19 +193,16 @@ export class RecordingService {
       .flatMap(({ recording, segments }) =>
         segments.map((g) => ({ startSeq: g.startSeq, endSeq: g.endSeq ?? (closing.has(recording.id) ? chat.nextSeq : null) })),
       );
-    await this.chats.purgeBodiesOutside(m, chat.id, kept);
+    await this.chats.purgeBodiesOutside(m, chat, kept);
     const detailed = recordings.map((r, i) => ({ ...outcomes[i], kind: r.kind, agentId: r.agentId, profileName: r.profileName }));
-    await this.audit.record(
-      detailed.map((o) => ({
-        companyId: chat.companyId,
-        chatId: chat.id,
-        actorRole: 'system',
-        action: o.produced ? 'recording.produced' : 'recording.suppressed',
-        detail: { recordingId: o.recordingId, kind: o.kind, agentId: o.agentId, profile: o.profileName, reason: o.reason, explanation: o.detail },
-      })),
-      m,
-    );
-    return { outcomes: detailed, pendingRecordingIds: pending };
+    const audit = detailed.map((o) => ({
+      companyId: chat.companyId,
+      chatId: chat.id,
+      actorRole: 'system',
+      action: o.produced ? 'recording.produced' : 'recording.suppressed',
+      detail: { recordingId: o.recordingId, kind: o.kind, agentId: o.agentId, profile: o.profileName, reason: o.reason, explanation: o.detail },
+    }));
+    return { outcomes: detailed, pendingRecordingIds: pending, audit };
   }
 
   // For retention: of the chats given, those with a produced recording still owing a delivery.
