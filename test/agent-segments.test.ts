@@ -1,8 +1,7 @@
 import type { Socket } from 'socket.io-client';
-import { AppHandle, cleanupDir, connect, emit, http, migrate, startApp, token, waitFor } from './support/app';
+import { connect, emit, http, token, waitFor } from './support/app';
 import { DrivenChat, endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
-import { createTestDatabase, TestDatabase } from './support/database';
-import { SshdHandle, startSshd } from './support/sshd';
+import { deliveryStack } from './support/stack';
 
 interface RecordingView {
   id: string;
@@ -15,38 +14,28 @@ interface RecordingView {
 // Contract section 4: an agent's recording runs from its join to its leave. Someone who leaves and
 // comes back has one recording with a gap: its file never holds what was said while it was away.
 describe('agent recordings capture only while the agent is in the chat', () => {
-  let db: TestDatabase;
-  let sshd: SshdHandle;
-  let app: AppHandle;
+  const stack = deliveryStack({ prefix: 'segments' });
   const company = 'segments';
   const admin = token({ sub: 'adm', company, role: 'admin' });
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    db = await createTestDatabase('segments');
-    await migrate(db.url);
-    sshd = await startSshd();
-    app = await startApp({ databaseUrl: db.url });
-    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd))).status).toBe(200);
-    expect((await http(app, 'PUT', '/v1/admin/agents/unsampled', admin, { samplingPercent: 0, login: 'unsampled' })).status).toBe(200);
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(stack.sshd))).status).toBe(200);
+    expect((await http(stack.app, 'PUT', '/v1/admin/agents/unsampled', admin, { samplingPercent: 0, login: 'unsampled' })).status).toBe(200);
   });
   afterAll(async () => {
     sockets.forEach((s) => s.close());
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await sshd?.destroy();
-    await db?.drop();
   });
 
   async function settle(chatId: string): Promise<RecordingView[]> {
     return waitFor('final outcomes', async () => {
-      const r = (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, admin)).body;
+      const r = (await http<RecordingView[]>(stack.app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, admin)).body;
       return r.length > 0 && r.every((x) => ['delivered', 'suppressed', 'failed'].includes(x.status)) ? r : null;
     });
   }
-  const fileOf = (recs: RecordingView[], agentId: string) => sshd.readFile(recs.find((r) => r.agentId === agentId)?.fileName as string);
+  const fileOf = (recs: RecordingView[], agentId: string) => stack.sshd.readFile(recs.find((r) => r.agentId === agentId)?.fileName as string);
   const agentSocket = async (sub: string, role = 'agent', name?: string) => {
-    const s = await connect(app, '/agent', token({ sub, company, role, ...(name ? { name } : {}) }));
+    const s = await connect(stack.app, '/agent', token({ sub, company, role, ...(name ? { name } : {}) }));
     sockets.push(s);
     return s;
   };
@@ -55,7 +44,7 @@ describe('agent recordings capture only while the agent is in the chat', () => {
 
   // A -> B -> A: B's conversation is B's alone.
   async function transferRoundTrip(toAgentId: string): Promise<DrivenChat> {
-    const chat = await openChat(app, company, { agentId: 'agent-a', agentName: 'Alice' });
+    const chat = await openChat(stack.app, company, { agentId: 'agent-a', agentName: 'Alice' });
     await exchange(chat, ['hello', 'Alice here']);
     const b = await agentSocket(toAgentId, 'agent', 'Bob');
     expect((await emit(chat.agent, 'chat.transfer', { chatId: chat.chatId, toAgentId })).ok).toBe(true);
@@ -93,12 +82,12 @@ describe('agent recordings capture only while the agent is in the chat', () => {
     const chat = await transferRoundTrip('unsampled');
     const recs = await settle(chat.chatId);
     expect(recs.find((r) => r.agentId === 'unsampled')?.status).toBe('suppressed');
-    const rows = await db.query<{ text: string | null }>('SELECT text FROM messages WHERE chat_id = ? ORDER BY seq', [chat.chatId]);
+    const rows = await stack.db.query<{ text: string | null }>('SELECT text FROM messages WHERE chat_id = ? ORDER BY seq', [chat.chatId]);
     expect(rows.map((r) => r.text)).toEqual(['hello', 'Alice here', null, null, 'Alice again']);
   });
 
   it('a supervisor who left and came back has nothing of what was said while away', async () => {
-    const chat = await openChat(app, company, { agentId: 'agent-c', agentName: 'Carl' });
+    const chat = await openChat(stack.app, company, { agentId: 'agent-c', agentName: 'Carl' });
     await exchange(chat, ['hi', 'Carl here']);
     const sup = await agentSocket('sup-s', 'supervisor', 'Sam');
     expect((await emit(sup, 'chat.join', { chatId: chat.chatId })).ok).toBe(true);

@@ -1,12 +1,11 @@
 import type { Socket } from 'socket.io-client';
-import { AppHandle, cleanupDir, connect, connectError, emit, http, migrate, startApp, token } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { connect, connectError, emit, http, token } from './support/app';
+import { appStack } from './support/stack';
 
 // Every path of the foundation answers bad input with the contract's error shape and leaves the
 // process and the stored chat intact.
 describe('bad input and credentials', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
+  const stack = appStack();
   const company = 'badco';
   const flow = token({ sub: 'flow-1', company, role: 'flow' });
   const admin = token({ sub: 'admin-1', company, role: 'admin' });
@@ -15,14 +14,11 @@ describe('bad input and credentials', () => {
   let agent: Socket;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    await migrate(db.url);
-    app = await startApp({ databaseUrl: db.url });
-    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'support' });
+    const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'support' });
     chatId = created.body.chatId;
-    customer = await connect(app, '/customer', created.body.customerToken);
-    agent = await connect(app, '/agent', token({ sub: 'agent-1', company, role: 'agent' }));
-    await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId: 'agent-1' });
+    customer = await connect(stack.app, '/customer', created.body.customerToken);
+    agent = await connect(stack.app, '/agent', token({ sub: 'agent-1', company, role: 'agent' }));
+    await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId: 'agent-1' });
     expect((await emit(agent, 'chat.join', { chatId })).ok).toBe(true);
     expect((await emit(customer, 'message', { clientMsgId: 'ok-1', text: 'a good message' })).ok).toBe(true);
   });
@@ -30,12 +26,9 @@ describe('bad input and credentials', () => {
   afterAll(async () => {
     customer?.close();
     agent?.close();
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await db?.drop();
   });
 
-  const storedCount = async () => (await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE chat_id = ?', [chatId]))[0].n;
+  const storedCount = async () => (await stack.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE chat_id = ?', [chatId]))[0].n;
 
   describe('socket payloads', () => {
     const cases: [string, string, unknown, string][] = [
@@ -75,7 +68,7 @@ describe('bad input and credentials', () => {
     it('answers not_found for an unknown chat and forbidden for a chat not joined', async () => {
       expect((await emit(agent, 'chat.join', { chatId: 'no-such-chat' })).error?.code).toBe('not_found');
       expect((await emit(agent, 'message', { chatId: 'no-such-chat', clientMsgId: 'z', text: 'hi' })).error?.code).toBe('not_found');
-      const other = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'support' });
+      const other = await http<{ chatId: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'support' });
       expect((await emit(agent, 'message', { chatId: other.body.chatId, clientMsgId: 'z', text: 'hi' })).error?.code).toBe('forbidden');
       expect((await emit(agent, 'chat.join', { chatId: other.body.chatId })).error?.code).toBe('forbidden'); // not assigned
     });
@@ -85,25 +78,27 @@ describe('bad input and credentials', () => {
       const ack = await emit(customer, 'message', { clientMsgId: 'after', text: 'still here' });
       expect(ack.ok).toBe(true);
       expect(await storedCount()).toBe(before + 1);
-      const rows = await db.query<{ text: string }>('SELECT text FROM messages WHERE chat_id = ? ORDER BY seq LIMIT 1', [chatId]);
+      const rows = await stack.db.query<{ text: string }>('SELECT text FROM messages WHERE chat_id = ? ORDER BY seq LIMIT 1', [chatId]);
       expect(rows[0].text).toBe('a good message');
     });
   });
 
   describe('socket credentials, checked at connection', () => {
     it('refuses a missing, forged, expired or wrong-role token with a reason', async () => {
-      expect((await connectError(app, '/agent', undefined)).message).toBe('missing token');
-      expect((await connectError(app, '/agent', 'not-a-jwt')).message).toBe('invalid token');
-      expect((await connectError(app, '/agent', token({ sub: 'a', company, role: 'agent' }, { secret: 'another-secret-0123456789' }))).message).toBe(
+      expect((await connectError(stack.app, '/agent', undefined)).message).toBe('missing token');
+      expect((await connectError(stack.app, '/agent', 'not-a-jwt')).message).toBe('invalid token');
+      expect((await connectError(stack.app, '/agent', token({ sub: 'a', company, role: 'agent' }, { secret: 'another-secret-0123456789' }))).message).toBe(
         'invalid token',
       );
-      expect((await connectError(app, '/agent', token({ sub: 'a', company, role: 'agent' }, { expiresIn: -10 }))).message).toBe('token expired');
-      expect((await connectError(app, '/agent', token({ sub: 'a', company, role: 'flow' }))).message).toMatch(/role flow/);
-      expect((await connectError(app, '/customer', token({ sub: 'a', company, role: 'agent' }))).message).toMatch(/role agent/);
-      expect((await connectError(app, '/customer', token({ sub: 'c', company, role: 'customer' }))).message).toBe('customer token has no chat');
+      expect((await connectError(stack.app, '/agent', token({ sub: 'a', company, role: 'agent' }, { expiresIn: -10 }))).message).toBe('token expired');
+      expect((await connectError(stack.app, '/agent', token({ sub: 'a', company, role: 'flow' }))).message).toMatch(/role flow/);
+      expect((await connectError(stack.app, '/customer', token({ sub: 'a', company, role: 'agent' }))).message).toMatch(/role agent/);
+      expect((await connectError(stack.app, '/customer', token({ sub: 'c', company, role: 'customer' }))).message).toBe('customer token has no chat');
       // a customer token naming a chat of another company finds nothing
-      expect((await connectError(app, '/customer', token({ sub: 'c', company: 'otherco', role: 'customer', chat: chatId }))).message).toBe('chat not found');
-      expect((await connectError(app, '/agent', token({ sub: 'a', company: 'bad company!', role: 'agent' }))).message).toBe(
+      expect((await connectError(stack.app, '/customer', token({ sub: 'c', company: 'otherco', role: 'customer', chat: chatId }))).message).toBe(
+        'chat not found',
+      );
+      expect((await connectError(stack.app, '/agent', token({ sub: 'a', company: 'bad company!', role: 'agent' }))).message).toBe(
         'token company is missing or invalid',
       );
     });
@@ -111,31 +106,31 @@ describe('bad input and credentials', () => {
 
   describe('REST', () => {
     it('answers 401/403 for bad credentials', async () => {
-      expect((await http(app, 'POST', '/v1/flow/chats', null, { service: 's' })).status).toBe(401);
-      expect((await http(app, 'POST', '/v1/flow/chats', 'garbage', { service: 's' })).body).toMatchObject({ statusCode: 401, code: 'unauthorized' });
-      expect((await http(app, 'POST', '/v1/flow/chats', admin, { service: 's' })).body).toMatchObject({ statusCode: 403, code: 'forbidden' });
-      expect((await http(app, 'GET', '/v1/admin/settings', flow)).status).toBe(403);
+      expect((await http(stack.app, 'POST', '/v1/flow/chats', null, { service: 's' })).status).toBe(401);
+      expect((await http(stack.app, 'POST', '/v1/flow/chats', 'garbage', { service: 's' })).body).toMatchObject({ statusCode: 401, code: 'unauthorized' });
+      expect((await http(stack.app, 'POST', '/v1/flow/chats', admin, { service: 's' })).body).toMatchObject({ statusCode: 403, code: 'forbidden' });
+      expect((await http(stack.app, 'GET', '/v1/admin/settings', flow)).status).toBe(403);
     });
 
     it('answers 400 naming the field for invalid bodies', async () => {
-      const r1 = await http(app, 'POST', '/v1/flow/chats', flow, { service: 42 });
+      const r1 = await http(stack.app, 'POST', '/v1/flow/chats', flow, { service: 42 });
       expect(r1.body).toMatchObject({ statusCode: 400, code: 'bad_request' });
       expect((r1.body as { message: string }).message).toContain('service');
-      const r2 = await http(app, 'POST', '/v1/flow/chats', flow, '{"service": ');
+      const r2 = await http(stack.app, 'POST', '/v1/flow/chats', flow, '{"service": ');
       expect(r2.body).toEqual({ statusCode: 400, code: 'bad_request', message: 'body is not valid JSON' });
-      const r3 = await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: 'x'.repeat(10_001) });
+      const r3 = await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: 'x'.repeat(10_001) });
       expect(r3.body).toMatchObject({ statusCode: 400, code: 'bad_request' });
-      const r4 = await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, {});
+      const r4 = await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, {});
       expect((r4.body as { message: string }).message).toContain('agentId');
-      const r5 = await http(app, 'POST', '/v1/flow/chats', flow, { service: 's', customer: { name: 7 } });
+      const r5 = await http(stack.app, 'POST', '/v1/flow/chats', flow, { service: 's', customer: { name: 7 } });
       expect((r5.body as { message: string }).message).toContain('customer.name');
     });
 
     it("answers 404 for an unknown chat or another company's chat", async () => {
-      expect((await http(app, 'POST', '/v1/flow/chats/nope/end', flow)).body).toMatchObject({ statusCode: 404, code: 'not_found' });
+      expect((await http(stack.app, 'POST', '/v1/flow/chats/nope/end', flow)).body).toMatchObject({ statusCode: 404, code: 'not_found' });
       const otherFlow = token({ sub: 'flow-x', company: 'otherco', role: 'flow' });
-      expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, otherFlow, { text: 'hi' })).status).toBe(404);
-      expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/end`, otherFlow)).status).toBe(404);
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/messages`, otherFlow, { text: 'hi' })).status).toBe(404);
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/end`, otherFlow)).status).toBe(404);
     });
   });
 });

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { cleanupDir, http, token, waitFor } from './support/app';
 import { filesUnder } from './support/files';
+import { appStack } from './support/stack';
 
 // The demo in a real browser: Debian's chromium (never downloaded), driven by playwright-core.
 // The customer's widget and the agent's portal chat over socket.io's default transports (long
@@ -24,8 +24,7 @@ const ARGS = [
 ];
 
 describe('demo pages in headless Chromium', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
+  const stack = appStack({ prefix: 'browser' });
   let browser: BrowserContext;
   let profile: string;
   const company = 'webco';
@@ -34,18 +33,12 @@ describe('demo pages in headless Chromium', () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`Chromium is not installed at ${CHROMIUM}: run "apt-get install -y chromium" (Debian's package; the test never downloads a browser)`);
     }
-    db = await createTestDatabase('browser');
-    await migrate(db.url);
-    app = await startApp({ databaseUrl: db.url });
     profile = mkdtempSync(join(tmpdir(), 'wcr-chromium-'));
     browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
   });
   afterAll(async () => {
     await browser?.close();
     if (profile) cleanupDir(profile);
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await db?.drop();
   });
 
   const messageTexts = (page: Page) => page.locator('#messages li .text').allTextContents();
@@ -75,11 +68,11 @@ describe('demo pages in headless Chromium', () => {
     });
 
     const portal = await browser.newPage();
-    await portal.goto(`${app.url}/demo/portal.html?company=${company}&agent=agent-1&name=Ann`);
+    await portal.goto(`${stack.app.url}/demo/portal.html?company=${company}&agent=agent-1&name=Ann`);
     await portal.locator('#status', { hasText: 'connected' }).waitFor();
 
     const panel = await browser.newPage();
-    await panel.goto(`${app.url}/demo/`);
+    await panel.goto(`${stack.app.url}/demo/`);
     await panel.fill('#company', company);
     await panel.fill('#customerName', 'Alice');
     await panel.click('#createChat');
@@ -89,7 +82,7 @@ describe('demo pages in headless Chromium', () => {
     expect(chatId).toMatch(/\S+/);
 
     const widget = await browser.newPage();
-    await widget.goto(new URL((await link.getAttribute('href')) as string, `${app.url}/demo/`).toString());
+    await widget.goto(new URL((await link.getAttribute('href')) as string, `${stack.app.url}/demo/`).toString());
     await widget.locator('#status', { hasText: 'connected' }).waitFor();
 
     await portal.locator(`#assigned button.join[data-chat="${chatId}"]`).click();
@@ -149,7 +142,7 @@ describe('demo pages in headless Chromium', () => {
     expect(shown).not.toContain('1 April 1990');
 
     // ... and it is the file in the company's export folder.
-    const delivered = filesUnder(join(app.workDir, 'data', 'outbox', company)).filter((f) => f.includes(chatId));
+    const delivered = filesUnder(join(stack.app.workDir, 'data', 'outbox', company)).filter((f) => f.includes(chatId));
     expect(delivered).toHaveLength(1);
     expect(readFileSync(delivered[0], 'utf8')).toBe(shown);
     expect(errors).toEqual([]);
@@ -157,14 +150,14 @@ describe('demo pages in headless Chromium', () => {
 
   it('the portal confirms a deletion request, flags abuse and transfers the chat to another agent, who joins with the history', async () => {
     const portal = await browser.newPage();
-    await portal.goto(`${app.url}/demo/portal.html?company=${company}&agent=agent-7&name=Ann`);
+    await portal.goto(`${stack.app.url}/demo/portal.html?company=${company}&agent=agent-7&name=Ann`);
     await portal.locator('#status', { hasText: 'connected' }).waitFor();
     const other = await browser.newPage();
-    await other.goto(`${app.url}/demo/portal.html?company=${company}&agent=agent-8&name=Bob`);
+    await other.goto(`${stack.app.url}/demo/portal.html?company=${company}&agent=agent-8&name=Bob`);
     await other.locator('#status', { hasText: 'connected' }).waitFor();
 
     const panel = await browser.newPage();
-    await panel.goto(`${app.url}/demo/`);
+    await panel.goto(`${stack.app.url}/demo/`);
     await panel.fill('#company', company);
     await panel.fill('#agent', 'agent-7');
     await panel.click('#createChat');
@@ -172,7 +165,7 @@ describe('demo pages in headless Chromium', () => {
     await link.waitFor();
     const chatId = (await panel.locator('#chats li').first().getAttribute('data-chat')) as string;
     const widget = await browser.newPage();
-    await widget.goto(new URL((await link.getAttribute('href')) as string, `${app.url}/demo/`).toString());
+    await widget.goto(new URL((await link.getAttribute('href')) as string, `${stack.app.url}/demo/`).toString());
     await widget.locator('#status', { hasText: 'connected' }).waitFor();
 
     await portal.locator(`#assigned button.join[data-chat="${chatId}"]`).click();
@@ -195,7 +188,7 @@ describe('demo pages in headless Chromium', () => {
     const admin = token({ sub: 'adm', company, role: 'admin' });
     const view = await waitFor('the flags', async () => {
       const r = await http<{ flags: { abusive: boolean; deletionRequested: boolean; deletionConfirmed: boolean } }>(
-        app,
+        stack.app,
         'GET',
         `/v1/admin/chats/${chatId}`,
         admin,

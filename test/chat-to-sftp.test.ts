@@ -1,71 +1,59 @@
 import type { Socket } from 'socket.io-client';
-import { AppHandle, cleanupDir, connect, emit, http, migrate, next, startApp, token, waitFor } from './support/app';
+import { connect, emit, http, next, token, waitFor } from './support/app';
 import { sftpTargetBody } from './support/chat-driver';
-import { createTestDatabase, TestDatabase } from './support/database';
-import { SshdHandle, startSshd } from './support/sshd';
+import { deliveryStack } from './support/stack';
 
 // The whole path of the foundation issue: the service on MariaDB, a real sshd playing Horizon,
 // a customer and an agent chatting over socket.io, the chat ended, the transcript on the server.
 describe('a chat recorded end to end onto a real SFTP server', () => {
-  let db: TestDatabase;
-  let sshd: SshdHandle;
-  let app: AppHandle;
+  // The worker polls once in ten minutes: the delivery below comes from chat.ended waking it
+  // (src/wiring/chat-ended.listener.ts), which this test thereby covers.
+  const stack = deliveryStack({ env: { DELIVERY_POLL_MS: '600000' } });
   const company = 'acme';
   const flow = token({ sub: 'flow-1', company, role: 'flow' });
   const admin = token({ sub: 'admin-1', company, role: 'admin' });
   const agentToken = token({ sub: 'agent-7', company, role: 'agent', name: 'Jane from token' });
   const sockets: Socket[] = [];
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await migrate(db.url);
-    sshd = await startSshd();
-    // The worker polls once in ten minutes: the delivery below comes from chat.ended waking it
-    // (src/wiring/chat-ended.listener.ts), which this test thereby covers.
-    app = await startApp({ databaseUrl: db.url, env: { DELIVERY_POLL_MS: '600000' } });
-  });
-
   afterAll(async () => {
     sockets.forEach((s) => s.close());
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await sshd?.destroy();
-    await db?.drop();
   });
 
   it('relays, stores once, ends, and delivers the transcript under the agent profile name', async () => {
-    const target = await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd));
+    const target = await http(stack.app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(stack.sshd));
     expect(target.status).toBe(200);
     expect(target.body).not.toHaveProperty('privateKey');
     expect(target.body).toMatchObject({ type: 'sftp', hasPrivateKey: true });
-    const check = await http(app, 'POST', '/v1/admin/export-target/check', admin);
+    const check = await http(stack.app, 'POST', '/v1/admin/export-target/check', admin);
     expect(check.body).toEqual({ ok: true });
-    expect(sshd.listFiles()).toEqual([]);
+    expect(stack.sshd.listFiles()).toEqual([]);
 
-    const agentCfg = await http(app, 'PUT', '/v1/admin/agents/agent-7', admin, { login: 'jdoe', name: 'Jane Doe' });
+    const agentCfg = await http(stack.app, 'PUT', '/v1/admin/agents/agent-7', admin, { login: 'jdoe', name: 'Jane Doe' });
     expect(agentCfg.status).toBe(200);
 
-    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, {
+    const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, {
       externalId: 'ext-1',
       service: 'sales',
       customer: { id: 'cust-1', name: 'Alice' },
     });
     expect(created.status).toBe(201);
     const { chatId, customerToken } = created.body;
-    const again = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { externalId: 'ext-1', service: 'sales' });
+    const again = await http<{ chatId: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { externalId: 'ext-1', service: 'sales' });
     expect(again.status).toBe(201);
     expect(again.body.chatId).toBe(chatId);
 
-    const customer = await connect(app, '/customer', customerToken);
-    const agent = await connect(app, '/agent', agentToken);
+    const customer = await connect(stack.app, '/customer', customerToken);
+    const agent = await connect(stack.app, '/agent', agentToken);
     sockets.push(customer, agent);
 
-    const bot = await http<{ seq: number }>(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: 'Welcome! An agent will be with you shortly.' });
+    const bot = await http<{ seq: number }>(stack.app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, {
+      text: 'Welcome! An agent will be with you shortly.',
+    });
     expect(bot.status).toBe(201);
     expect(bot.body.seq).toBe(1);
 
     const assigned = next<{ chatId: string; service: string; customer: { name: string } }>(agent, 'chat.assigned');
-    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId: 'agent-7' })).status).toBe(200);
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId: 'agent-7' })).status).toBe(200);
     expect(await assigned).toEqual({ chatId, service: 'sales', customer: { id: 'cust-1', name: 'Alice' } });
 
     const stateOnCustomer = next<{ chatId: string; state: string }>(customer, 'recording.state');
@@ -109,11 +97,11 @@ describe('a chat recorded end to end onto a real SFTP server', () => {
 
     const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
     const expected = `${day}/sales_jdoe_${chatId}.txt`;
-    await waitFor('the transcript on the SFTP server', () => sshd.listFiles().includes(expected), 30_000);
+    await waitFor('the transcript on the SFTP server', () => stack.sshd.listFiles().includes(expected), 30_000);
     // nothing partial or temporary is left behind, and nothing else was written
-    expect(sshd.listFiles()).toEqual([expected]);
+    expect(stack.sshd.listFiles()).toEqual([expected]);
 
-    const file = sshd.readFile(expected);
+    const file = stack.sshd.readFile(expected);
     // The agent's recording runs from its join: the bot's greeting before it is not in this file.
     expect(file).not.toContain('Welcome! An agent');
     const order = ['Hello, I need help with my order', 'Sure, what is the order number?', 'It is 12345', 'Thanks, one moment', 'Line one'];
@@ -129,12 +117,12 @@ describe('a chat recorded end to end onto a real SFTP server', () => {
     expect(file).toContain('Jane Doe');
 
     const recs = await waitFor('the recording to be delivered', async () => {
-      const r = await http<{ status: string; fileName: string }[]>(app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, admin);
+      const r = await http<{ status: string; fileName: string }[]>(stack.app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, admin);
       return r.body.length === 1 && r.body[0].status === 'delivered' ? r.body : null;
     });
     expect(recs[0].fileName).toBe(expected);
 
-    const rows = await db.query<{ seq: number; text: string | null }>('SELECT seq, text FROM messages WHERE chat_id = ? ORDER BY seq', [chatId]);
+    const rows = await stack.db.query<{ seq: number; text: string | null }>('SELECT seq, text FROM messages WHERE chat_id = ? ORDER BY seq', [chatId]);
     expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     // The greeting is in no produced recording, so its body was purged at the end.
     expect(rows[0].text).toBeNull();

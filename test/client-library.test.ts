@@ -1,52 +1,43 @@
 import { AgentClient, connectAgent, connectCustomer, CustomerClient, type MessageView, type SentMessage } from '../client/src/index';
-import { AppHandle, cleanupDir, http, migrate, sleep, startApp, token, waitFor } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { http, sleep, token, waitFor } from './support/app';
+import { appStack } from './support/stack';
 
 // The client library (client/) against the real service on MariaDB: acknowledged sends, resends
 // across a dropped connection and a service restart, ordered and de-duplicated delivery, and the
 // portal joining its chats again after a reconnect.
 describe('client library', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
+  const stack = appStack({ prefix: 'clientlib' });
   const company = 'libco';
   const flow = token({ sub: 'flow', company, role: 'flow' });
   const open: (CustomerClient | AgentClient)[] = [];
   // Quick reconnects keep the test short; the transports are socket.io's default (polling, then websocket).
   const socket = { reconnectionDelay: 200, reconnectionDelayMax: 1000 };
-
-  beforeAll(async () => {
-    db = await createTestDatabase('clientlib');
-    await migrate(db.url);
-    app = await startApp({ databaseUrl: db.url });
-  });
   afterEach(() => {
     for (const c of open.splice(0)) c.close();
   });
-  afterAll(async () => {
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await db?.drop();
-  });
 
   async function newChat(agentId: string): Promise<{ chatId: string; customer: CustomerClient; agent: AgentClient; agentSeen: MessageView[] }> {
-    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'sales', customer: { name: 'Cy' } });
+    const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, {
+      service: 'sales',
+      customer: { name: 'Cy' },
+    });
     expect(created.status).toBe(201);
     const { chatId, customerToken } = created.body;
-    const customer = await connectCustomer({ url: app.url, token: customerToken, socket });
-    const agent = await connectAgent({ url: app.url, token: token({ sub: agentId, company, role: 'agent', name: 'Ann' }), socket });
+    const customer = await connectCustomer({ url: stack.app.url, token: customerToken, socket });
+    const agent = await connectAgent({ url: stack.app.url, token: token({ sub: agentId, company, role: 'agent', name: 'Ann' }), socket });
     open.push(customer, agent);
     const agentSeen: MessageView[] = [];
     agent.on('message', (m) => agentSeen.push(m));
-    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId })).status).toBe(200);
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId })).status).toBe(200);
     await agent.join(chatId);
     return { chatId, customer, agent, agentSeen };
   }
 
   async function stored(chatId: string, role: string): Promise<{ client_msg_id: string; seq: number }[]> {
-    return db.query<{ client_msg_id: string; seq: number }>('SELECT client_msg_id, seq FROM messages WHERE chat_id = ? AND sender_role = ? ORDER BY seq', [
-      chatId,
-      role,
-    ]);
+    return stack.db.query<{ client_msg_id: string; seq: number }>(
+      'SELECT client_msg_id, seq FROM messages WHERE chat_id = ? AND sender_role = ? ORDER BY seq',
+      [chatId, role],
+    );
   }
 
   const increasing = (ms: { seq: number }[]) => ms.every((m, i) => i === 0 || m.seq > ms[i - 1].seq);
@@ -114,9 +105,9 @@ describe('client library', () => {
     const customerSends = Array.from({ length: N }, (_, i) => customer.send(`c${i}`));
     const agentSends = Array.from({ length: N / 3 }, (_, i) => agent.send(chatId, `a${i}`));
     await waitFor('a third of the stream to be acknowledged', () => sentByCustomer.length >= N / 3);
-    await app.kill(); // kill -9 in the middle of the stream
+    await stack.app.kill(); // kill -9 in the middle of the stream
     const atKill = sentByCustomer.length;
-    await app.restart();
+    await stack.app.restart();
     const customerResults = await Promise.all(customerSends);
     const agentResults = await Promise.all(agentSends);
     expect(atKill).toBeLessThan(N);
@@ -166,11 +157,14 @@ describe('client library', () => {
 
   it('a refused token rejects connect with the reason, and the library does not retry', async () => {
     const customerToken = token({ sub: 'c', company, role: 'customer', chat: 'no-such-chat' });
-    await expect(connectAgent({ url: app.url, token: customerToken, socket })).rejects.toMatchObject({
+    await expect(connectAgent({ url: stack.app.url, token: customerToken, socket })).rejects.toMatchObject({
       code: 'unauthorized',
       message: expect.stringMatching(/role/),
     });
-    await expect(connectCustomer({ url: app.url, token: customerToken, socket })).rejects.toMatchObject({ code: 'unauthorized', message: 'chat not found' });
+    await expect(connectCustomer({ url: stack.app.url, token: customerToken, socket })).rejects.toMatchObject({
+      code: 'unauthorized',
+      message: 'chat not found',
+    });
   });
 
   it('recording state and the chat end are events', async () => {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
-import { AppHandle, cleanupDir, connect, emit, http, migrate, sleep, startApp, token, waitFor } from './support/app';
+import { connect, emit, http, sleep, token, waitFor } from './support/app';
 import { openChat } from './support/chat-driver';
 import { filesUnder } from './support/files';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { appStack } from './support/stack';
 
 interface Sender {
   chatId: string;
@@ -18,21 +18,9 @@ interface Sender {
 
 // kill -9 of the service at random points while chats are busy, repeated in a bounded loop.
 describe('process death', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
+  const stack = appStack({ prefix: 'crash', env: { DELIVERY_LEASE_MS: '2000', IDLE_SWEEP_MS: '300' } });
   const company = 'crashco';
   const admin = token({ sub: 'adm', company, role: 'admin' });
-
-  beforeAll(async () => {
-    db = await createTestDatabase('crash');
-    await migrate(db.url);
-    app = await startApp({ databaseUrl: db.url, env: { DELIVERY_LEASE_MS: '2000', IDLE_SWEEP_MS: '300' } });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await db?.drop();
-  });
 
   const text = (s: Sender, id: string) => `${s.chatId.slice(0, 8)} ${s.role} ${id}`;
 
@@ -52,7 +40,7 @@ describe('process death', () => {
   }
 
   it('keeps every acknowledged message once and in order across repeated kill -9, and the chats go on', async () => {
-    const chats = await Promise.all([0, 1, 2].map((i) => openChat(app, company, { agentId: `agent-${i}` })));
+    const chats = await Promise.all([0, 1, 2].map((i) => openChat(stack.app, company, { agentId: `agent-${i}` })));
     const senders: Sender[] = chats.flatMap((c): Sender[] => [
       { chatId: c.chatId, role: 'customer', token: c.customerToken, socket: c.customer, n: 0, acked: new Map(), unacked: [] },
       { chatId: c.chatId, role: 'agent', token: c.agentToken, socket: c.agent, n: 0, acked: new Map(), unacked: [] },
@@ -63,13 +51,13 @@ describe('process death', () => {
       let stopped = false;
       const loops = senders.map((s) => sendUntil(s, () => stopped));
       await sleep(150 + Math.floor(Math.random() * 450));
-      await app.kill();
+      await stack.app.kill();
       stopped = true;
       await Promise.all(loops);
-      await app.restart();
+      await stack.app.restart();
       for (const s of senders) {
         s.socket.close();
-        s.socket = await connect(app, s.role === 'customer' ? '/customer' : '/agent', s.token);
+        s.socket = await connect(stack.app, s.role === 'customer' ? '/customer' : '/agent', s.token);
         if (s.role === 'agent') expect((await emit(s.socket, 'chat.join', { chatId: s.chatId })).ok).toBe(true);
         // what had no answer is sent again with the same clientMsgId
         for (const id of s.unacked.splice(0)) {
@@ -82,7 +70,7 @@ describe('process death', () => {
     }
 
     for (const c of chats) {
-      const rows = await db.query<{ seq: number; client_msg_id: string; sender_role: string; text: string }>(
+      const rows = await stack.db.query<{ seq: number; client_msg_id: string; sender_role: string; text: string }>(
         'SELECT seq, client_msg_id, sender_role, text FROM messages WHERE chat_id = ? ORDER BY seq',
         [c.chatId],
       );
@@ -108,7 +96,7 @@ describe('process death', () => {
       const s = senders.find((x) => x.chatId === c.chatId && x.role === 'agent') as Sender;
       expect((await emit(s.socket, 'chat.end', { chatId: c.chatId })).ok).toBe(true);
     }
-    const outbox = join(app.workDir, 'data', 'outbox', company);
+    const outbox = join(stack.app.workDir, 'data', 'outbox', company);
     await waitFor('three transcripts', () => filesUnder(outbox).filter((f) => f.endsWith('.txt')).length === 3, 30_000);
     for (const s of senders) {
       const file = filesUnder(outbox).find((f) => f.includes(s.chatId)) as string;
@@ -122,17 +110,17 @@ describe('process death', () => {
   });
 
   it('ends chats whose clients never come back by the idle timeout, and delivers them', async () => {
-    expect((await http(app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 5 })).status).toBe(200);
-    const chat = await openChat(app, company, { agentId: 'agent-idle' });
+    expect((await http(stack.app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 5 })).status).toBe(200);
+    const chat = await openChat(stack.app, company, { agentId: 'agent-idle' });
     expect((await emit(chat.customer, 'message', { clientMsgId: 'last', text: 'anyone?' })).ok).toBe(true);
-    await app.kill();
+    await stack.app.kill();
     chat.close();
-    await app.restart();
+    await stack.app.restart();
     const ended = await waitFor(
       'the idle chat to end',
       async () => {
         const r = await http<{ status: string; endReason: string; recordings: { status: string; fileName: string }[] }>(
-          app,
+          stack.app,
           'GET',
           `/v1/admin/chats/${chat.chatId}`,
           admin,
@@ -142,7 +130,7 @@ describe('process death', () => {
       30_000,
     );
     expect(ended.endReason).toBe('idle_timeout');
-    const file = join(app.workDir, 'data', 'outbox', company, ended.recordings[0].fileName);
+    const file = join(stack.app.workDir, 'data', 'outbox', company, ended.recordings[0].fileName);
     expect(readFileSync(file, 'utf8')).toContain('anyone?');
   });
 });

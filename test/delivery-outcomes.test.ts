@@ -3,29 +3,10 @@
 // outcome waits for its batch's transaction. On the real stack (MariaDB, OpenSSH), with one lane,
 // so that a lane held by its outcome would show.
 import { createConnection } from 'mysql2/promise';
-import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
+import { cleanupDir, http, startApp, token, waitFor } from './support/app';
 import { endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
-import { createTestDatabase, TestDatabase } from './support/database';
-import { SshdHandle, startSshd } from './support/sshd';
-
-// MariaDB (own database, real migrations), a private sshd and one instance of the service with
-// `env`, for the suite that calls it; torn down after it.
-function deliveryStack(env: Record<string, string>): { db: TestDatabase; sshd: SshdHandle; app: AppHandle } {
-  const stack = {} as { db: TestDatabase; sshd: SshdHandle; app: AppHandle };
-  beforeAll(async () => {
-    stack.db = await createTestDatabase();
-    await migrate(stack.db.url);
-    stack.sshd = await startSshd();
-    stack.app = await startApp({ databaseUrl: stack.db.url, env });
-  });
-  afterAll(async () => {
-    await stack.app?.stop();
-    if (stack.app) cleanupDir(stack.app.workDir);
-    await stack.sshd?.destroy();
-    await stack.db?.drop();
-  });
-  return stack;
-}
+import { TestDatabase } from './support/database';
+import { deliveryStack } from './support/stack';
 
 // `count` chats ended on a second instance whose worker is off, so that the stack's worker finds
 // them queued together: chat i with agent-i and customer "Customer i", who says texts(i).
@@ -51,7 +32,7 @@ async function endedWithoutWorker(db: TestDatabase, company: string, count: numb
 }
 
 describe('delivery outcomes, recorded apart from the lanes', () => {
-  const stack = deliveryStack({ DELIVERY_CONCURRENCY: '1' });
+  const stack = deliveryStack({ env: { DELIVERY_CONCURRENCY: '1' } });
 
   beforeEach(() => stack.sshd.clear());
 
@@ -138,7 +119,7 @@ describe('delivery outcomes, recorded apart from the lanes', () => {
 // Lanes planning at the same time reserve their files' first-choice names in one statement; when
 // that statement cannot take them all (two of them want the same name), each is reserved alone.
 describe('file names reserved by several lanes at once', () => {
-  const stack = deliveryStack({ DELIVERY_CONCURRENCY: '8' });
+  const stack = deliveryStack({ env: { DELIVERY_CONCURRENCY: '8' } });
 
   // Eight chats ended on an instance without a worker, then delivered by this one's eight lanes
   // from one claim, under the company's agent profile with `filenameTemplate`: the file name of each

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppHandle, cleanupDir, emit, freePort, http, migrate, startApp, token, waitFor } from './support/app';
+import { emit, freePort, http, token, waitFor } from './support/app';
 import { endChat, exchange, openChat } from './support/chat-driver';
 import { filesUnder, settledFilesUnder } from './support/files';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { appStack } from './support/stack';
 
 interface RecordingView {
   id: string;
@@ -21,31 +21,19 @@ interface KeyStatus {
 // With ENCRYPTION_MASTER_KEY set: bodies and export-target secrets are sealed in the database but
 // read back as plain text by the service; erasing a company's key makes its bodies unreadable.
 describe('encryption at rest', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
   const masterKey = randomBytes(32).toString('base64');
+  // Two attempts: the unreachable target below fails fast, so the recording can be retried.
+  const stack = appStack({ prefix: 'enc', env: { ENCRYPTION_MASTER_KEY: masterKey, DELIVERY_MAX_ATTEMPTS: '2' } });
 
-  beforeAll(async () => {
-    db = await createTestDatabase('enc');
-    await migrate(db.url);
-    // Two attempts: the unreachable target below fails fast, so the recording can be retried.
-    app = await startApp({ databaseUrl: db.url, env: { ENCRYPTION_MASTER_KEY: masterKey, DELIVERY_MAX_ATTEMPTS: '2' } });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await db?.drop();
-  });
-
-  const bodies = (chatId: string) => db.query<{ text: string | null }>('SELECT text FROM messages WHERE chat_id = ? ORDER BY seq', [chatId]);
+  const bodies = (chatId: string) => stack.db.query<{ text: string | null }>('SELECT text FROM messages WHERE chat_id = ? ORDER BY seq', [chatId]);
   const recordingsOf = async (company: string, chatId: string) =>
-    (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, token({ sub: 'adm', company, role: 'admin' }))).body;
+    (await http<RecordingView[]>(stack.app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, token({ sub: 'adm', company, role: 'admin' }))).body;
 
   it('stores message bodies sealed, yet history and the delivered transcript read as plain text', async () => {
     const company = 'encco';
     const admin = token({ sub: 'adm', company, role: 'admin' });
     const texts = ['the launch code is swordfish-42', 'noted, zebra-umbrella'];
-    const chat = await openChat(app, company);
+    const chat = await openChat(stack.app, company);
     try {
       await exchange(chat, texts);
       const raw = await bodies(chat.chatId);
@@ -63,16 +51,16 @@ describe('encryption at rest', () => {
     } finally {
       chat.close();
     }
-    const outbox = join(app.workDir, 'data', 'outbox', company);
+    const outbox = join(stack.app.workDir, 'data', 'outbox', company);
     await waitFor('the transcript', () => settledFilesUnder(outbox).length === 1);
     const file = readFileSync(filesUnder(outbox)[0], 'utf8');
     for (const t of texts) expect(file).toContain(t);
     expect(file).not.toContain('enc:v1:');
 
-    const status = await http<KeyStatus>(app, 'GET', '/v1/admin/encryption-key', admin);
+    const status = await http<KeyStatus>(stack.app, 'GET', '/v1/admin/encryption-key', admin);
     expect(status.status).toBe(200);
     expect(status.body).toEqual({ enabled: true, erased: false, createdAt: expect.any(String) as unknown });
-    const key = await db.query<{ wrapped_key: string }>('SELECT wrapped_key FROM company_keys WHERE company_id = ?', [company]);
+    const key = await stack.db.query<{ wrapped_key: string }>('SELECT wrapped_key FROM company_keys WHERE company_id = ?', [company]);
     expect(key[0].wrapped_key).toMatch(/^enc:v1:/);
   });
 
@@ -81,24 +69,24 @@ describe('encryption at rest', () => {
     const admin = token({ sub: 'adm', company, role: 'admin' });
     const password = 'Pl41n-Text-Passw0rd-Never-Stored';
     const target = { type: 'sftp', host: '127.0.0.1', port: await freePort(), username: 'u', remoteDir: '/in', hostKeySha256: 'SHA256:' + 'A'.repeat(43) };
-    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { ...target, password })).status).toBe(200);
-    const rows = await db.query<{ config: string }>('SELECT config FROM export_targets WHERE company_id = ?', [company]);
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, { ...target, password })).status).toBe(200);
+    const rows = await stack.db.query<{ config: string }>('SELECT config FROM export_targets WHERE company_id = ?', [company]);
     expect(rows[0].config).not.toContain(password);
     expect((JSON.parse(rows[0].config) as { password: string }).password).toMatch(/^enc:v1:/);
-    const got = await http(app, 'GET', '/v1/admin/export-target', admin);
+    const got = await http(stack.app, 'GET', '/v1/admin/export-target', admin);
     expect(got.body).toMatchObject({ hasPassword: true, hasPrivateKey: false });
     expect(JSON.stringify(got.body)).not.toContain(password);
     // An update without a secret (same host, port and user) keeps the stored one, still sealed.
-    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { ...target, remoteDir: '/other' })).status).toBe(200);
-    const again = await db.query<{ config: string }>('SELECT config FROM export_targets WHERE company_id = ?', [company]);
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, { ...target, remoteDir: '/other' })).status).toBe(200);
+    const again = await stack.db.query<{ config: string }>('SELECT config FROM export_targets WHERE company_id = ?', [company]);
     expect(again[0].config).not.toContain(password);
-    expect((await http<{ hasPassword: boolean }>(app, 'GET', '/v1/admin/export-target', admin)).body.hasPassword).toBe(true);
+    expect((await http<{ hasPassword: boolean }>(stack.app, 'GET', '/v1/admin/export-target', admin)).body.hasPassword).toBe(true);
     // The check opens the secret and tries it (the port is closed: it fails, without the secret).
-    const check = await http<{ ok: boolean; error: { code: string; message: string } }>(app, 'POST', '/v1/admin/export-target/check', admin);
+    const check = await http<{ ok: boolean; error: { code: string; message: string } }>(stack.app, 'POST', '/v1/admin/export-target/check', admin);
     expect(check.body.ok).toBe(false);
     expect(JSON.stringify(check.body.error)).not.toContain(password);
-    expect(app.logs()).not.toContain(password);
-    expect(app.logs()).not.toContain(masterKey);
+    expect(stack.app.logs()).not.toContain(password);
+    expect(stack.app.logs()).not.toContain(masterKey);
   });
 
   it('after the key is erased, earlier transcripts cannot be rendered and new bodies are refused', async () => {
@@ -114,9 +102,9 @@ describe('encryption at rest', () => {
       remoteDir: '/in',
       hostKeySha256: 'SHA256:' + 'A'.repeat(43),
     };
-    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, unreachable)).status).toBe(200);
-    const ended = await openChat(app, company, { agentId: 'ag-1' });
-    const open = await openChat(app, company, { agentId: 'ag-2' });
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, unreachable)).status).toBe(200);
+    const ended = await openChat(stack.app, company, { agentId: 'ag-1' });
+    const open = await openChat(stack.app, company, { agentId: 'ag-2' });
     let rec: RecordingView;
     try {
       await exchange(ended, ['top secret merger details', 'understood']);
@@ -128,10 +116,10 @@ describe('encryption at rest', () => {
       });
       expect(rec.lastError).toMatch(/ECONNREFUSED|connect/i);
 
-      const erased = await http(app, 'DELETE', '/v1/admin/encryption-key', admin);
+      const erased = await http(stack.app, 'DELETE', '/v1/admin/encryption-key', admin);
       expect(erased.status).toBe(200);
       expect(erased.body).toEqual({ erased: true });
-      expect((await http<KeyStatus>(app, 'GET', '/v1/admin/encryption-key', admin)).body).toMatchObject({ enabled: true, erased: true });
+      expect((await http<KeyStatus>(stack.app, 'GET', '/v1/admin/encryption-key', admin)).body).toMatchObject({ enabled: true, erased: true });
 
       // New bodies of this company are refused; joining still works, without the shredded history.
       const refused = await emit(open.customer, 'message', { clientMsgId: 'after', text: 'anyone there?' });
@@ -147,7 +135,7 @@ describe('encryption at rest', () => {
     // The bodies are still in the database, sealed, and the only copy of their key is gone.
     const raw = await bodies(ended.chatId);
     expect(raw.map((r) => r.text?.startsWith('enc:v1:'))).toEqual([true, true]);
-    const key = await db.query<{ wrapped_key: string; erased_at: Date | null }>('SELECT wrapped_key, erased_at FROM company_keys WHERE company_id = ?', [
+    const key = await stack.db.query<{ wrapped_key: string; erased_at: Date | null }>('SELECT wrapped_key, erased_at FROM company_keys WHERE company_id = ?', [
       company,
     ]);
     expect(key).toHaveLength(1);
@@ -155,25 +143,27 @@ describe('encryption at rest', () => {
     expect(key[0].erased_at).not.toBeNull();
 
     // With a working target, a retry meets bodies nobody can open: it fails for good, saying why.
-    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, { type: 'local' })).status).toBe(200);
-    expect((await http(app, 'POST', `/v1/admin/recordings/${rec.id}/retry`, admin)).status).toBe(200);
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, { type: 'local' })).status).toBe(200);
+    expect((await http(stack.app, 'POST', `/v1/admin/recordings/${rec.id}/retry`, admin)).status).toBe(200);
     const failed = await waitFor('the retry to fail', async () => {
       const r = (await recordingsOf(company, ended.chatId))[0];
       return r?.status === 'failed' && r.lastError?.includes('erased') ? r : null;
     });
     expect(failed.lastError).toContain("the company's encryption key was erased");
-    expect(filesUnder(join(app.workDir, 'data', 'outbox', company))).toEqual([]);
+    expect(filesUnder(join(stack.app.workDir, 'data', 'outbox', company))).toEqual([]);
 
-    const audit = await http<{ action: string }[]>(app, 'GET', '/v1/admin/audit', admin);
+    const audit = await http<{ action: string }[]>(stack.app, 'GET', '/v1/admin/audit', admin);
     expect(audit.body.map((a) => a.action)).toContain('encryption_key.erased');
     // Erasing again is harmless; other companies are untouched.
-    expect((await http(app, 'DELETE', '/v1/admin/encryption-key', admin)).status).toBe(200);
-    expect((await http<KeyStatus>(app, 'GET', '/v1/admin/encryption-key', token({ sub: 'adm', company: 'encco', role: 'admin' }))).body.erased).toBe(false);
+    expect((await http(stack.app, 'DELETE', '/v1/admin/encryption-key', admin)).status).toBe(200);
+    expect((await http<KeyStatus>(stack.app, 'GET', '/v1/admin/encryption-key', token({ sub: 'adm', company: 'encco', role: 'admin' }))).body.erased).toBe(
+      false,
+    );
   });
 
   it('is for admins only', async () => {
     const agent = token({ sub: 'ag', company: 'encco', role: 'agent' });
-    expect((await http(app, 'DELETE', '/v1/admin/encryption-key', agent)).status).toBe(403);
-    expect((await http(app, 'GET', '/v1/admin/encryption-key', agent)).status).toBe(403);
+    expect((await http(stack.app, 'DELETE', '/v1/admin/encryption-key', agent)).status).toBe(403);
+    expect((await http(stack.app, 'GET', '/v1/admin/encryption-key', agent)).status).toBe(403);
   });
 });

@@ -1,8 +1,8 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { AppHandle, cleanupDir, freePort, http, migrate, startApp, token } from './support/app';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { AppHandle, cleanupDir, freePort, http, startApp, token } from './support/app';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
+import { appStack } from './support/stack';
 
 type Err = { statusCode: number; code: string; message: string };
 type Check = { ok: boolean; error?: { code: string; message: string } };
@@ -13,16 +13,13 @@ const target = (host: string, port: number) => ({ type: 'sftp', host, port, user
 // The export-target check must not be a port scanner, and no target may point at link-local,
 // unspecified or multicast addresses (nor, in production, at internal ones unless allowed).
 describe('export target address policy and check answers', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
+  const stack = appStack({ prefix: 'xtsec', env: { SFTP_OPERATION_TIMEOUT_MS: '1500', EXPORT_TARGET_CHECKS_PER_MINUTE: '5' } });
   let prod: AppHandle;
   let web: Server;
   let silent: TcpProxy;
   let spy: TcpProxy;
 
   beforeAll(async () => {
-    db = await createTestDatabase('xtsec');
-    await migrate(db.url);
     web = createServer((_, res) => res.end('hello'));
     await new Promise<void>((res) => web.listen(0, '127.0.0.1', res));
     const webPort = (web.address() as AddressInfo).port;
@@ -30,29 +27,27 @@ describe('export target address policy and check answers', () => {
     silent = await startTcpProxy(webPort, { stalled: true });
     // Counts connections: nothing may reach it through a refused address.
     spy = await startTcpProxy(webPort, { stalled: true });
-    app = await startApp({ databaseUrl: db.url, env: { SFTP_OPERATION_TIMEOUT_MS: '1500', EXPORT_TARGET_CHECKS_PER_MINUTE: '5' } });
-    prod = await startApp({ databaseUrl: db.url, env: { NODE_ENV: 'production', EXPORT_TARGET_ALLOWED_HOSTS: 'localhost, 192.168.77.0/24' } });
+    prod = await startApp({ databaseUrl: stack.db.url, env: { NODE_ENV: 'production', EXPORT_TARGET_ALLOWED_HOSTS: 'localhost, 192.168.77.0/24' } });
   });
   afterAll(async () => {
-    for (const a of [app, prod]) {
+    for (const a of [stack.app, prod]) {
       await a?.stop();
       if (a) cleanupDir(a.workDir);
     }
     await silent?.close();
     await spy?.close();
     await new Promise((res) => web?.close(res));
-    await db?.drop();
   });
 
   it('refuses link-local, unspecified and multicast hosts, also behind a name or an IPv4-mapped IPv6 address', async () => {
     const admin = token({ sub: 'adm', company: 'xt-refuse', role: 'admin' });
     // '2852039166' and '0' are names that the resolver turns into 169.254.169.254 and 0.0.0.0.
     for (const host of ['169.254.169.254', '0.0.0.0', '::', '::ffff:169.254.169.254', 'fe80::1', '224.0.0.1', 'ff02::1', '2852039166', '0']) {
-      const put = await http<Err>(app, 'PUT', '/v1/admin/export-target', admin, target(host, 22));
+      const put = await http<Err>(stack.app, 'PUT', '/v1/admin/export-target', admin, target(host, 22));
       expect([host, put.status, put.body.code]).toEqual([host, 400, 'bad_request']);
       expect(put.body.message).toMatch(/^host: host is not allowed/);
     }
-    expect((await http(app, 'GET', '/v1/admin/export-target', admin)).body).toEqual({ type: 'local' });
+    expect((await http(stack.app, 'GET', '/v1/admin/export-target', admin)).body).toEqual({ type: 'local' });
   });
 
   it('answers every network failure of a check with the same message, whatever listens on the port', async () => {
@@ -60,8 +55,8 @@ describe('export target address policy and check answers', () => {
     const answers: Check[] = [];
     // Closed, MariaDB (a non-SSH banner), HTTP (silent until spoken to), and silent for good.
     for (const port of [await freePort(), 3306, (web.address() as AddressInfo).port, silent.port]) {
-      expect((await http(app, 'PUT', '/v1/admin/export-target', admin, target('127.0.0.1', port))).status).toBe(200);
-      const check = await http<Check>(app, 'POST', '/v1/admin/export-target/check', admin);
+      expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, target('127.0.0.1', port))).status).toBe(200);
+      const check = await http<Check>(stack.app, 'POST', '/v1/admin/export-target/check', admin);
       expect(check.status).toBe(200);
       answers.push(check.body);
     }
@@ -72,12 +67,12 @@ describe('export target address policy and check answers', () => {
   it('rate-limits the check per company with 429 in the error shape', async () => {
     const admin = token({ sub: 'adm', company: 'xt-limit', role: 'admin' });
     const other = token({ sub: 'adm', company: 'xt-limit-2', role: 'admin' });
-    for (let i = 0; i < 5; i++) expect((await http<Check>(app, 'POST', '/v1/admin/export-target/check', admin)).body.ok).toBe(true);
-    const limited = await http<Err>(app, 'POST', '/v1/admin/export-target/check', admin);
+    for (let i = 0; i < 5; i++) expect((await http<Check>(stack.app, 'POST', '/v1/admin/export-target/check', admin)).body.ok).toBe(true);
+    const limited = await http<Err>(stack.app, 'POST', '/v1/admin/export-target/check', admin);
     expect(limited.status).toBe(429);
     expect(limited.body).toEqual({ statusCode: 429, code: 'rate_limited', message: expect.any(String) as unknown });
     // Another company has its own allowance.
-    expect((await http<Check>(app, 'POST', '/v1/admin/export-target/check', other)).body.ok).toBe(true);
+    expect((await http<Check>(stack.app, 'POST', '/v1/admin/export-target/check', other)).body.ok).toBe(true);
   });
 
   it('in production refuses loopback and private hosts unless EXPORT_TARGET_ALLOWED_HOSTS names them', async () => {
@@ -95,12 +90,12 @@ describe('export target address policy and check answers', () => {
     const admin = token({ sub: 'adm', company, role: 'admin' });
     // A row written before the policy existed (or behind the API's back).
     const config = JSON.stringify({ ...target('127.0.0.1', spy.port), password: 'pw' });
-    await db.query('INSERT INTO export_targets (company_id, type, config, updated_at) VALUES (?, ?, ?, NOW(3))', [company, 'sftp', config]);
+    await stack.db.query('INSERT INTO export_targets (company_id, type, config, updated_at) VALUES (?, ?, ?, NOW(3))', [company, 'sftp', config]);
     expect((await http(prod, 'GET', '/v1/admin/export-target', admin)).body).toMatchObject({ host: '127.0.0.1' });
     const check = await http<Check>(prod, 'POST', '/v1/admin/export-target/check', admin);
     expect(check.body).toEqual({ ok: false, error: { code: 'forbidden', message: expect.stringContaining('loopback') as unknown } });
     // The same row read outside production connects (loopback is allowed there): the spy works.
-    expect((await http<Check>(app, 'POST', '/v1/admin/export-target/check', admin)).body.ok).toBe(false);
+    expect((await http<Check>(stack.app, 'POST', '/v1/admin/export-target/check', admin)).body.ok).toBe(false);
     expect(spy.connections()).toBe(1);
   });
 });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { io, Socket } from 'socket.io-client';
-import { Ack, AppHandle, cleanupDir, emit, http, migrate, sleep, startApp, token } from './support/app';
+import { Ack, emit, http, sleep, token } from './support/app';
 import { AGENT_EVENTS, CUSTOMER_EVENTS } from './support/contract';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { appStack } from './support/stack';
 
 // Hostile input: fast-check sends thousands of malformed socket.io payloads (both namespaces,
 // unknown events included) and REST bodies (flow and admin) — wrong types, huge strings, deep
@@ -270,8 +270,8 @@ function restProblem(r: RestAnswer): string | null {
 }
 
 describe('hostile input (fuzz)', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
+  // Rate limits low enough to be in play, high enough that a paced fuzz is mostly validated.
+  const stack = appStack({ prefix: 'fuzz', env: { RATE_LIMIT_SOCKET_PER_SECOND: '200', RATE_LIMIT_TOKEN_PER_SECOND: '400' } });
   const sockets: Socket[] = [];
   let control: { chatId: string; customer: Socket; agent: Socket };
   let otherChatId = '';
@@ -303,7 +303,7 @@ describe('hostile input (fuzz)', () => {
   let unique = 0;
 
   async function socketFor(ns: '/customer' | '/agent', tok: string): Promise<Socket> {
-    const s = io(`${app.url}${ns}`, { auth: { token: tok }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const s = io(`${stack.app.url}${ns}`, { auth: { token: tok }, transports: ['websocket'], reconnection: false, forceNew: true });
     await new Promise<void>((res, rej) => {
       s.once('connect', () => res());
       s.once('connect_error', rej);
@@ -344,21 +344,21 @@ describe('hostile input (fuzz)', () => {
     });
   }
   async function newChat(agentId: string, customers: number): Promise<{ chatId: string; customers: Socket[]; agent: Socket }> {
-    const r = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'fuzz', customer: { name: 'Fuzz' } });
+    const r = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'fuzz', customer: { name: 'Fuzz' } });
     const cs: Socket[] = [];
     for (let i = 0; i < customers; i++) cs.push(await socketFor('/customer', r.body.customerToken));
     const agent = await socketFor('/agent', token({ sub: agentId, company: CO, role: 'agent', name: agentId }));
-    expect((await http(app, 'POST', `/v1/flow/chats/${r.body.chatId}/assign`, flow, { agentId })).status).toBe(200);
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${r.body.chatId}/assign`, flow, { agentId })).status).toBe(200);
     expect((await emit(agent, 'chat.join', { chatId: r.body.chatId })).ok).toBe(true);
     return { chatId: r.body.chatId, customers: cs, agent };
   }
   const readControl = async () => ({
-    rows: await db.query('SELECT seq, client_msg_id, sender_role, sender_id, sender_name, text, paused FROM messages WHERE chat_id = ? ORDER BY seq', [
+    rows: await stack.db.query('SELECT seq, client_msg_id, sender_role, sender_id, sender_name, text, paused FROM messages WHERE chat_id = ? ORDER BY seq', [
       control.chatId,
     ]),
     chat: JSON.parse(
       JSON.stringify(
-        await db.query(
+        await stack.db.query(
           `SELECT status, assigned_agent_id, next_seq, paused, consent, discarded, abusive, deletion_requested, deletion_confirmed, ended_at, last_activity_at
            FROM chats WHERE id = ?`,
           [control.chatId],
@@ -366,7 +366,7 @@ describe('hostile input (fuzz)', () => {
       ),
     ) as unknown[],
   });
-  const totalMessages = async () => Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages'))[0].n);
+  const totalMessages = async () => Number((await stack.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages'))[0].n);
 
   // Makes a payload's clientMsgId unique (short prefix), so that no two fuzz messages are resends
   // of each other (and the case-insensitive collation bug below stays out of the random runs).
@@ -427,7 +427,7 @@ describe('hostile input (fuzz)', () => {
   // Every message stored since the fuzz began is one the service acknowledged, or a well-formed one
   // sent without an acknowledgement; every acknowledged one is stored, with the text that was sent.
   async function storedMessageProblems(): Promise<string[]> {
-    const rows = await db.query<{ chat_id: string; seq: number; client_msg_id: string | null; text: string | null }>(
+    const rows = await stack.db.query<{ chat_id: string; seq: number; client_msg_id: string | null; text: string | null }>(
       'SELECT chat_id, seq, client_msg_id, text FROM messages',
     );
     const problems: string[] = [];
@@ -450,27 +450,22 @@ describe('hostile input (fuzz)', () => {
   }
 
   async function invariantsHold(): Promise<void> {
-    const h = await http(app, 'GET', '/health', null);
+    const h = await http(stack.app, 'GET', '/health', null);
     expect(h.status).toBe(200);
-    expect(app.logs()).not.toMatch(/unhandled|uncaught/i);
+    expect(stack.app.logs()).not.toMatch(/unhandled|uncaught/i);
     expect(await readControl()).toEqual({ rows: controlRows, chat: controlChat });
     for (const s of sockets) expect(s.connected).toBe(true);
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('fuzz');
-    await migrate(db.url);
-    // Rate limits low enough to be in play, high enough that a paced fuzz is mostly validated.
-    app = await startApp({ databaseUrl: db.url, env: { RATE_LIMIT_SOCKET_PER_SECOND: '200', RATE_LIMIT_TOKEN_PER_SECOND: '400' } });
-
     const c = await newChat('ctl-agent', 1);
     control = { chatId: c.chatId, customer: c.customers[0], agent: c.agent };
-    expect((await http(app, 'POST', `/v1/flow/chats/${c.chatId}/messages`, flow, { text: 'Welcome, this is the bot' })).status).toBe(201);
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${c.chatId}/messages`, flow, { text: 'Welcome, this is the bot' })).status).toBe(201);
     for (let i = 0; i < 3; i++) {
       expect((await emit(control.customer, 'message', { clientMsgId: `ctl-c${i}`, text: `customer line ${i}: card 4111 1111 1111 1111` })).ok).toBe(true);
       expect((await emit(control.agent, 'message', { chatId: c.chatId, clientMsgId: `ctl-a${i}`, text: `agent line ${i}` })).ok).toBe(true);
     }
-    otherChatId = (await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', otherFlow, { service: 'other' })).body.chatId;
+    otherChatId = (await http<{ chatId: string }>(stack.app, 'POST', '/v1/flow/chats', otherFlow, { service: 'other' })).body.chatId;
     for (let i = 0; i < 4; i++) open.push(await newChat(`fz-agent-${i}`, 2));
     for (let i = 0; i < 2; i++) doomed.push(await newChat(`fz-doomed-${i}`, 1));
     freeAgents = [
@@ -482,7 +477,7 @@ describe('hostile input (fuzz)', () => {
     controlHistory = (await emit(control.agent, 'chat.join', { chatId: c.chatId })).history;
     controlChat = ctl.chat;
     expect(controlRows).toHaveLength(7);
-    baseline = new Set((await db.query<{ chat_id: string; seq: number }>('SELECT chat_id, seq FROM messages')).map((r) => `${r.chat_id}#${r.seq}`));
+    baseline = new Set((await stack.db.query<{ chat_id: string; seq: number }>('SELECT chat_id, seq FROM messages')).map((r) => `${r.chat_id}#${r.seq}`));
   });
 
   afterAll(async () => {
@@ -499,9 +494,6 @@ describe('hostile input (fuzz)', () => {
           .map(([k, n]) => `  ${k}: ${n}`)
           .join('\n'),
     );
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await db?.drop();
   });
 
   // Chat ids a payload may name: its own, another's, the control chat, another company's, junk.
@@ -661,14 +653,15 @@ describe('hostile input (fuzz)', () => {
       }
       await sleep(300);
       // The no-ack message was well-formed: it may have been stored (once); count it if so.
-      const rows = await db.query<{ seq: number }>(`SELECT seq FROM messages WHERE chat_id = ? AND client_msg_id = 'no-ack'`, [o.chatId]);
+      const rows = await stack.db.query<{ seq: number }>(`SELECT seq FROM messages WHERE chat_id = ? AND client_msg_id = 'no-ack'`, [o.chatId]);
       for (const r of rows) stored.add(`${o.chatId}#${r.seq}`);
       expect((await emit(c, 'message', { clientMsgId: 'after-no-ack', text: 'answering' })).ok).toBe(true);
       const ok = await emit(o.agent, 'message', { chatId: o.chatId, clientMsgId: 'agent-after-no-ack', text: 'answering too' });
       expect(ok.ok).toBe(true);
-      const c2 = await db.query<{ seq: number }>(`SELECT seq FROM messages WHERE chat_id = ? AND client_msg_id IN ('after-no-ack', 'agent-after-no-ack')`, [
-        o.chatId,
-      ]);
+      const c2 = await stack.db.query<{ seq: number }>(
+        `SELECT seq FROM messages WHERE chat_id = ? AND client_msg_id IN ('after-no-ack', 'agent-after-no-ack')`,
+        [o.chatId],
+      );
       for (const r of c2) stored.add(`${o.chatId}#${r.seq}`);
       await invariantsHold();
     });
@@ -1016,7 +1009,7 @@ describe('hostile input (fuzz)', () => {
       }
       let r: Response;
       try {
-        r = await fetch(`${app.url}${req.path}`, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
+        r = await fetch(`${stack.app.url}${req.path}`, { method: req.method, headers, body: req.method === 'GET' ? undefined : body });
       } catch (err) {
         return `${req.method} ${req.path.slice(0, 80)}: request failed: ${(err as Error).message}`;
       }
@@ -1073,22 +1066,26 @@ describe('hostile input (fuzz)', () => {
         ['PUT', '/v1/admin/export-target', poison([]), admin],
         ['POST', '/v1/admin/profiles', poison([]), admin],
       ] as [string, string, string, string][]) {
-        const r = await fetch(`${app.url}${path}`, { method, headers: { authorization: `Bearer ${bearerTok}`, 'content-type': 'application/json' }, body });
+        const r = await fetch(`${stack.app.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${bearerTok}`, 'content-type': 'application/json' },
+          body,
+        });
         expect(restProblem({ status: r.status, contentType: r.headers.get('content-type') ?? '', text: await r.text() })).toBeNull();
       }
       // Validation is unchanged: fields only an inherited property could supply are still missing.
-      const noService = await http<{ message: string }>(app, 'POST', '/v1/flow/chats', flow, {});
+      const noService = await http<{ message: string }>(stack.app, 'POST', '/v1/flow/chats', flow, {});
       expect(noService.status).toBe(400);
       expect(noService.body.message).toContain('service');
-      const noText = await http<{ message: string }>(app, 'POST', `/v1/flow/chats/${c}/messages`, flow, {});
+      const noText = await http<{ message: string }>(stack.app, 'POST', `/v1/flow/chats/${c}/messages`, flow, {});
       expect(noText.status).toBe(400);
       expect(noText.body.message).toContain('text');
-      const noGranted = await http<{ message: string }>(app, 'POST', `/v1/flow/chats/${c}/consent`, flow, {});
+      const noGranted = await http<{ message: string }>(stack.app, 'POST', `/v1/flow/chats/${c}/consent`, flow, {});
       expect(noGranted.status).toBe(400);
-      const noType = await http<{ message: string }>(app, 'PUT', '/v1/admin/export-target', admin, {});
+      const noType = await http<{ message: string }>(stack.app, 'PUT', '/v1/admin/export-target', admin, {});
       expect(noType.status).toBe(400);
       // And nothing answers with the poison.
-      const created = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'after-poison' });
+      const created = await http<{ chatId: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'after-poison' });
       expect(created.status).toBe(201);
       const fuzzAdmin = token({ sub: 'fz-admin', company: CO, role: 'admin' });
       for (const [path, tok] of [
@@ -1100,7 +1097,7 @@ describe('hostile input (fuzz)', () => {
         [`/v1/admin/chats/${created.body.chatId}`, fuzzAdmin],
         [`/v1/admin/chats/${c}`, fuzzAdmin],
       ]) {
-        const r = await http(app, 'GET', path, tok);
+        const r = await http(stack.app, 'GET', path, tok);
         expect(r.status).toBe(200);
         expect(JSON.stringify(r.body)).not.toContain('polluted');
       }
@@ -1110,7 +1107,7 @@ describe('hostile input (fuzz)', () => {
     it('invalid UTF-8 and lone surrogates in a body: 400 or stored as text, never a 500', async () => {
       const c = open[3].chatId;
       const post = async (body: string | Buffer) => {
-        const r = await fetch(`${app.url}/v1/flow/chats/${c}/messages`, {
+        const r = await fetch(`${stack.app.url}/v1/flow/chats/${c}/messages`, {
           method: 'POST',
           headers: { authorization: `Bearer ${flow}`, 'content-type': 'application/json' },
           body,
@@ -1144,7 +1141,7 @@ describe('hostile input (fuzz)', () => {
     expect(history.history).toEqual(controlHistory);
     expect(JSON.stringify(history.history)).toContain('411111******1111');
     expect(stats.rateLimited).toBeLessThan(stats.acked / 2);
-    expect(app.logs()).not.toMatch(/unhandled|uncaught/i);
+    expect(stack.app.logs()).not.toMatch(/unhandled|uncaught/i);
   });
 
   // After every invariant above has been checked: these provoke errors in the logs.
@@ -1183,7 +1180,7 @@ describe('hostile input (fuzz)', () => {
     // CreateChatDto and ends in a 500: "QueryFailedError: Data too long for column 'metadata'"
     // (chats.metadata is TEXT). Reproduce: POST /v1/flow/chats {"service":"s","metadata":{"a":"x"*70000}}.
     it('metadata over the column size is a 400, not a 500', async () => {
-      const r = await fetch(`${app.url}/v1/flow/chats`, {
+      const r = await fetch(`${stack.app.url}/v1/flow/chats`, {
         method: 'POST',
         headers: { authorization: `Bearer ${flow}`, 'content-type': 'application/json' },
         body: JSON.stringify({ service: 's', metadata: { a: 'x'.repeat(70_000) } }),
@@ -1237,10 +1234,10 @@ describe('hostile input (fuzz)', () => {
         ['/v1/admin/agents/nul', { samplingPercent: null }],
         ['/v1/admin/agents/nul', { permitRecordings: null }],
       ] as [string, unknown][]) {
-        const before = await http(app, 'GET', path, admin);
-        const r = await http(app, 'PUT', path, admin, body);
+        const before = await http(stack.app, 'GET', path, admin);
+        const r = await http(stack.app, 'PUT', path, admin, body);
         expect([path, body, r.status]).toEqual([path, body, 200]);
-        expect((await http(app, 'GET', path, admin)).body).toEqual(before.body);
+        expect((await http(stack.app, 'GET', path, admin)).body).toEqual(before.body);
       }
     });
 
@@ -1248,7 +1245,7 @@ describe('hostile input (fuzz)', () => {
     // `input.externalId !== undefined` and runs findOneBy({externalId: null}), which TypeORM refuses
     // ("Null value encountered in property 'ChatEntity.externalId' of a where condition").
     it('a null externalId creates a chat (or is a 400), not a 500', async () => {
-      const r = await http(app, 'POST', '/v1/flow/chats', flow, { service: 's', externalId: null });
+      const r = await http(stack.app, 'POST', '/v1/flow/chats', flow, { service: 's', externalId: null });
       expect([201, 400]).toContain(r.status);
     });
   });

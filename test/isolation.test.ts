@@ -1,7 +1,7 @@
 import { io, Socket } from 'socket.io-client';
-import { Ack, AppHandle, cleanupDir, connectError, emit, http, migrate, sleep, startApp, token, waitFor } from './support/app';
+import { Ack, connectError, emit, http, sleep, token, waitFor } from './support/app';
 import { AGENT_EVENTS, AgentEvent } from './support/contract';
-import { createTestDatabase, TestDatabase } from './support/database';
+import { appStack } from './support/stack';
 
 // Isolation: a customer reaches only its own chat; an agent only the chats assigned to it; a
 // supervisor only its own company's; flow and admin credentials only their company's data. Every
@@ -67,8 +67,7 @@ const FLOW_ROUTES: FlowRoute[] = [
 ];
 
 describe('isolation between chats, roles and companies', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
+  const stack = appStack({ prefix: 'iso' });
   const heard: Heard[] = [];
   const sockets = new Map<string, Socket>();
   // chat name -> id
@@ -83,7 +82,7 @@ describe('isolation between chats, roles and companies', () => {
 
   // A socket whose every incoming event is recorded from before its connection.
   async function watched(label: string, ns: '/customer' | '/agent', tok: string): Promise<Socket> {
-    const s = io(`${app.url}${ns}`, { auth: { token: tok }, transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false });
+    const s = io(`${stack.app.url}${ns}`, { auth: { token: tok }, transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false });
     s.onAny((event: string, ...args: unknown[]) => heard.push({ socket: label, event, payload: args[0] }));
     s.connect();
     await new Promise<void>((res, rej) => {
@@ -102,21 +101,22 @@ describe('isolation between chats, roles and companies', () => {
 
   // Everything the database holds about one chat that any event or route could change.
   async function snapshot(chatId: string): Promise<unknown> {
-    const chat = await db.query(
+    const chat = await stack.db.query(
       `SELECT company_id, status, assigned_agent_id, next_seq, paused, consent, discarded, abusive, deletion_requested, deletion_confirmed,
               ended_at, end_reason, last_activity_at FROM chats WHERE id = ?`,
       [chatId],
     );
-    const messages = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE chat_id = ?', [chatId]);
-    const events = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_events WHERE chat_id = ?', [chatId]);
-    const participants = await db.query('SELECT agent_id, left_at, permit_recordings FROM participants WHERE chat_id = ? ORDER BY agent_id', [chatId]);
-    const recordings = await db.query('SELECT id, status, end_seq, stopped_at FROM recordings WHERE chat_id = ? ORDER BY id', [chatId]);
+    const messages = await stack.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE chat_id = ?', [chatId]);
+    const events = await stack.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM chat_events WHERE chat_id = ?', [chatId]);
+    const participants = await stack.db.query('SELECT agent_id, left_at, permit_recordings FROM participants WHERE chat_id = ? ORDER BY agent_id', [chatId]);
+    const recordings = await stack.db.query('SELECT id, status, end_seq, stopped_at FROM recordings WHERE chat_id = ? ORDER BY id', [chatId]);
     return JSON.parse(JSON.stringify({ chat, messages: Number(messages[0].n), events: Number(events[0].n), participants, recordings }));
   }
-  const messageCount = async (chatId: string) => Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE chat_id = ?', [chatId]))[0].n);
+  const messageCount = async (chatId: string) =>
+    Number((await stack.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM messages WHERE chat_id = ?', [chatId]))[0].n);
 
   async function createChat(flowTok: string, body: Record<string, unknown> = {}): Promise<{ chatId: string; customerToken: string }> {
-    const r = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flowTok, {
+    const r = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flowTok, {
       service: 'iso',
       customer: { name: 'Carol' },
       ...body,
@@ -125,7 +125,7 @@ describe('isolation between chats, roles and companies', () => {
     return r.body;
   }
   async function assignAndJoin(flowTok: string, chatId: string, agentId: string, agentSocket: Socket): Promise<void> {
-    const r = await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flowTok, { agentId });
+    const r = await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flowTok, { agentId });
     if (r.status !== 200) throw new Error(`assign failed: ${JSON.stringify(r.body)}`);
     const j = await emit(agentSocket, 'chat.join', { chatId });
     if (!j.ok) throw new Error(`join failed: ${JSON.stringify(j)}`);
@@ -151,10 +151,6 @@ describe('isolation between chats, roles and companies', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('iso');
-    await migrate(db.url);
-    app = await startApp({ databaseUrl: db.url });
-
     // Company A: A1 (a-1), A2 (a-2), AC (a-1: the customer-side tests); company B: B1 (b-1).
     const a1 = await createChat(flowA, { externalId: 'shared-ext' });
     const a2 = await createChat(flowA);
@@ -188,8 +184,8 @@ describe('isolation between chats, roles and companies', () => {
       expect((await emit(sock(cust), 'message', { clientMsgId: `hello-${name}`, text: `customer of ${name} says hello` })).ok).toBe(true);
       expect((await emit(sock(agent), 'message', { chatId: chats[name], clientMsgId: `reply-${name}`, text: `agent of ${name} answers` })).ok).toBe(true);
     }
-    const ra = await http<{ recordingId: string }>(app, 'POST', `/v1/flow/chats/${chats.A1}/recordings`, flowA, { profile: 'agent', label: 'a-side' });
-    const rb = await http<{ recordingId: string }>(app, 'POST', `/v1/flow/chats/${chats.B1}/recordings`, flowB, { profile: 'agent', label: 'b-side' });
+    const ra = await http<{ recordingId: string }>(stack.app, 'POST', `/v1/flow/chats/${chats.A1}/recordings`, flowA, { profile: 'agent', label: 'a-side' });
+    const rb = await http<{ recordingId: string }>(stack.app, 'POST', `/v1/flow/chats/${chats.B1}/recordings`, flowB, { profile: 'agent', label: 'b-side' });
     recA1 = ra.body.recordingId;
     recB1 = rb.body.recordingId;
 
@@ -198,25 +194,22 @@ describe('isolation between chats, roles and companies', () => {
     chats.A9 = a9.chatId;
     await assignAndJoin(flowA, chats.A9, 'a-1', sock('a1'));
     expect((await emit(sock('a1'), 'message', { chatId: chats.A9, clientMsgId: 'a9', text: 'to be delivered' })).ok).toBe(true);
-    expect((await http(app, 'POST', `/v1/flow/chats/${chats.A9}/end`, flowA)).status).toBe(200);
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chats.A9}/end`, flowA)).status).toBe(200);
     const recs = await waitFor('A9 recordings final', async () => {
-      const rows = await db.query<{ id: string; status: string }>('SELECT id, status FROM recordings WHERE chat_id = ?', [chats.A9]);
+      const rows = await stack.db.query<{ id: string; status: string }>('SELECT id, status FROM recordings WHERE chat_id = ?', [chats.A9]);
       return rows.length > 0 && rows.every((r) => ['delivered', 'suppressed', 'failed'].includes(r.status)) ? rows : null;
     });
     recA9 = recs[0].id;
-    await db.query(`UPDATE recordings SET status = 'failed', last_error = 'made failed by the test' WHERE id = ?`, [recA9]);
+    await stack.db.query(`UPDATE recordings SET status = 'failed', last_error = 'made failed by the test' WHERE id = ?`, [recA9]);
 
     // Company A's admin data that B must never see.
-    expect((await http(app, 'PUT', '/v1/admin/agents/a-1', adminA, { name: 'Alice of A', login: 'alice.a' })).status).toBe(200);
-    expect((await http(app, 'POST', '/v1/admin/profiles', adminA, { name: 'a-only', filenameTemplate: '{{chatId}}', format: 'text' })).status).toBe(201);
+    expect((await http(stack.app, 'PUT', '/v1/admin/agents/a-1', adminA, { name: 'Alice of A', login: 'alice.a' })).status).toBe(200);
+    expect((await http(stack.app, 'POST', '/v1/admin/profiles', adminA, { name: 'a-only', filenameTemplate: '{{chatId}}', format: 'text' })).status).toBe(201);
     await sleep(300); // the setup's own notifications settle before anything is watched
   });
 
   afterAll(async () => {
     for (const s of sockets.values()) s.close();
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await db?.drop();
   });
 
   let setupMark = 0;
@@ -231,7 +224,9 @@ describe('isolation between chats, roles and companies', () => {
       expect(chats.A1).not.toEqual(chats.B1);
       const again = await createChat(flowB, { externalId: 'shared-ext' });
       expect(again.chatId).toBe(chats.B1);
-      const rows = await db.query<{ id: string; company_id: string }>(`SELECT id, company_id FROM chats WHERE external_id = 'shared-ext' ORDER BY company_id`);
+      const rows = await stack.db.query<{ id: string; company_id: string }>(
+        `SELECT id, company_id FROM chats WHERE external_id = 'shared-ext' ORDER BY company_id`,
+      );
       expect(rows).toEqual([
         { id: chats.A1, company_id: A },
         { id: chats.B1, company_id: B },
@@ -265,7 +260,7 @@ describe('isolation between chats, roles and companies', () => {
       expect((r.result as Ack).ok).toBe(true);
       expect(r.after).toEqual(r.before);
       expect(r.leaked).toEqual([]);
-      expect((await db.query<{ consent: string }>('SELECT consent FROM chats WHERE id = ?', [chats.AC]))[0].consent).toBe('granted');
+      expect((await stack.db.query<{ consent: string }>('SELECT consent FROM chats WHERE id = ?', [chats.AC]))[0].consent).toBe('granted');
     });
 
     it('recording.deleteRequest naming B1 asks for its own chat only', async () => {
@@ -275,7 +270,7 @@ describe('isolation between chats, roles and companies', () => {
       expect(r.after).toEqual(r.before);
       expect(r.leaked).toEqual([]);
       expect(await toAgent).toEqual({ chatId: chats.AC });
-      expect(Number((await db.query<{ d: number }>('SELECT deletion_requested AS d FROM chats WHERE id = ?', [chats.AC]))[0].d)).toBe(1);
+      expect(Number((await stack.db.query<{ d: number }>('SELECT deletion_requested AS d FROM chats WHERE id = ?', [chats.AC]))[0].d)).toBe(1);
     });
 
     it.each(AGENT_ONLY_EVENTS)('the agent event %s does not exist on /customer (bad_request, nothing changes)', async (event) => {
@@ -287,11 +282,11 @@ describe('isolation between chats, roles and companies', () => {
     });
 
     it('a customer token is good on /customer for its own chat only', async () => {
-      expect((await connectError(app, '/agent', customerTokens.AC)).message).toMatch(/role customer/);
+      expect((await connectError(stack.app, '/agent', customerTokens.AC)).message).toMatch(/role customer/);
       // Claims naming another chat or company (as a forger with the secret would) find nothing.
-      expect((await connectError(app, '/customer', token({ sub: 'c', company: B, role: 'customer', chat: chats.AC }))).message).toBe('chat not found');
-      expect((await connectError(app, '/customer', token({ sub: 'c', company: A, role: 'customer', chat: chats.B1 }))).message).toBe('chat not found');
-      for (const r of FLOW_ROUTES) expect((await http(app, 'POST', r.path(chats.AC, recA1), customerTokens.AC, r.body ?? {})).status).toBe(403);
+      expect((await connectError(stack.app, '/customer', token({ sub: 'c', company: B, role: 'customer', chat: chats.AC }))).message).toBe('chat not found');
+      expect((await connectError(stack.app, '/customer', token({ sub: 'c', company: A, role: 'customer', chat: chats.B1 }))).message).toBe('chat not found');
+      for (const r of FLOW_ROUTES) expect((await http(stack.app, 'POST', r.path(chats.AC, recA1), customerTokens.AC, r.body ?? {})).status).toBe(403);
     });
 
     it('chat.end naming A2 ends its own chat only', async () => {
@@ -301,8 +296,8 @@ describe('isolation between chats, roles and companies', () => {
       expect(r.after).toEqual(r.before);
       expect(r.leaked).toEqual([]);
       expect(await ended).toEqual({ chatId: chats.AC });
-      expect((await db.query<{ status: string }>('SELECT status FROM chats WHERE id = ?', [chats.AC]))[0].status).toBe('ended');
-      expect((await db.query<{ status: string }>('SELECT status FROM chats WHERE id = ?', [chats.A2]))[0].status).toBe('open');
+      expect((await stack.db.query<{ status: string }>('SELECT status FROM chats WHERE id = ?', [chats.AC]))[0].status).toBe('ended');
+      expect((await stack.db.query<{ status: string }>('SELECT status FROM chats WHERE id = ?', [chats.A2]))[0].status).toBe('open');
     });
   });
 
@@ -345,7 +340,7 @@ describe('isolation between chats, roles and companies', () => {
       chats.A5 = a5.chatId;
       const mark = heard.length;
       const assigned = new Promise<{ chatId: string }>((res) => sock('a1').once('chat.assigned', res));
-      expect((await http(app, 'POST', `/v1/flow/chats/${a5.chatId}/assign`, flowA, { agentId: 'a-1' })).status).toBe(200);
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${a5.chatId}/assign`, flowA, { agentId: 'a-1' })).status).toBe(200);
       expect((await assigned).chatId).toBe(a5.chatId);
       // Company B's "a-1" hears nothing now, nor when it connects again.
       const again = await watched('bA1again', '/agent', agentBA1);
@@ -408,7 +403,7 @@ describe('isolation between chats, roles and companies', () => {
 
   describe("flow credentials reach only their company's chats", () => {
     it.each(FLOW_ROUTES.map((r) => [r.name, r] as const))("company B's flow on A1: POST %s is 404, nothing changes", async (_n, route) => {
-      const r = await attempt([chats.A1], [...A1_SOCKETS, ...B_SOCKETS], () => http(app, 'POST', route.path(chats.A1, recA1), flowB, route.body ?? {}));
+      const r = await attempt([chats.A1], [...A1_SOCKETS, ...B_SOCKETS], () => http(stack.app, 'POST', route.path(chats.A1, recA1), flowB, route.body ?? {}));
       const res = r.result as { status: number; body: Record<string, unknown> };
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ statusCode: 404, code: 'not_found', message: expect.any(String) });
@@ -419,9 +414,9 @@ describe('isolation between chats, roles and companies', () => {
 
     it("a recording id of another chat or company is not found under one's own chat", async () => {
       const r = await attempt([chats.A1, chats.B1], [...A1_SOCKETS, ...B_SOCKETS], async () => [
-        await http(app, 'POST', `/v1/flow/chats/${chats.A1}/recordings/${recB1}/stop`, flowA),
-        await http(app, 'POST', `/v1/flow/chats/${chats.B1}/recordings/${recB1}/stop`, flowA),
-        await http(app, 'POST', `/v1/flow/chats/${chats.A2}/recordings/${recA1}/stop`, flowA),
+        await http(stack.app, 'POST', `/v1/flow/chats/${chats.A1}/recordings/${recB1}/stop`, flowA),
+        await http(stack.app, 'POST', `/v1/flow/chats/${chats.B1}/recordings/${recB1}/stop`, flowA),
+        await http(stack.app, 'POST', `/v1/flow/chats/${chats.A2}/recordings/${recA1}/stop`, flowA),
       ]);
       for (const res of r.result as { status: number; body: unknown }[]) {
         expect(res.status).toBe(404);
@@ -445,60 +440,63 @@ describe('isolation between chats, roles and companies', () => {
     ])("company B's admin: %s %s is 404", async (method, template) => {
       const ids: Record<string, string> = { A1: chats.A1, A9: chats.A9, recA1, recA9 };
       const path = template.replace(/\{(\w+)\}/g, (_m, k: string) => ids[k]);
-      const r = await attempt([chats.A1, chats.A9], [...A1_SOCKETS, ...B_SOCKETS], () => http(app, method, path, adminB));
+      const r = await attempt([chats.A1, chats.A9], [...A1_SOCKETS, ...B_SOCKETS], () => http(stack.app, method, path, adminB));
       const res = r.result as { status: number; body: unknown };
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ statusCode: 404, code: 'not_found', message: expect.any(String) });
       expect(r.after).toEqual(r.before);
       expect(r.leaked).toEqual([]);
-      expect((await db.query<{ status: string }>('SELECT status FROM recordings WHERE id = ?', [recA9]))[0].status).toBe('failed');
-      expect(await db.query(`SELECT name FROM profiles WHERE company_id = ? AND name = 'a-only'`, [A])).toHaveLength(1);
+      expect((await stack.db.query<{ status: string }>('SELECT status FROM recordings WHERE id = ?', [recA9]))[0].status).toBe('failed');
+      expect(await stack.db.query(`SELECT name FROM profiles WHERE company_id = ? AND name = 'a-only'`, [A])).toHaveLength(1);
     });
 
     it("company B's admin lists nothing of A by chatId, and A's ids appear in none of its lists", async () => {
       const aIds = [chats.A1, chats.A2, chats.AC, chats.A9, recA1, recA9];
-      const recs = await http<unknown[]>(app, 'GET', `/v1/admin/recordings?chatId=${chats.A1}`, adminB);
+      const recs = await http<unknown[]>(stack.app, 'GET', `/v1/admin/recordings?chatId=${chats.A1}`, adminB);
       expect(recs.status).toBe(200);
       expect(recs.body).toEqual([]);
       // B's own refused attempts on A1 may be in B's audit (they are B's actors' doing); nothing else.
-      const audit = await http<{ action: string; actor: { id: string } }[]>(app, 'GET', `/v1/admin/audit?chatId=${chats.A1}`, adminB);
+      const audit = await http<{ action: string; actor: { id: string } }[]>(stack.app, 'GET', `/v1/admin/audit?chatId=${chats.A1}`, adminB);
       expect(audit.status).toBe(200);
       expect(audit.body.filter((e) => e.action !== 'access.denied')).toEqual([]);
       expect(audit.body.every((e) => ['flow-b', 'admin-b', 'b-1', 'sup-b', 'a-1'].includes(e.actor.id))).toBe(true);
-      const allRecs = JSON.stringify((await http(app, 'GET', '/v1/admin/recordings?limit=1000', adminB)).body);
+      const allRecs = JSON.stringify((await http(stack.app, 'GET', '/v1/admin/recordings?limit=1000', adminB)).body);
       for (const id of [recA1, recA9]) expect(allRecs).not.toContain(id);
-      const allAudit = (await http<{ action: string; chatId: string | null }[]>(app, 'GET', '/v1/admin/audit?limit=5000', adminB)).body;
+      const allAudit = (await http<{ action: string; chatId: string | null }[]>(stack.app, 'GET', '/v1/admin/audit?limit=5000', adminB)).body;
       expect(allAudit.filter((e) => e.action !== 'access.denied' && aIds.includes(e.chatId ?? ''))).toEqual([]);
       expect(JSON.stringify(allAudit.filter((e) => e.action !== 'access.denied'))).not.toMatch(/flow-a|admin-a|Alice of A|a-only|a-side|says hello/);
-      const agents = JSON.stringify((await http(app, 'GET', '/v1/admin/agents', adminB)).body);
+      const agents = JSON.stringify((await http(stack.app, 'GET', '/v1/admin/agents', adminB)).body);
       expect(agents).not.toMatch(/Alice of A|alice\.a/);
-      expect((await http(app, 'GET', '/v1/admin/agents/a-1', adminB)).body).toMatchObject({ agentId: 'a-1', name: null, login: null });
-      expect(JSON.stringify((await http(app, 'GET', '/v1/admin/profiles', adminB)).body)).not.toContain('a-only');
-      expect((await http(app, 'GET', '/v1/admin/export-target', adminB)).body).toMatchObject({ type: 'local' });
-      const mine = await http<{ recordings: { id: string }[] }>(app, 'GET', `/v1/admin/chats/${chats.A1}`, adminA); // positive control
+      expect((await http(stack.app, 'GET', '/v1/admin/agents/a-1', adminB)).body).toMatchObject({ agentId: 'a-1', name: null, login: null });
+      expect(JSON.stringify((await http(stack.app, 'GET', '/v1/admin/profiles', adminB)).body)).not.toContain('a-only');
+      expect((await http(stack.app, 'GET', '/v1/admin/export-target', adminB)).body).toMatchObject({ type: 'local' });
+      const mine = await http<{ recordings: { id: string }[] }>(stack.app, 'GET', `/v1/admin/chats/${chats.A1}`, adminA); // positive control
       expect(mine.status).toBe(200);
       expect(mine.body.recordings.map((r) => r.id)).toContain(recA1);
     });
 
     it("company B's admin writing agent settings and company settings writes B's only", async () => {
-      const before = await db.query(
+      const before = await stack.db.query(
         `SELECT company_id, agent_id, name, login, permit_recordings, sampling_percent FROM agents WHERE company_id = ? ORDER BY agent_id`,
         [A],
       );
-      const settingsBefore = await db.query('SELECT * FROM companies WHERE id = ?', [A]);
-      expect((await http(app, 'PUT', '/v1/admin/agents/a-1', adminB, { name: 'Mallory', permitRecordings: false })).status).toBe(200);
+      const settingsBefore = await stack.db.query('SELECT * FROM companies WHERE id = ?', [A]);
+      expect((await http(stack.app, 'PUT', '/v1/admin/agents/a-1', adminB, { name: 'Mallory', permitRecordings: false })).status).toBe(200);
       const mark = heard.length;
-      expect((await http(app, 'PUT', '/v1/admin/settings', adminB, { recordingEnabled: false, idleTimeoutSeconds: 3600 })).status).toBe(200);
+      expect((await http(stack.app, 'PUT', '/v1/admin/settings', adminB, { recordingEnabled: false, idleTimeoutSeconds: 3600 })).status).toBe(200);
       // B's own switch tells B's participants (and only them) that recording is off.
       await waitFor('B told of its switch', () => heardSince(mark, ['b1', 'cB1']).length >= 2, 5000);
       ownSwitch.push(...heard.slice(mark).filter((h) => h.event === 'recording.state'));
       expect(ownSwitch.every((h) => B_SOCKETS.includes(h.socket) && (h.payload as { state: string }).state === 'off')).toBe(true);
       expect(
-        await db.query(`SELECT company_id, agent_id, name, login, permit_recordings, sampling_percent FROM agents WHERE company_id = ? ORDER BY agent_id`, [A]),
+        await stack.db.query(
+          `SELECT company_id, agent_id, name, login, permit_recordings, sampling_percent FROM agents WHERE company_id = ? ORDER BY agent_id`,
+          [A],
+        ),
       ).toEqual(before);
-      expect(await db.query('SELECT * FROM companies WHERE id = ?', [A])).toEqual(settingsBefore);
-      expect((await http(app, 'GET', '/v1/admin/agents/a-1', adminA)).body).toMatchObject({ name: 'Alice of A', permitRecordings: true });
-      expect((await http(app, 'GET', '/v1/admin/settings', adminA)).body).toMatchObject({ recordingEnabled: true });
+      expect(await stack.db.query('SELECT * FROM companies WHERE id = ?', [A])).toEqual(settingsBefore);
+      expect((await http(stack.app, 'GET', '/v1/admin/agents/a-1', adminA)).body).toMatchObject({ name: 'Alice of A', permitRecordings: true });
+      expect((await http(stack.app, 'GET', '/v1/admin/settings', adminA)).body).toMatchObject({ recordingEnabled: true });
     });
   });
 
@@ -537,13 +535,13 @@ describe('isolation between chats, roles and companies', () => {
         ['supervisor', supA, 403],
         ['admin', adminA, 403],
       ];
-      const chatsBefore = await db.query('SELECT COUNT(*) AS n FROM chats');
+      const chatsBefore = await stack.db.query('SELECT COUNT(*) AS n FROM chats');
       const r = await attempt([chats.A1], [...A1_SOCKETS, ...B_SOCKETS], async () => {
         const got: string[] = [];
         for (const [who, cred, status] of creds) {
           const all = [{ name: 'create', path: () => '/v1/flow/chats', body: { service: 'x' } } as FlowRoute, ...FLOW_ROUTES];
           for (const route of all) {
-            const res = await http<{ statusCode: number; code: string }>(app, 'POST', route.path(chats.A1, recA1), cred, route.body ?? {});
+            const res = await http<{ statusCode: number; code: string }>(stack.app, 'POST', route.path(chats.A1, recA1), cred, route.body ?? {});
             const code = status === 401 ? 'unauthorized' : 'forbidden';
             if (res.status !== status || res.body.code !== code || res.body.statusCode !== status)
               got.push(`${who} ${route.name}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -554,7 +552,7 @@ describe('isolation between chats, roles and companies', () => {
       expect(r.result).toEqual([]);
       expect(r.after).toEqual(r.before);
       expect(r.leaked).toEqual([]);
-      expect(await db.query('SELECT COUNT(*) AS n FROM chats')).toEqual(chatsBefore);
+      expect(await stack.db.query('SELECT COUNT(*) AS n FROM chats')).toEqual(chatsBefore);
     });
 
     it('admin routes refuse every credential but an admin token (401/403), and nothing changes', async () => {
@@ -567,14 +565,14 @@ describe('isolation between chats, roles and companies', () => {
         ['supervisor', supA, 403],
         ['flow', flowA, 403],
       ];
-      const settingsBefore = await db.query('SELECT * FROM companies ORDER BY id');
-      const profilesBefore = await db.query('SELECT company_id, name, filename_template FROM profiles ORDER BY company_id, name');
+      const settingsBefore = await stack.db.query('SELECT * FROM companies ORDER BY id');
+      const profilesBefore = await stack.db.query('SELECT company_id, name, filename_template FROM profiles ORDER BY company_id, name');
       const got: string[] = [];
       for (const [who, cred, status] of creds) {
         for (const [method, raw] of adminRoutes) {
           const path = raw.replace('RID', recA9).replace('CID', chats.A1);
           const res = await http<{ statusCode: number; code: string }>(
-            app,
+            stack.app,
             method,
             path,
             cred,
@@ -585,9 +583,9 @@ describe('isolation between chats, roles and companies', () => {
         }
       }
       expect(got).toEqual([]);
-      expect(await db.query('SELECT * FROM companies ORDER BY id')).toEqual(settingsBefore);
-      expect(await db.query('SELECT company_id, name, filename_template FROM profiles ORDER BY company_id, name')).toEqual(profilesBefore);
-      expect((await db.query<{ status: string }>('SELECT status FROM recordings WHERE id = ?', [recA9]))[0].status).toBe('failed');
+      expect(await stack.db.query('SELECT * FROM companies ORDER BY id')).toEqual(settingsBefore);
+      expect(await stack.db.query('SELECT company_id, name, filename_template FROM profiles ORDER BY company_id, name')).toEqual(profilesBefore);
+      expect((await stack.db.query<{ status: string }>('SELECT status FROM recordings WHERE id = ?', [recA9]))[0].status).toBe('failed');
     });
 
     it('namespaces refuse the wrong roles at connection', async () => {
@@ -606,7 +604,7 @@ describe('isolation between chats, roles and companies', () => {
         ['/agent', token({ sub: 'a-1', company: A, role: 'agent' }, { expiresIn: -60 }), /token expired/],
       ];
       for (const [ns, tok, reason] of cases) {
-        const err = (await connectError(app, ns, tok)) as Error & { data?: { code: string } };
+        const err = (await connectError(stack.app, ns, tok)) as Error & { data?: { code: string } };
         expect(err.message).toMatch(reason);
         expect(CODES).toContain(err.data?.code);
         expect(['unauthorized', 'forbidden']).toContain(err.data?.code);
@@ -622,14 +620,14 @@ describe('isolation between chats, roles and companies', () => {
     it("chat-scoped access from company ISOA to isoa's chat is refused", async () => {
       const flowAX = token({ sub: 'flow-ax', company: AX, role: 'flow' });
       const r = await attempt([chats.A1], A1_SOCKETS, async () => [
-        await http(app, 'POST', `/v1/flow/chats/${chats.A1}/messages`, flowAX, { text: 'case trick' }),
-        await http(app, 'GET', `/v1/admin/chats/${chats.A1}`, adminAX),
-        await http(app, 'GET', `/v1/admin/recordings/${recA1}`, adminAX),
+        await http(stack.app, 'POST', `/v1/flow/chats/${chats.A1}/messages`, flowAX, { text: 'case trick' }),
+        await http(stack.app, 'GET', `/v1/admin/chats/${chats.A1}`, adminAX),
+        await http(stack.app, 'GET', `/v1/admin/recordings/${recA1}`, adminAX),
       ]);
       for (const res of r.result as { status: number }[]) expect(res.status).toBe(404);
       expect(r.after).toEqual(r.before);
       expect(r.leaked).toEqual([]);
-      const s = io(`${app.url}/agent`, {
+      const s = io(`${stack.app.url}/agent`, {
         auth: { token: token({ sub: 'a-1', company: AX, role: 'agent' }) },
         transports: ['websocket'],
         reconnection: false,
@@ -645,32 +643,32 @@ describe('isolation between chats, roles and companies', () => {
       } finally {
         s.close();
       }
-      expect((await connectError(app, '/customer', token({ sub: 'c', company: AX, role: 'customer', chat: chats.A1 }))).message).toBe('chat not found');
+      expect((await connectError(stack.app, '/customer', token({ sub: 'c', company: AX, role: 'customer', chat: chats.A1 }))).message).toBe('chat not found');
     });
 
     // FIXED (was a bug): GET /v1/admin/audit with a token of company "ISOA" returns company "isoa"'s audit trail
     // (AdminService.auditLog: `a.company_id = :c` under utf8mb4_unicode_ci). Reproduce:
     // curl -H "Authorization: Bearer <admin token, company ISOA>" /v1/admin/audit
     it("ISOA's admin reads none of isoa's audit trail", async () => {
-      const res = await http<{ chatId: string | null; action: string }[]>(app, 'GET', '/v1/admin/audit?limit=5000', adminAX);
+      const res = await http<{ chatId: string | null; action: string }[]>(stack.app, 'GET', '/v1/admin/audit?limit=5000', adminAX);
       expect(res.status).toBe(200);
       // ISOA's own refused attempts on isoa's chats are ISOA's entries; nothing of isoa's is there.
       expect(res.body.filter((e) => e.action !== 'access.denied' && [chats.A1, chats.A2, chats.AC, chats.A9].includes(e.chatId ?? ''))).toEqual([]);
-      const theirs = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM audit_log WHERE company_id = ?', [A]);
+      const theirs = await stack.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM audit_log WHERE company_id = ?', [A]);
       expect(Number(theirs[0].n)).toBeGreaterThan(0);
     });
 
     // FIXED (was a bug): GET /v1/admin/recordings (AdminService.recordings: where {companyId}) lists isoa's recordings.
     it("ISOA's admin lists none of isoa's recordings", async () => {
-      const res = await http<{ id: string }[]>(app, 'GET', '/v1/admin/recordings?limit=1000', adminAX);
+      const res = await http<{ id: string }[]>(stack.app, 'GET', '/v1/admin/recordings?limit=1000', adminAX);
       expect(res.body.map((r) => r.id)).not.toContain(recA1);
-      expect((await http(app, 'GET', `/v1/admin/recordings?chatId=${chats.A1}`, adminAX)).body).toEqual([]);
+      expect((await http(stack.app, 'GET', `/v1/admin/recordings?chatId=${chats.A1}`, adminAX)).body).toEqual([]);
     });
 
     // FIXED (was a bug): GET /v1/admin/agents and /profiles list isoa's agents and custom profiles.
     it("ISOA's admin lists none of isoa's agents and profiles", async () => {
-      expect(JSON.stringify((await http(app, 'GET', '/v1/admin/agents', adminAX)).body)).not.toContain('Alice of A');
-      expect(JSON.stringify((await http(app, 'GET', '/v1/admin/profiles', adminAX)).body)).not.toContain('a-only');
+      expect(JSON.stringify((await http(stack.app, 'GET', '/v1/admin/agents', adminAX)).body)).not.toContain('Alice of A');
+      expect(JSON.stringify((await http(stack.app, 'GET', '/v1/admin/profiles', adminAX)).body)).not.toContain('a-only');
     });
 
     // FIXED (was a bug): the export target (ExportTargetService.get: findOneBy({companyId})) is isoa's: ISOA's admin
@@ -678,12 +676,12 @@ describe('isolation between chats, roles and companies', () => {
     // stored password ("secrets are write-only: an update keeps the stored one"); today that PUT
     // ends in a 500 (duplicate primary key 'ISOA' on export_targets).
     it("ISOA's admin neither sees nor inherits isoa's export target", async () => {
-      expect((await http(app, 'PUT', '/v1/admin/export-target', adminA, sftpTarget('127.0.0.1', 'secret-of-isoa'))).status).toBe(200);
-      const before = await db.query('SELECT company_id, config FROM export_targets ORDER BY company_id');
-      expect((await http(app, 'GET', '/v1/admin/export-target', adminAX)).body).toMatchObject({ type: 'local' });
-      const put = await http(app, 'PUT', '/v1/admin/export-target', adminAX, { ...sftpTarget('127.0.0.1', undefined), username: 'ax' });
+      expect((await http(stack.app, 'PUT', '/v1/admin/export-target', adminA, sftpTarget('127.0.0.1', 'secret-of-isoa'))).status).toBe(200);
+      const before = await stack.db.query('SELECT company_id, config FROM export_targets ORDER BY company_id');
+      expect((await http(stack.app, 'GET', '/v1/admin/export-target', adminAX)).body).toMatchObject({ type: 'local' });
+      const put = await http(stack.app, 'PUT', '/v1/admin/export-target', adminAX, { ...sftpTarget('127.0.0.1', undefined), username: 'ax' });
       expect(put.status).toBe(400); // no stored secret of its own
-      expect(await db.query('SELECT company_id, config FROM export_targets WHERE company_id = ?', [A])).toEqual(
+      expect(await stack.db.query('SELECT company_id, config FROM export_targets WHERE company_id = ?', [A])).toEqual(
         before.filter((r) => (r as { company_id: string }).company_id === A),
       );
     });
@@ -692,16 +690,16 @@ describe('isolation between chats, roles and companies', () => {
     // update({id: p.company}) matches case-insensitively; CompanyService.get('ISOA') even returns
     // isoa's entity, so ISOA never gets its own row).
     it("ISOA's admin changing settings leaves isoa's untouched", async () => {
-      const before = await db.query('SELECT * FROM companies WHERE id = ?', [A]);
-      expect((await http(app, 'PUT', '/v1/admin/settings', adminAX, { retentionDays: 29 })).status).toBe(200);
-      expect(await db.query('SELECT * FROM companies WHERE id = ?', [A])).toEqual(before);
+      const before = await stack.db.query('SELECT * FROM companies WHERE id = ?', [A]);
+      expect((await http(stack.app, 'PUT', '/v1/admin/settings', adminAX, { retentionDays: 29 })).status).toBe(200);
+      expect(await stack.db.query('SELECT * FROM companies WHERE id = ?', [A])).toEqual(before);
     });
   });
 
   // The service writes an audit entry for refused access (action `access.denied`), readable by the
   // company's admin. This block is expected to fail while that feature is missing.
   describe('audit of refused access', () => {
-    const deniedCount = async () => Number((await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM audit_log WHERE action = 'access.denied'`))[0].n);
+    const deniedCount = async () => Number((await stack.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM audit_log WHERE action = 'access.denied'`))[0].n);
     interface Row {
       action: string;
       actor_role: string;
@@ -711,7 +709,7 @@ describe('isolation between chats, roles and companies', () => {
       chat_id: string | null;
     }
     const deniedRows = () =>
-      db.query<Row>(`SELECT action, actor_role, actor_id, detail, company_id, chat_id FROM audit_log WHERE action = 'access.denied' ORDER BY at, id`);
+      stack.db.query<Row>(`SELECT action, actor_role, actor_id, detail, company_id, chat_id FROM audit_log WHERE action = 'access.denied' ORDER BY at, id`);
     const findRow = (rows: Row[], actorId: string, mentions: string[]) =>
       rows.find((r) => r.actor_id === actorId && mentions.every((m) => `${r.detail}`.includes(m)));
 
@@ -726,16 +724,16 @@ describe('isolation between chats, roles and companies', () => {
       expect(findRow(rows, 'a-1', ['recording.pause', chats.B1])).toMatchObject({ actor_role: 'agent' });
       expect(findRow(rows, 'sup-b', ['message', chats.A1])).toMatchObject({ actor_role: 'supervisor' });
       // The company's admin reads it.
-      const audit = await http<{ action: string; actor: { id: string }; detail: unknown }[]>(app, 'GET', '/v1/admin/audit?limit=5000', adminA);
+      const audit = await http<{ action: string; actor: { id: string }; detail: unknown }[]>(stack.app, 'GET', '/v1/admin/audit?limit=5000', adminA);
       expect(audit.body.some((e) => e.action === 'access.denied' && e.actor.id === 'a-1' && JSON.stringify(e.detail).includes(chats.A2))).toBe(true);
     });
 
     it('REST refusals on another company’s chat or recording are audited with the route and the chat', async () => {
       const before = await deniedCount();
-      expect((await http(app, 'POST', `/v1/flow/chats/${chats.A1}/messages`, flowB, { text: 'x' })).status).toBe(404);
-      expect((await http(app, 'POST', `/v1/flow/chats/${chats.A1}/end`, flowB)).status).toBe(404);
-      expect((await http(app, 'GET', `/v1/admin/chats/${chats.A1}`, adminB)).status).toBe(404);
-      expect((await http(app, 'GET', `/v1/admin/recordings/${recA1}`, adminB)).status).toBe(404);
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chats.A1}/messages`, flowB, { text: 'x' })).status).toBe(404);
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chats.A1}/end`, flowB)).status).toBe(404);
+      expect((await http(stack.app, 'GET', `/v1/admin/chats/${chats.A1}`, adminB)).status).toBe(404);
+      expect((await http(stack.app, 'GET', `/v1/admin/recordings/${recA1}`, adminB)).status).toBe(404);
       await waitFor('4 access.denied entries', async () => (await deniedCount()) >= before + 4, 5000);
       const rows = await deniedRows();
       expect(findRow(rows, 'flow-b', ['messages', chats.A1])).toMatchObject({ actor_role: 'flow' });
@@ -747,8 +745,8 @@ describe('isolation between chats, roles and companies', () => {
 
     it('a credential of the wrong role is audited too', async () => {
       const before = await deniedCount();
-      expect((await http(app, 'POST', `/v1/flow/chats/${chats.A1}/discard`, agentA1)).status).toBe(403);
-      expect((await http(app, 'GET', `/v1/admin/chats/${chats.A1}`, flowA)).status).toBe(403);
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chats.A1}/discard`, agentA1)).status).toBe(403);
+      expect((await http(stack.app, 'GET', `/v1/admin/chats/${chats.A1}`, flowA)).status).toBe(403);
       await waitFor('2 access.denied entries', async () => (await deniedCount()) >= before + 2, 5000);
       const rows = await deniedRows();
       expect(findRow(rows, 'a-1', ['discard'])).toBeDefined();
@@ -759,7 +757,7 @@ describe('isolation between chats, roles and companies', () => {
   it('no event reached any socket of company B after the setup', async () => {
     await sleep(200);
     expect(heardSince(setupMark, [...B_SOCKETS, 'bA1again']).filter((h) => !ownSwitch.includes(h))).toEqual([]);
-    expect(app.logs()).not.toMatch(/unhandled|uncaught/i);
+    expect(stack.app.logs()).not.toMatch(/unhandled|uncaught/i);
   });
 });
 

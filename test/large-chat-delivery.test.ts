@@ -4,11 +4,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppHandle, cleanupDir, emit, http, migrate, startApp, token, waitFor } from './support/app';
+import { emit, http, token, waitFor } from './support/app';
 import { endChat, openChat, sftpTargetBody } from './support/chat-driver';
-import { createTestDatabase, TestDatabase } from './support/database';
-import { SshdHandle, startSshd } from './support/sshd';
 import { vconProblems } from './support/vcon-schema';
+import { deliveryStack } from './support/stack';
 
 interface RecordingView {
   id: string;
@@ -24,46 +23,31 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const body = (i: number) => `${i}: <b class="x">'&'</b> é☕日本 😀\n`.repeat(400).slice(0, 10_000);
 
 describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
-  let db: TestDatabase;
-  let sshd: SshdHandle;
-  let app: AppHandle;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await migrate(db.url);
-    sshd = await startSshd();
-    app = await startApp({ databaseUrl: db.url });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await sshd?.destroy();
-    await db?.drop();
-  });
+  const stack = deliveryStack();
 
   it('delivers byte-correct files of a multi-megabyte chat while another chat keeps being acknowledged', async () => {
     const company = 'bigchat';
     const admin = token({ sub: 'adm', company, role: 'admin' });
     const flow = token({ sub: 'flow', company, role: 'flow' });
-    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd))).status).toBe(200);
-    expect((await http(app, 'PUT', '/v1/admin/profiles/agent', admin, { filenameTemplate: 'agent/{{chatId}}', format: 'html', sidecar: true })).status).toBe(
-      200,
-    );
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(stack.sshd))).status).toBe(200);
     expect(
-      (await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'full', filenameTemplate: 'full/{{chatId}}', format: 'json', sidecar: true })).status,
+      (await http(stack.app, 'PUT', '/v1/admin/profiles/agent', admin, { filenameTemplate: 'agent/{{chatId}}', format: 'html', sidecar: true })).status,
+    ).toBe(200);
+    expect(
+      (await http(stack.app, 'POST', '/v1/admin/profiles', admin, { name: 'full', filenameTemplate: 'full/{{chatId}}', format: 'json', sidecar: true })).status,
     ).toBe(201);
     expect(
-      (await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'vc', filenameTemplate: 'vc/{{chatId}}', format: 'vcon', sidecar: true })).status,
+      (await http(stack.app, 'POST', '/v1/admin/profiles', admin, { name: 'vc', filenameTemplate: 'vc/{{chatId}}', format: 'vcon', sidecar: true })).status,
     ).toBe(201);
 
-    const big = await openChat(app, company);
-    const other = await openChat(app, company, { agentId: 'agent-2' });
+    const big = await openChat(stack.app, company);
+    const other = await openChat(stack.app, company, { agentId: 'agent-2' });
     let stop = false;
     const otherAcks: { ok: boolean; phase: 'before' | 'during' | 'after' }[] = [];
     let phase: 'before' | 'during' | 'after' = 'before';
     try {
-      expect((await http(app, 'POST', `/v1/flow/chats/${big.chatId}/recordings`, flow, { profile: 'full' })).status).toBe(201);
-      expect((await http(app, 'POST', `/v1/flow/chats/${big.chatId}/recordings`, flow, { profile: 'vc' })).status).toBe(201);
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${big.chatId}/recordings`, flow, { profile: 'full' })).status).toBe(201);
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${big.chatId}/recordings`, flow, { profile: 'vc' })).status).toBe(201);
       const stored: string[] = [];
       for (let i = 0; i < MESSAGES; i++) {
         if (i === PAUSE_AT) expect((await emit(big.agent, 'recording.pause', { chatId: big.chatId })).ok).toBe(true);
@@ -89,7 +73,7 @@ describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
       const recs = await waitFor(
         'the three recordings delivered',
         async () => {
-          const r = (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${big.chatId}`, admin)).body;
+          const r = (await http<RecordingView[]>(stack.app, 'GET', `/v1/admin/recordings?chatId=${big.chatId}`, admin)).body;
           return r.length === 3 && r.every((x) => x.status === 'delivered' || x.status === 'failed') && r;
         },
         60_000,
@@ -106,8 +90,8 @@ describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
       expect(otherAcks.every((a) => a.ok)).toBe(true);
       expect(otherAcks.filter((a) => a.phase === 'during').length).toBeGreaterThan(0);
 
-      const read = (rel: string) => readFileSync(join(sshd.localDir, rel));
-      expect(sshd.listFiles().filter((f) => f.includes('.part'))).toEqual([]);
+      const read = (rel: string) => readFileSync(join(stack.sshd.localDir, rel));
+      expect(stack.sshd.listFiles().filter((f) => f.includes('.part'))).toEqual([]);
       // The bodies are over 1 MB: each is rendered once to be measured and again to be uploaded, and
       // the two renderings must agree byte for byte (the sidecar's sha256 is the first one's).
       for (const dir of ['agent', 'full', 'vc']) {
@@ -117,7 +101,7 @@ describe('a large chat is delivered as a stream (issue 9 item 17)', () => {
         expect(file.length).toBeGreaterThan(MESSAGES * 10_000);
         expect(meta.file).toMatchObject({ name: `${dir}/${big.chatId}${ext}`, bytes: file.length, sha256: sha256(file) });
         expect(meta.counts.messages).toBe(stored.length);
-        const row = await db.query<{ file_sha256: string }>('SELECT file_sha256 FROM recordings WHERE file_name = ?', [`${dir}/${big.chatId}${ext}`]);
+        const row = await stack.db.query<{ file_sha256: string }>('SELECT file_sha256 FROM recordings WHERE file_name = ?', [`${dir}/${big.chatId}${ext}`]);
         expect(row).toEqual([{ file_sha256: sha256(file) }]);
       }
       // The JSON file holds every stored message in order, exactly, with the pause markers between.

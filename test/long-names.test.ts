@@ -3,11 +3,10 @@
 // as a folder, and a collision on a maximum-length name.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
+import { http, token, waitFor } from './support/app';
 import { endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
-import { createTestDatabase, TestDatabase } from './support/database';
 import { relativeFilesUnder } from './support/files';
-import { SshdHandle, startSshd } from './support/sshd';
+import { deliveryStack } from './support/stack';
 
 interface RecordingView {
   id: string;
@@ -19,37 +18,22 @@ interface RecordingView {
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
 describe('long and blank file names are delivered (issue 9 item 15)', () => {
-  let db: TestDatabase;
-  let sshd: SshdHandle;
-  let app: AppHandle;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await migrate(db.url);
-    sshd = await startSshd();
-    // Few attempts, short backoff: a name the target refuses ends `failed` quickly.
-    app = await startApp({ databaseUrl: db.url, env: { DELIVERY_MAX_ATTEMPTS: '2', DELIVERY_RETRY_BASE_MS: '100', DELIVERY_RETRY_MAX_MS: '200' } });
-  });
-  afterAll(async () => {
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await sshd?.destroy();
-    await db?.drop();
-  });
+  // Few attempts, short backoff: a name the target refuses ends `failed` quickly.
+  const stack = deliveryStack({ env: { DELIVERY_MAX_ATTEMPTS: '2', DELIVERY_RETRY_BASE_MS: '100', DELIVERY_RETRY_MAX_MS: '200' } });
 
   const admin = (company: string) => token({ sub: 'adm', company, role: 'admin' });
 
   // One company per case: its own `agent` profile and target.
   async function company(name: string, target: 'sftp' | 'local', profile?: { filenameTemplate: string; format: 'text' | 'json' | 'html'; sidecar?: boolean }) {
-    if (target === 'sftp') expect((await http(app, 'PUT', '/v1/admin/export-target', admin(name), sftpTargetBody(sshd))).status).toBe(200);
+    if (target === 'sftp') expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin(name), sftpTargetBody(stack.sshd))).status).toBe(200);
     if (profile) {
-      const r = await http(app, 'PUT', '/v1/admin/profiles/agent', admin(name), profile);
+      const r = await http(stack.app, 'PUT', '/v1/admin/profiles/agent', admin(name), profile);
       expect([r.status, r.body]).toEqual([200, expect.anything()]);
     }
   }
 
   async function deliverChat(name: string, opts: { service?: string; customer?: { id?: string; name?: string } } = {}): Promise<RecordingView> {
-    const chat = await openChat(app, name, opts);
+    const chat = await openChat(stack.app, name, opts);
     try {
       await exchange(chat, ['hello', 'hi there']);
       await endChat(chat);
@@ -59,7 +43,7 @@ describe('long and blank file names are delivered (issue 9 item 15)', () => {
     const recs = await waitFor(
       `the recording of ${chat.chatId} settled`,
       async () => {
-        const r = (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chat.chatId}`, admin(name))).body;
+        const r = (await http<RecordingView[]>(stack.app, 'GET', `/v1/admin/recordings?chatId=${chat.chatId}`, admin(name))).body;
         return r.length === 1 && ['delivered', 'failed'].includes(r[0].status) && r;
       },
       30_000,
@@ -69,7 +53,7 @@ describe('long and blank file names are delivered (issue 9 item 15)', () => {
 
   // What the target holds for a company, relative to its folder.
   function delivered(target: 'sftp' | 'local', name: string): { files: string[]; read(rel: string): string } {
-    const dir = target === 'sftp' ? sshd.localDir : join(app.workDir, 'data', 'outbox', name);
+    const dir = target === 'sftp' ? stack.sshd.localDir : join(stack.app.workDir, 'data', 'outbox', name);
     return { files: relativeFilesUnder(dir), read: (rel) => readFileSync(join(dir, rel), 'utf8') };
   }
 
@@ -82,7 +66,7 @@ describe('long and blank file names are delivered (issue 9 item 15)', () => {
 
   for (const target of ['sftp', 'local'] as const) {
     describe(`to ${target === 'sftp' ? 'a real OpenSSH server' : 'the local folder'}`, () => {
-      beforeEach(() => sshd.clear());
+      beforeEach(() => stack.sshd.clear());
 
       it('a 254-byte name, with its sidecar, is delivered under that name', async () => {
         const name = `${target}-254`;

@@ -12,6 +12,7 @@ import { chatRow } from './factories/chat.factory';
 import { AppHandle, cleanupDir, connect, emit, http, migrate, sleep, startApp, token, waitFor } from './support/app';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { ENTITIES } from '../src/wiring/entities';
+import { appStack } from './support/stack';
 
 const DAY_MS = 86_400_000;
 const ago = (ms: number) => new Date(Date.now() - ms);
@@ -128,47 +129,42 @@ describe.each(['mariadb', 'sqlite'] as const)('sweeps on %s', (kind) => {
 // the end re-reads the activity (and the company's timeout) under the chat's row lock. The test
 // holds that lock itself, lets the sweep queue behind it, then stores fresh activity and releases.
 describe('the idle end re-checks activity under the chat lock (MariaDB)', () => {
-  let db: TestDatabase;
-  let app: AppHandle;
+  const stack = appStack({ prefix: 'idlerace', env: { IDLE_SWEEP_MS: '100' } });
   let holder: Connection;
   const company = 'idlerace';
   const admin = token({ sub: 'adm', company, role: 'admin' });
   const flow = token({ sub: 'flow', company, role: 'flow' });
 
   beforeAll(async () => {
-    db = await createTestDatabase('idlerace');
-    await migrate(db.url);
-    app = await startApp({ databaseUrl: db.url, env: { IDLE_SWEEP_MS: '100' } });
-    holder = await createConnection({ uri: db.url, timezone: 'Z' });
+    holder = await createConnection({ uri: stack.db.url, timezone: 'Z' });
   });
   afterAll(async () => {
     await holder?.end().catch(() => undefined);
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await db?.drop();
   });
 
   const lockWaits = async () =>
-    (await db.query<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%chats%'"))[0].n;
+    (
+      await stack.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%chats%'")
+    )[0].n;
 
   it('does not end a chat whose activity arrived while the sweep waited for its lock', async () => {
-    expect((await http(app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 3600 })).status).toBe(200);
-    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 's', customer: { id: 'c' } });
+    expect((await http(stack.app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 3600 })).status).toBe(200);
+    const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 's', customer: { id: 'c' } });
     const { chatId, customerToken } = created.body;
-    const customer = await connect(app, '/customer', customerToken);
+    const customer = await connect(stack.app, '/customer', customerToken);
     try {
       // Quiet for a minute, then the timeout drops to its minimum: the chat is due.
-      await db.query('UPDATE chats SET last_activity_at = DATE_SUB(UTC_TIMESTAMP(3), INTERVAL 60 SECOND) WHERE id = ?', [chatId]);
+      await stack.db.query('UPDATE chats SET last_activity_at = DATE_SUB(UTC_TIMESTAMP(3), INTERVAL 60 SECOND) WHERE id = ?', [chatId]);
       await holder.query('START TRANSACTION');
       await holder.query('SELECT id FROM chats WHERE id = ? FOR UPDATE', [chatId]);
-      expect((await http(app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 5 })).status).toBe(200);
+      expect((await http(stack.app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 5 })).status).toBe(200);
       await waitFor('the sweep to wait for the chat lock', async () => (await lockWaits()) > 0, 15_000);
       // What the message store does in its batch: activity under the chat lock, then commit.
       await holder.query('UPDATE chats SET last_activity_at = UTC_TIMESTAMP(3) WHERE id = ?', [chatId]);
       await holder.query('COMMIT');
       await waitFor('the sweep to get the lock', async () => (await lockWaits()) === 0);
       await sleep(500); // later sweeps see the fresh activity too
-      const rows = await db.query<{ status: string }>('SELECT status FROM chats WHERE id = ?', [chatId]);
+      const rows = await stack.db.query<{ status: string }>('SELECT status FROM chats WHERE id = ?', [chatId]);
       expect(rows[0].status).toBe('open');
       expect((await emit(customer, 'message', { clientMsgId: 'still-here', text: 'still here' })).ok).toBe(true);
     } finally {

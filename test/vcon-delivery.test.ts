@@ -1,9 +1,8 @@
 import type { Socket } from 'socket.io-client';
-import { AppHandle, cleanupDir, connect, emit, http, migrate, next, startApp, token, waitFor } from './support/app';
+import { connect, emit, http, next, token, waitFor } from './support/app';
 import { sftpTargetBody } from './support/chat-driver';
-import { createTestDatabase, TestDatabase } from './support/database';
-import { SshdHandle, startSshd } from './support/sshd';
 import { vconProblems } from './support/vcon-schema';
+import { deliveryStack } from './support/stack';
 
 interface Vcon {
   uuid: string;
@@ -16,75 +15,68 @@ interface Vcon {
 // with consent asked and given before the recording started, a pause (the message sent while
 // paused is not captured), and an agent transfer.
 describe('a recording delivered as a vCon onto a real SFTP server', () => {
-  let db: TestDatabase;
-  let sshd: SshdHandle;
-  let app: AppHandle;
+  const stack = deliveryStack();
   const company = 'vconco';
   const flow = token({ sub: 'flow-1', company, role: 'flow', name: 'Router' });
   const admin = token({ sub: 'admin-1', company, role: 'admin' });
   const sockets: Socket[] = [];
   type Err = { statusCode: number; code: string; message: string };
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await migrate(db.url);
-    sshd = await startSshd();
-    app = await startApp({ databaseUrl: db.url });
-  });
-
   afterAll(async () => {
     sockets.forEach((s) => s.close());
-    await app?.stop();
-    if (app) cleanupDir(app.workDir);
-    await sshd?.destroy();
-    await db?.drop();
   });
 
   it('profiles accept the vcon format: preview, create, read back, update; an unknown format is refused', async () => {
-    const preview = await http<{ example: string }>(app, 'POST', '/v1/admin/profiles/preview', admin, {
+    const preview = await http<{ example: string }>(stack.app, 'POST', '/v1/admin/profiles/preview', admin, {
       filenameTemplate: 'vcon/{{service}}_{{chatId}}',
       format: 'vcon',
     });
     expect(preview.status).toBe(200);
     expect(preview.body.example).toMatch(/^vcon\/[^/]+_[^/]+\.vcon\.json$/);
-    const bad = await http<Err>(app, 'POST', '/v1/admin/profiles/preview', admin, { filenameTemplate: '{{chatId}}', format: 'vcon2' });
+    const bad = await http<Err>(stack.app, 'POST', '/v1/admin/profiles/preview', admin, { filenameTemplate: '{{chatId}}', format: 'vcon2' });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toBe('format must be one of the following values: text, json, html, vcon');
 
-    const created = await http(app, 'POST', '/v1/admin/profiles', admin, {
+    const created = await http(stack.app, 'POST', '/v1/admin/profiles', admin, {
       name: 'vcon',
       filenameTemplate: 'vcon/{{chatId}}_{{label}}',
       format: 'vcon',
       sidecar: true,
     });
     expect(created.status).toBe(201);
-    expect((await http(app, 'GET', '/v1/admin/profiles/vcon', admin)).body).toMatchObject({ name: 'vcon', format: 'vcon', sidecar: true });
-    const updated = await http(app, 'PUT', '/v1/admin/profiles/vcon', admin, { filenameTemplate: 'vcon/{{chatId}}_{{label}}', format: 'vcon', sidecar: true });
+    expect((await http(stack.app, 'GET', '/v1/admin/profiles/vcon', admin)).body).toMatchObject({ name: 'vcon', format: 'vcon', sidecar: true });
+    const updated = await http(stack.app, 'PUT', '/v1/admin/profiles/vcon', admin, {
+      filenameTemplate: 'vcon/{{chatId}}_{{label}}',
+      format: 'vcon',
+      sidecar: true,
+    });
     expect(updated.status).toBe(200);
   });
 
   it('delivers <name>.vcon.json (and its sidecar) that the schema accepts, with the parties, the dialog in order and the consent evidence', async () => {
-    expect((await http(app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(sshd))).status).toBe(200);
-    await http(app, 'PUT', '/v1/admin/agents/agent-1', admin, { name: 'Ann Admin-Name', login: 'ann' });
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(stack.sshd))).status).toBe(200);
+    await http(stack.app, 'PUT', '/v1/admin/agents/agent-1', admin, { name: 'Ann Admin-Name', login: 'ann' });
 
-    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, {
+    const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, {
       service: 'billing',
       customer: { id: 'cust-9', name: 'Alice' },
     });
     expect(created.status).toBe(201);
     const { chatId, customerToken } = created.body;
-    const customer = await connect(app, '/customer', customerToken);
-    const agent1 = await connect(app, '/agent', token({ sub: 'agent-1', company, role: 'agent', name: 'Ann' }));
-    const agent2 = await connect(app, '/agent', token({ sub: 'agent-2', company, role: 'agent', name: 'Bob' }));
+    const customer = await connect(stack.app, '/customer', customerToken);
+    const agent1 = await connect(stack.app, '/agent', token({ sub: 'agent-1', company, role: 'agent', name: 'Ann' }));
+    const agent2 = await connect(stack.app, '/agent', token({ sub: 'agent-2', company, role: 'agent', name: 'Bob' }));
     sockets.push(customer, agent1, agent2);
 
     // Consent is asked and given before the recording starts: the vCon still holds the evidence.
     const asked = next<{ prompt: string }>(customer, 'consent.request');
-    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/consent/request`, flow, { prompt: 'May we record this chat for quality?' })).status).toBe(200);
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/consent/request`, flow, { prompt: 'May we record this chat for quality?' })).status).toBe(
+      200,
+    );
     expect(await asked).toEqual({ prompt: 'May we record this chat for quality?' });
     expect((await emit(customer, 'consent.answer', { granted: true })).ok).toBe(true);
 
-    const started = await http<{ recordingId: string }>(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'vcon', label: 'quality' });
+    const started = await http<{ recordingId: string }>(stack.app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'vcon', label: 'quality' });
     expect(started.status).toBe(201);
     const { recordingId } = started.body;
 
@@ -92,8 +84,8 @@ describe('a recording delivered as a vCon onto a real SFTP server', () => {
       const ack = await emit(s, 'message', asAgent ? { chatId, clientMsgId: `m${i}`, text } : { clientMsgId: `m${i}`, text });
       expect(ack.ok).toBe(true);
     };
-    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: 'Welcome to billing.' })).status).toBe(201);
-    await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId: 'agent-1' });
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: 'Welcome to billing.' })).status).toBe(201);
+    await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId: 'agent-1' });
     expect((await emit(agent1, 'chat.join', { chatId })).ok).toBe(true);
     await say(customer, 'Hello, I was charged twice.', 1, false);
     await say(agent1, 'Let me look. Please pause while you read out your account.', 2, true);
@@ -107,14 +99,14 @@ describe('a recording delivered as a vCon onto a real SFTP server', () => {
     expect((await emit(agent2, 'chat.join', { chatId })).ok).toBe(true);
     await say(agent2, 'Bob here, I will refund the second charge.', 5, true);
     await say(customer, 'Thank you!', 6, false);
-    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBe(200);
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBe(200);
 
     const name = `vcon/${chatId}_quality.vcon.json`;
     const sidecar = `vcon/${chatId}_quality.meta.json`;
-    await waitFor('the vCon on the SFTP server', () => sshd.listFiles().includes(name) && sshd.listFiles().includes(sidecar), 30_000);
-    const doc = JSON.parse(sshd.readFile(name)) as Vcon;
+    await waitFor('the vCon on the SFTP server', () => stack.sshd.listFiles().includes(name) && stack.sshd.listFiles().includes(sidecar), 30_000);
+    const doc = JSON.parse(stack.sshd.readFile(name)) as Vcon;
     expect(vconProblems(doc)).toEqual([]);
-    expect(JSON.parse(sshd.readFile(sidecar))).toMatchObject({ file: { name, format: 'vcon' }, recording: { id: recordingId } });
+    expect(JSON.parse(stack.sshd.readFile(sidecar))).toMatchObject({ file: { name, format: 'vcon' }, recording: { id: recordingId } });
 
     const texts = [
       'Welcome to billing.',
@@ -153,11 +145,11 @@ describe('a recording delivered as a vCon onto a real SFTP server', () => {
     expect(who(pause?.party ?? -1).uuid).toBe('agent-1');
 
     const outcome = doc.attachments.find((a) => a.purpose === 'outcome');
-    const rec = await http<{ outcome: { reason: string } }>(app, 'GET', `/v1/admin/recordings/${recordingId}`, admin);
+    const rec = await http<{ outcome: { reason: string } }>(stack.app, 'GET', `/v1/admin/recordings/${recordingId}`, admin);
     expect(outcome?.body).toMatchObject({ produced: true, reason: rec.body.outcome.reason });
 
     await waitFor('the recording to be delivered', async () => {
-      const r = await http<{ status: string; fileName: string }>(app, 'GET', `/v1/admin/recordings/${recordingId}`, admin);
+      const r = await http<{ status: string; fileName: string }>(stack.app, 'GET', `/v1/admin/recordings/${recordingId}`, admin);
       return r.body.status === 'delivered' && r.body.fileName === name;
     });
   });
