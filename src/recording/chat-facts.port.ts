@@ -58,9 +58,6 @@ export interface MarkerRecord {
   detail: string | null;
 }
 
-// A recording's markers among its chat's (in chat order, as read): those placed in one of its spans
-// (after the message before the span's first, before its end) and written while it ran (a marker
-// written while the recording was not running, at the same place in the chat, is not its own).
 // A span of a produced recording whose bodies the chat's end keeps: [startSeq, endSeq), or from
 // startSeq on while endSeq is null.
 export interface KeptSpan {
@@ -81,6 +78,9 @@ export function spansCoverAll(kept: KeptSpan[], nextSeq: number): boolean {
   return covered >= nextSeq;
 }
 
+// A recording's markers among its chat's (in chat order, as read): those placed in one of its spans
+// (after the message before the span's first, before its end) and written while it ran (a marker
+// written while the recording was not running, at the same place in the chat, is not its own).
 export function markersWithin(markers: MarkerRecord[], spans: ChatSpan[]): MarkerRecord[] {
   return markers.filter((e) => {
     const at = e.at.getTime();

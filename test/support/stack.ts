@@ -12,37 +12,38 @@ export interface DeliveryStack {
   app: AppHandle;
 }
 
+export type AppStack = Omit<DeliveryStack, 'sshd'>;
+
+export interface StackOptions {
+  // Names the test database.
+  prefix?: string;
+  // The instance's environment.
+  env?: Record<string, string>;
+}
+
 // Starts the stack before the calling suite's tests and tears it down after them (also after a
 // failed start: whatever did start is stopped). The fields are set once `beforeAll` has run.
-// `prefix` names the test database; `env` is the instance's environment.
-export function deliveryStack(opts: { prefix?: string; env?: Record<string, string> } = {}): DeliveryStack {
-  const stack = {} as DeliveryStack;
+export function deliveryStack(opts: StackOptions = {}): DeliveryStack {
+  return registerStack(opts, true) as DeliveryStack;
+}
+
+// The same without the sshd, for suites that need only the service and its database.
+export function appStack(opts: StackOptions = {}): AppStack {
+  return registerStack(opts, false);
+}
+
+function registerStack(opts: StackOptions, withSshd: boolean): Partial<DeliveryStack> & AppStack {
+  const stack = {} as Partial<DeliveryStack> & AppStack;
   beforeAll(async () => {
     stack.db = await createTestDatabase(opts.prefix);
     await migrate(stack.db.url);
-    stack.sshd = await startSshd();
+    if (withSshd) stack.sshd = await startSshd();
     stack.app = await startApp({ databaseUrl: stack.db.url, env: opts.env });
   });
   afterAll(async () => {
     await stack.app?.stop();
     if (stack.app) cleanupDir(stack.app.workDir);
     await stack.sshd?.destroy();
-    await stack.db?.drop();
-  });
-  return stack;
-}
-
-// The same without the sshd, for suites that need only the service and its database.
-export function appStack(opts: { prefix?: string; env?: Record<string, string> } = {}): Omit<DeliveryStack, 'sshd'> {
-  const stack = {} as Omit<DeliveryStack, 'sshd'>;
-  beforeAll(async () => {
-    stack.db = await createTestDatabase(opts.prefix);
-    await migrate(stack.db.url);
-    stack.app = await startApp({ databaseUrl: stack.db.url, env: opts.env });
-  });
-  afterAll(async () => {
-    await stack.app?.stop();
-    if (stack.app) cleanupDir(stack.app.workDir);
     await stack.db?.drop();
   });
   return stack;
