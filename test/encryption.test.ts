@@ -64,6 +64,36 @@ describe('encryption at rest', () => {
     expect(key[0].wrapped_key).toMatch(/^enc:v1:/);
   });
 
+  it('delivers a large recording (over 500 messages, checked and rendered in one pass) with its sealed bodies as plain text', async () => {
+    const company = 'encbig';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    const flow = token({ sub: 'flow', company, role: 'flow' });
+    expect((await http(stack.app, 'POST', '/v1/admin/profiles', admin, { name: 'big', filenameTemplate: '{{chatId}}', format: 'text' })).status).toBe(201);
+    const chatId = (await http<{ chatId: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sealed' })).body.chatId;
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'big' })).status).toBe(201);
+    const COUNT = 520;
+    let k = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (k < COUNT) {
+          const i = k++;
+          expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `secret-${i}-marlin` })).status).toBeLessThan(300);
+        }
+      }),
+    );
+    expect((await bodies(chatId)).every((r) => r.text?.startsWith('enc:v1:'))).toBe(true);
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBeLessThan(300);
+    const outbox = join(stack.app.workDir, 'data', 'outbox', company);
+    await waitFor('the transcript', () => settledFilesUnder(outbox).length === 1);
+    const lines = readFileSync(filesUnder(outbox)[0], 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('-marlin'));
+    expect(lines.map((l) => /secret-(\d+)-marlin/.exec(l)?.[1]).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: COUNT }, (_, i) => String(i)),
+    );
+    expect((await recordingsOf(company, chatId)).map((r) => r.status)).toEqual(['delivered']);
+  });
+
   it('stores export-target secrets sealed, never returns or logs them, and still uses them', async () => {
     const company = 'secretco';
     const admin = token({ sub: 'adm', company, role: 'admin' });

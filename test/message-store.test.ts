@@ -12,6 +12,7 @@ import { resolveDataSourceOptions } from '../src/database/resolve-options';
 import { chatRow } from './factories/chat.factory';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { ENTITIES } from '../src/wiring/entities';
+import { ChainReadAhead, ChatSpan, MessageRecord } from '../src/recording/chat-facts.port';
 
 // The storage path under concurrency, on the real database: many chats at once, each message
 // committed before its promise resolves, seq contiguous per chat, resends stored once, and many
@@ -55,6 +56,24 @@ describe('MessageStore on MariaDB', () => {
       id,
     ]);
     return { id, status: c.status, nextSeq: Number(c.next_seq), chainHead: c.chain_head };
+  }
+
+  // The walk that gives a large recording's bodies as it checks (checkedMessages) agrees with the
+  // check that keeps them (verifyFrom): the same verdict, and when intact the same bodies in order.
+  async function expectStreamAgrees(start: ChainStart, spans: ChatSpan[], ahead?: ChainReadAhead): Promise<MessageRecord[]> {
+    const walk = chain.checkedMessages(start, company, spans, ahead);
+    const given: MessageRecord[] = [];
+    let step = await walk.next();
+    for (; !step.done; step = await walk.next()) given.push(...step.value);
+    const kept = await chain.verifyFrom(start, company, spans, Number.MAX_SAFE_INTEGER, ahead);
+    if (kept.intact) {
+      const { messages, ...verdict } = kept;
+      expect(step.value).toEqual(verdict);
+      expect(given).toEqual(messages);
+    } else {
+      expect(step.value).toEqual(kept);
+    }
+    return given;
   }
 
   it('stores 50 chats x 20 messages sent at once, plus resends, exactly once each', async () => {
@@ -213,10 +232,12 @@ describe('MessageStore on MariaDB', () => {
     ]);
     expect(kept.intact && kept.messages?.[0].at).toBeInstanceOf(Date);
     expect(await chain.verifyFrom(await chainStart('head-1'), company, [span(1, 5)], 9)).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
+    expect((await expectStreamAgrees(await chainStart('head-1'), [span(2, 5)])).map((m) => m.text)).toEqual(['two', 'four']);
     await db.query('UPDATE messages SET text = NULL WHERE chat_id = ? AND seq IN (1, 4)', ['head-1']);
     expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: true, head: rows[3].chain, checked: 4 });
     await db.query("UPDATE messages SET text = 'ONE' WHERE chat_id = ? AND seq = 1", ['head-1']);
     expect(await chain.verify('head-1', company, [span(1, 5)])).toEqual({ intact: false, seq: 1, problem: 'the body does not match its digest' });
+    await expectStreamAgrees(await chainStart('head-1'), [span(1, 5)]);
   });
 
   it('starts the chain after rows written before it existed, and accepts unlinked rows only first', async () => {
@@ -239,6 +260,8 @@ describe('MessageStore on MariaDB', () => {
     const [c] = await db.query<{ chain_head: string | null }>('SELECT chain_head FROM chats WHERE id = ?', ['legacy-1']);
     const kept = await chain.verifyFrom({ id: 'legacy-1', status: 'open', nextSeq: 5, chainHead: c.chain_head }, company, whole, 1000);
     expect(kept.intact && kept.messages?.map((m) => m.text)).toEqual(['old 1', 'old 2', 'new 3', 'new 4']);
+    const legacyStart = { id: 'legacy-1', status: 'open', nextSeq: 5, chainHead: c.chain_head };
+    expect((await expectStreamAgrees(legacyStart, whole)).map((m) => m.text)).toEqual(['old 1', 'old 2', 'new 3', 'new 4']);
     // An unlinked row after a linked one is a break.
     await db.query('UPDATE messages SET chain = NULL WHERE chat_id = ? AND seq = 4', ['legacy-1']);
     expect(await chain.verify('legacy-1', company, whole)).toEqual({ intact: false, seq: 4, problem: 'the row has no link' });
@@ -276,6 +299,7 @@ describe('MessageStore on MariaDB', () => {
     for (const start of starts) {
       const own = await chain.verifyFrom(start, company, whole, 1000);
       expect(await chain.verifyFrom(start, company, whole, 1000, ahead.get(start.id))).toEqual(own);
+      await expectStreamAgrees(start, whole, ahead.get(start.id));
       verdicts[start.id] = own.intact ? 'intact' : own.problem;
     }
     expect(verdicts).toEqual({
@@ -329,6 +353,7 @@ describe('MessageStore on MariaDB', () => {
     for (const start of starts) {
       const v = await chain.verifyFrom(start, company, whole);
       verdicts[start.id] = v.intact ? `intact, ${v.checked} checked` : `${v.problem} at ${v.seq}`;
+      await expectStreamAgrees(start, whole);
     }
     expect(verdicts).toEqual({
       'pages-intact': 'intact, 400 checked',

@@ -149,6 +149,10 @@ export class ChatRecords implements RecordingChatFacts {
     return this.chain.verifyFrom(chat, companyId, spans, keepChars, ahead);
   }
 
+  checkedMessages(chat: ChatFacts, companyId: string, spans: ChatSpan[], ahead?: ChainReadAhead): AsyncGenerator<MessageRecord[], ChainVerdict> {
+    return this.chain.checkedMessages(chat, companyId, spans, ahead);
+  }
+
   chainReadAheadOf(chats: ChatFacts[], rowBudget: number): Promise<Map<string, ChainReadAhead>> {
     return this.chain.readAhead(chats, rowBudget);
   }

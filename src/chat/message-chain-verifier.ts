@@ -24,6 +24,13 @@ interface FirstPage extends ChainReadAhead {
   rows: MessageRow[];
 }
 
+// A stored body in the recording's spans as the walk met it: opened, or (a row from before the
+// chain) not opened yet.
+interface KeptRow {
+  record: MessageRecord;
+  opened: boolean;
+}
+
 interface MessageRow {
   seq: number;
   at: Date;
@@ -68,24 +75,69 @@ export class MessageChainVerifier {
   // (the caller pages them as for a large one).
   // `ahead`: the chat's first page, read (after the chat row) by readAhead.
   async verifyFrom(chat: ChainStart, companyId: string, spans: ChatSpan[], keepChars = 0, ahead?: ChainReadAhead): Promise<ChainVerdict> {
-    const chatId = chat.id;
-    let first = ahead && ahead.chatId === chatId && 'rows' in ahead ? (ahead as FirstPage).rows : null;
-    const last = chat.nextSeq - 1;
-    const captured = (seq: number) => spans.some((g) => seq >= g.startSeq && seq < g.endSeq);
     let kept: MessageRecord[] | null = keepChars > 0 ? [] : null;
     let keptChars = 0;
     // Bodies of rows from before the chain, which the walk does not open: opened at the end.
     const unopened: { chatId: string; seq: number; text: string | null; index: number }[] = [];
-    const keep = (r: MessageRow, body: string, opened: boolean) => {
-      if (kept === null || !captured(r.seq)) return;
-      keptChars += body.length;
-      if (keptChars > keepChars) {
-        kept = null;
-        return;
+    const walk = this.walk(chat, companyId, spans, ahead);
+    let step = await walk.next();
+    for (; !step.done; step = await walk.next()) {
+      const into = kept;
+      if (into === null) continue;
+      for (const { record, opened } of step.value) {
+        keptChars += record.text.length;
+        if (keptChars > keepChars) {
+          kept = null;
+          break;
+        }
+        if (!opened) unopened.push({ chatId: chat.id, seq: record.seq, text: record.text, index: into.length });
+        into.push(record);
       }
-      if (!opened) unopened.push({ chatId, seq: r.seq, text: body, index: kept.length });
-      kept.push({ seq: r.seq, at: r.at, senderRole: r.senderRole, senderId: r.senderId, senderName: r.senderName, text: body });
-    };
+    }
+    const verdict = step.value;
+    const messages: MessageRecord[] | null = kept;
+    if (!verdict.intact || messages === null) return verdict;
+    if (unopened.length > 0 && this.crypto) {
+      // As messagePage opens them (an unopenable body fails the read, not the chain).
+      for (const u of await this.crypto.openBodies(companyId, unopened)) messages[u.index].text = u.text as string;
+    }
+    return { ...verdict, messages };
+  }
+
+  // The same check, giving the bodies stored in the spans (opened as messagePage opens them) page
+  // by page as it goes, and the verdict at the end: one read of the chat serves both the check and
+  // a large recording's render (into its private spool; nothing is delivered before the verdict).
+  async *checkedMessages(chat: ChainStart, companyId: string, spans: ChatSpan[], ahead?: ChainReadAhead): AsyncGenerator<MessageRecord[], ChainVerdict> {
+    const walk = this.walk(chat, companyId, spans, ahead);
+    let step = await walk.next();
+    for (; !step.done; step = await walk.next()) {
+      const page = step.value;
+      const unopened = page.filter((k) => !k.opened);
+      if (unopened.length > 0 && this.crypto) {
+        const rows = unopened.map((k) => ({ chatId: chat.id, seq: k.record.seq, text: k.record.text as string | null }));
+        (await this.crypto.openBodies(companyId, rows)).forEach((u, i) => (unopened[i].record.text = u.text as string));
+      }
+      if (page.length > 0) yield page.map((k) => k.record);
+    }
+    return step.value;
+  }
+
+  // The walk of docs/integrity.md: every row from seq 1 to the chat's last, page by page; yields,
+  // per page, the stored bodies in the spans (those of rows from before the chain not opened yet),
+  // and returns the verdict (without bodies).
+  private async *walk(chat: ChainStart, companyId: string, spans: ChatSpan[], ahead?: ChainReadAhead): AsyncGenerator<KeptRow[], ChainVerdict> {
+    const chatId = chat.id;
+    let first = ahead && ahead.chatId === chatId && 'rows' in ahead ? (ahead as FirstPage).rows : null;
+    const last = chat.nextSeq - 1;
+    const captured = (seq: number) => spans.some((g) => seq >= g.startSeq && seq < g.endSeq);
+    const record = (r: MessageRow, text: string): MessageRecord => ({
+      seq: r.seq,
+      at: r.at,
+      senderRole: r.senderRole,
+      senderId: r.senderId,
+      senderName: r.senderName,
+      text,
+    });
     let link: Buffer | null = null;
     let head: string | null = null;
     let seq = 0;
@@ -102,6 +154,7 @@ export class MessageChainVerifier {
       next = more && rows[rows.length - 1].seq <= last ? this.page(chatId, rows[rows.length - 1].seq) : null;
       // A walk that stops early leaves it unread.
       next?.catch(() => undefined);
+      const kept: KeptRow[] = [];
       for (const r of rows) {
         if (r.seq > last) {
           // An open chat goes on; after its end nothing may follow its last message.
@@ -114,7 +167,7 @@ export class MessageChainVerifier {
         if (r.chain === null) {
           if (link !== null) return { intact: false, seq, problem: 'the row has no link' };
           if (captured(seq) && !r.paused) head = null;
-          if (r.text !== null) keep(r, r.text, false);
+          if (r.text !== null && captured(seq)) kept.push({ record: record(r, r.text), opened: false });
           continue;
         }
         let body: string | null = null;
@@ -131,19 +184,14 @@ export class MessageChainVerifier {
         link = expected;
         checked++;
         if (captured(seq) && !r.paused) head = r.chain;
-        if (body !== null) keep(r, body, true);
+        if (body !== null && captured(seq)) kept.push({ record: record(r, body), opened: true });
       }
+      yield kept;
     }
     if (seq !== last) return { intact: false, seq: seq + 1, problem: 'the row is missing' };
     const end = link?.toString('hex') ?? null;
     if (end !== chat.chainHead) return { intact: false, seq, problem: "the last link is not the chat's recorded head" };
-    const messages: MessageRecord[] | null = kept;
-    if (messages === null) return { intact: true, head, checked };
-    if (unopened.length > 0 && this.crypto) {
-      // As messagePage opens them (an unopenable body fails the read, not the chain).
-      for (const u of await this.crypto.openBodies(companyId, unopened)) messages[u.index].text = u.text as string;
-    }
-    return { intact: true, head, checked, messages };
+    return { intact: true, head, checked };
   }
 
   // The first page of each chat whose rows (below its next_seq as read) fit one page with room to

@@ -136,6 +136,11 @@ export abstract class RecordingChatFacts {
   // `ahead`: this chat's first rows, from chainReadAheadOf.
   abstract verifyChain(chat: ChatFacts, companyId: string, spans: ChatSpan[], keepChars?: number, ahead?: ChainReadAhead): Promise<ChainVerdict>;
 
+  // The same check, giving the stored bodies (opened) in the spans page by page as it walks, in seq
+  // order, and the verdict (without bodies) when it is done: one read of the chat for a large
+  // recording's check and render. What it gave is the recording's only if the verdict is intact.
+  abstract checkedMessages(chat: ChatFacts, companyId: string, spans: ChatSpan[], ahead?: ChainReadAhead): AsyncGenerator<MessageRecord[], ChainVerdict>;
+
   // For each of these chats (as read by factsWithParticipantsOf, before this call) whose whole
   // chain fits the check's first read, that read, for all of them in one statement; at most
   // `rowBudget` rows in all (chats past it are left to read for themselves).

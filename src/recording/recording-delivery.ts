@@ -42,8 +42,9 @@ function isLarge(rec: RecordingEntity): boolean {
 }
 
 export interface RecordingDeliveryPlan extends DeliveryPlan {
+  // Its fileName is set once the name is reserved: in plan(), or for a large recording once its
+  // body has been rendered and its chain found intact (files()).
   recording: RecordingEntity;
-  fileName: string;
 }
 
 // The delivery jobs' source: a job is a produced recording, its files its rendered snapshot, and
@@ -120,7 +121,9 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
         chatMarkers: early?.chatMarkers,
         chainAhead: early?.chainAhead,
       });
-      const fileName = rec.fileName ?? (await this.reserveName(rec, snapshot));
+      // A large recording's chain is checked while its body renders (files()): its name is reserved
+      // after that, as a small one's is after its check here.
+      const fileName = rec.fileName ?? (large ? () => this.reserveName(rec, snapshot) : await this.reserveName(rec, snapshot));
       return {
         jobId: rec.id,
         companyId: rec.companyId,
@@ -128,7 +131,6 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
         endedAt: snapshot.chat.endedAt,
         large,
         recording: rec,
-        fileName,
         files: () => translated(() => this.filesOf(rec, snapshot, fileName)),
       };
     });
@@ -137,9 +139,10 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
   // The sidecar (if any), the recording's file, and, for a manifest profile, the signed manifest
   // last: the transports put files in place in this order, so the manifest's presence means the
   // set is complete.
-  private async filesOf(rec: RecordingEntity, snapshot: RecordingSnapshot, fileName: string): Promise<OutgoingFile[]> {
-    const rendered = await renderRecording(snapshot, fileName, this.spool);
+  private async filesOf(rec: RecordingEntity, snapshot: RecordingSnapshot, name: string | (() => Promise<string>)): Promise<OutgoingFile[]> {
+    const rendered = await renderRecording(snapshot, name, this.spool);
     const body = rendered[rendered.length - 1];
+    const fileName = body.name;
     const files: OutgoingFile[] = rendered.map((f) => (f === body ? { ...f, main: true } : f));
     try {
       if (snapshot.profile.manifest) files.push(await this.manifests.manifestFor(rec, snapshot, fileName, rendered));
@@ -171,7 +174,10 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
           return name;
         }
         const fresh = await this.recordings.find(rec.id);
-        if (fresh?.fileName) return fresh.fileName;
+        if (fresh?.fileName) {
+          rec.fileName = fresh.fileName;
+          return fresh.fileName;
+        }
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
       }
@@ -213,7 +219,7 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
         chatId: plan.recording.chatId,
         actorRole: 'system',
         action: 'recording.delivered',
-        detail: { recordingId: plan.recording.id, fileName: plan.fileName, sha256, how },
+        detail: { recordingId: plan.recording.id, fileName: plan.recording.fileName, sha256, how },
       })),
       m,
     );

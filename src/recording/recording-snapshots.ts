@@ -72,39 +72,59 @@ export class RecordingSnapshots {
       to: g.stoppedAt ?? stoppedAt,
     }));
     const page = (after: number) => translated(() => this.chats.messagePage(rec.chatId, rec.companyId, spans, after, MESSAGE_PAGE_SIZE));
-    // The agents' settings, the markers, the consent evidence (vcon only) and a large recording's
-    // first page are read while the chain is checked; a failure among them is reported only after
-    // the chain's verdict.
+    const ahead = opts.facts ? opts.chainAhead : undefined;
+    const check = async (keepChars: number) => {
+      const v = await this.chats.verifyChain(chat, rec.companyId, spans, keepChars, ahead);
+      if (!v.intact) throw new ChainBrokenError(v.seq, v.problem);
+      return v;
+    };
+    // The agents' settings, the markers and the consent evidence (vcon only) are read while the
+    // chain is checked; a failure among them is reported only after the chain's verdict.
     const reads = Promise.all([
       this.companies.agents(rec.companyId, agentIds),
       opts.chatMarkers ? markersWithin(opts.chatMarkers, spans) : this.chats.markers(rec.chatId, spans),
       profile.format !== 'vcon' ? [] : opts.chatMarkers ? consentMarkersOf(opts.chatMarkers) : this.chats.consentMarkers(rec.chatId),
     ]);
     void reads.catch(() => undefined);
-    const firstPage = keepMessages ? null : page(0);
-    void firstPage?.catch(() => undefined);
-    // Before anything is rendered: a broken chain fails the recording for good (docs/integrity.md).
-    const verdict = await this.chats.verifyChain(chat, rec.companyId, spans, keepMessages ? KEPT_MESSAGE_CHARS : 0, opts.facts ? opts.chainAhead : undefined);
-    if (!verdict.intact) throw new ChainBrokenError(verdict.seq, verdict.problem);
-    const [settings, markers, consent] = await reads;
+    // A recording that is not large is checked now, before anything is rendered, and its messages
+    // come with the verdict. A large one is checked by the first pass over its entries, which reads
+    // the chat once for both (the measuring pass renders into the private spool; a break ends it
+    // with ChainBrokenError, and nothing is delivered): docs/integrity.md.
+    let verdict = keepMessages ? await check(KEPT_MESSAGE_CHARS) : null;
+    const [settings, markers, consent] = await reads.catch(async (err: unknown) => {
+      verdict ??= await check(0);
+      throw err;
+    });
     const agents = agentIds.map((id) => {
       const s = settings.find((a) => a.agentId === id);
       const p = participants.find((x) => x.agentId === id);
       return { id, login: s?.login ?? null, name: s?.name ?? p?.name ?? null, ...(p ? { role: p.role } : {}) };
     });
-    // A small recording's messages came with the verdict; a large one's are read page by page on
-    // each pass.
-    const held = verdict.messages;
-    let prefetched: MessageRecord[] | null = held ? null : await (firstPage ?? page(0));
+    const chats = this.chats;
+    let walked = false;
     async function* messages(): AsyncGenerator<MessageRecord> {
+      // A small recording's messages came with the verdict.
+      const held = verdict?.intact ? verdict.messages : undefined;
       if (held) {
         yield* held;
         return;
       }
-      // The next page is read while this one is rendered (the render gives the event loop its
-      // turns: renderTranscriptStream).
-      let rows = prefetched ?? (await page(0));
-      prefetched = null;
+      if (verdict === null && !walked) {
+        walked = true;
+        const pages = chats.checkedMessages(chat, rec.companyId, spans, ahead);
+        let step = await pages.next();
+        for (; !step.done; step = await pages.next()) yield* step.value;
+        const v = step.value;
+        if (!v.intact) throw new ChainBrokenError(v.seq, v.problem);
+        verdict = v;
+        snapshot.chainHead = v.head;
+        return;
+      }
+      // Another pass (a body rendered again for its upload) pages the messages, once the chain is
+      // known to be intact; the next page is read while this one is rendered (the render gives the
+      // event loop its turns: renderTranscriptStream).
+      verdict ??= await check(0);
+      let rows = await page(0);
       for (;;) {
         const next = rows.length < MESSAGE_PAGE_SIZE ? null : page(rows[rows.length - 1].seq);
         next?.catch(() => undefined);
@@ -113,7 +133,7 @@ export class RecordingSnapshots {
         rows = await next;
       }
     }
-    return {
+    const snapshot: RecordingSnapshot = {
       recording: {
         id: rec.id,
         kind: rec.kind,
@@ -140,9 +160,10 @@ export class RecordingSnapshots {
       profile,
       segments,
       consent: consent.map(markerEntry),
-      chainHead: verdict.head,
+      chainHead: verdict?.intact ? verdict.head : null,
       entries: () => merge(messages(), markers),
     };
+    return snapshot;
   }
 
   // The snapshot taken when the recording started; only rows older than the snapshot read the

@@ -52,7 +52,9 @@ export function suffixedRecordingFileName(s: RecordingSnapshot, fileName: string
 // a turn of the event loop, so a large body goes in few, large writes (at most ~1.5 MB each).
 export const MEASURE_CHUNK_CHARS = 512 * 1024;
 
-export async function renderRecording(s: RecordingSnapshot, fileName: string, spool?: BodySpool): Promise<RenderedFile[]> {
+// `name`: the file name, or where to get it once the measuring pass is over (and has gone through
+// every entry without failing).
+export async function renderRecording(s: RecordingSnapshot, name: string | (() => Promise<string>), spool?: BodySpool): Promise<RenderedFile[]> {
   const header = transcriptHeader(s);
   const format = s.profile.format;
   const counts: EntryCounts = { messages: 0, markers: 0 };
@@ -66,6 +68,7 @@ export async function renderRecording(s: RecordingSnapshot, fileName: string, sp
   const hash = createHash('sha256');
   let bytes = 0;
   const kept = new KeptBody(spool);
+  let fileName: string;
   try {
     for await (const chunk of renderTranscriptStream(format, header, counted(), MEASURE_CHUNK_CHARS)) {
       hash.update(chunk);
@@ -73,6 +76,7 @@ export async function renderRecording(s: RecordingSnapshot, fileName: string, sp
       await kept.add(chunk, bytes);
     }
     await kept.finish();
+    fileName = typeof name === 'string' ? name : await name();
   } catch (err) {
     await kept.discard();
     throw err;

@@ -49,6 +49,8 @@ export interface RecordingSnapshot {
   agents: { id: string; login: string | null; name: string | null; role?: 'agent' | 'supervisor' }[];
   profile: ProfileSnapshot;
   // The chat's chain at the recording's last captured message (lowercase hex), null when unknown.
+  // A large recording's chain is checked by the first pass over entries(): its head is set when that
+  // pass has gone through (the pass throws at its end if the chain is broken).
   chainHead: string | null;
   segments: SegmentView[];
   // The chat's consent markers (request, answer, discard) wherever they fall, also before the
