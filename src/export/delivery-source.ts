@@ -8,6 +8,8 @@ export interface OutgoingFile {
   bytes: number;
   sha256: string;
   content: () => AsyncIterable<Buffer>;
+  // content() replays the bytes measured (DeliveryFile.replayed).
+  replayed?: boolean;
   // The job's main file, whose sha256 is reported (without one marked: the last file).
   main?: boolean;
   // Frees what the body holds (a spool file); called once the attempt is over, delivered or not.

@@ -287,6 +287,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
       bytes: f.bytes,
       sha256: f.sha256,
       tempTag: jobId,
+      replayed: f.replayed,
     }));
     const results = await this.transport.deliver(target, outgoing);
     const marked = files.findIndex((f) => f.main === true);

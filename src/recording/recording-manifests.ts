@@ -42,6 +42,7 @@ export class RecordingManifests {
       content: async function* () {
         yield bytes;
       },
+      replayed: true,
     };
   }
 

@@ -13,6 +13,8 @@ export interface RenderedFile {
   sha256: string;
   // The body as chunks, produced again on each call; never held whole when large.
   content: () => AsyncIterable<Buffer>;
+  // content() gives back the bytes measured (from memory or the spool), not a new render.
+  replayed?: boolean;
   // Frees what the body holds (its spool file) once its delivery attempt is over; idempotent.
   discard?: () => Promise<void>;
 }
@@ -82,11 +84,13 @@ export async function renderRecording(s: RecordingSnapshot, name: string | (() =
     throw err;
   }
   const sha256 = hash.digest('hex');
+  const replay = kept.content();
   const body: RenderedFile = {
     name: fileName,
     bytes,
     sha256,
-    content: kept.content() ?? (() => renderTranscriptStream(format, header, s.entries())),
+    content: replay ?? (() => renderTranscriptStream(format, header, s.entries())),
+    replayed: replay !== null,
     discard: () => kept.discard(),
   };
   if (!s.profile.sidecar) return [body];
@@ -159,6 +163,7 @@ function bufferedFile(name: string, buf: Buffer): RenderedFile {
     content: async function* () {
       yield buf;
     },
+    replayed: true,
   };
 }
 
