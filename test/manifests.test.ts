@@ -200,6 +200,36 @@ describe('signed manifests', () => {
     expect(viaNpm).toBe('ok\n');
   });
 
+  it("a large recording (over 500 messages, its chain checked in the render's pass) carries the chain head in its manifest, and verifies", async () => {
+    const company = 'manifest-large';
+    const flow = token({ sub: 'flow', company, role: 'flow' });
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin(company), sftpTargetBody(stack.sshd))).status).toBe(200);
+    const profile = { name: 'signed-big', filenameTemplate: 'big/{{chatId}}', format: 'text', sidecar: true, manifest: true };
+    expect((await http(stack.app, 'POST', '/v1/admin/profiles', admin(company), profile)).status).toBe(201);
+    const chatId = (await http<{ chatId: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'signed' })).body.chatId;
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'signed-big' })).status).toBe(201);
+    let k = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (k < 510) {
+          const i = k++;
+          expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `line ${i}` })).status).toBeLessThan(300);
+        }
+      }),
+    );
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBeLessThan(300);
+    const rec = await delivered(company, chatId);
+    expect(rec.fileName).toBe(`big/${chatId}.txt`);
+    const manifestPath = join(stack.sshd.localDir, 'big', `${chatId}.manifest.json`);
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as ManifestJson;
+    const [head] = await stack.db.query<{ chain_head: string | null }>('SELECT chain_head FROM chats WHERE id = ?', [chatId]);
+    expect(m.chainHead).toMatch(/^[0-9a-f]{64}$/);
+    expect(m.chainHead).toBe(head.chain_head);
+    expect(m.files.map((f) => f.name)).toEqual([`big/${chatId}.meta.json`, `big/${chatId}.txt`]);
+    expect(readFileSync(join(stack.sshd.localDir, 'big', `${chatId}.txt`), 'utf8').match(/line \d+/g)).toHaveLength(510);
+    expect(await verifyCli([manifestPath, '--url', stack.app.url])).toEqual({ code: 0, out: 'ok\n' });
+  });
+
   it('builds the manifest once: a delivery retried after an outage sends the same bytes', async () => {
     const company = 'manifest-retry';
     expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin(company), sftpTargetBody(stack.sshd))).status).toBe(200);
