@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, emit, http, startApp, token, waitFor } from './support/app';
 import { endChat, openChat } from './support/chat-driver';
@@ -86,5 +87,46 @@ describe('chained messages (SQLite, local folder)', () => {
     const audit = await http<{ action: string }[]>(app, 'GET', `/v1/admin/audit?chatId=${chatId}`, token({ sub: 'adm', company, role: 'admin' }));
     expect(audit.body.filter((e) => e.action === 'recording.integrity_failed')).toHaveLength(1);
     expect(outbox(company)).toEqual([]);
+  });
+
+  // A large recording (over 500 messages): the chain is checked by the render's own pass over the
+  // chat (pages of 200), on SQLite as on MariaDB.
+  it('delivers a large recording whole when intact, and nothing when a body far in was changed', async () => {
+    const company = 'sq-large';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    const flow = token({ sub: 'flow', company, role: 'flow' });
+    expect((await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'big', filenameTemplate: '{{chatId}}', format: 'text' })).status).toBe(201);
+    const largeChat = async () => {
+      const chatId = (await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'big' })).body.chatId;
+      expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'big' })).status).toBe(201);
+      let k = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (k < 520) {
+            const i = k++;
+            expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `said ${i} é😀` })).status).toBeLessThan(300);
+          }
+        }),
+      );
+      return chatId;
+    };
+    const intact = await largeChat();
+    const broken = await largeChat();
+    sqlite.prepare("UPDATE messages SET text = 'forged' WHERE chat_id = ? AND seq = 450").run(broken);
+    for (const chatId of [intact, broken]) expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBeLessThan(300);
+    const settled = (chatId: string) =>
+      waitFor(`the recording of ${chatId}`, async () => {
+        const [r] = (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, admin)).body;
+        return r && (r.status === 'delivered' || r.status === 'failed') ? r : null;
+      });
+    expect(await settled(intact)).toMatchObject({ status: 'delivered' });
+    const failed = await settled(broken);
+    expect(failed).toMatchObject({ status: 'failed', outcome: { reason: 'integrity' } });
+    expect(failed.lastError).toContain('message chain broken at seq 450');
+    expect(firstBreak(rowsOf(intact), headOf(intact))).toBeNull();
+    const files = outbox(company);
+    expect(files).toEqual([`${intact}.txt`]);
+    const text = readFileSync(join(app.workDir, 'data', 'outbox', company, files[0]), 'utf8');
+    expect(text.match(/said \d+ é😀/g)).toHaveLength(520);
   });
 });
