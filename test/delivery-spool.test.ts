@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, http, migrate, startApp, token, waitFor } from './support/app';
-import { sftpTargetBody } from './support/chat-driver';
+import { flowChatWithMessages, sftpTargetBody } from './support/chat-driver';
 import { createTestDatabase, TestDatabase } from './support/database';
 import { SshdHandle, startSshd } from './support/sshd';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
@@ -58,19 +58,7 @@ describe('the delivery spool (issue 14 item 3)', () => {
 
   // A chat whose recording renders to ~3 MB, ended: its delivery starts.
   async function endLargeChat(): Promise<string> {
-    const created = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'spool' });
-    const chatId = created.body.chatId;
-    expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'big' })).status).toBe(201);
-    let k = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (k < MESSAGES) {
-          const i = k++;
-          const r = await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `${i} ${'z'.repeat(9_990)}` });
-          expect(r.status).toBeLessThan(300);
-        }
-      }),
-    );
+    const chatId = await flowChatWithMessages(app, flow, { service: 'spool', profile: 'big', count: MESSAGES, text: (i) => `${i} ${'z'.repeat(9_990)}` });
     expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBeLessThan(300);
     return chatId;
   }
@@ -121,20 +109,7 @@ describe('the delivery spool (issue 14 item 3)', () => {
 
   it('a recording of more than 500 messages, rendered into the spool: delivered whole when intact; when its chain is broken far in, nothing uploaded, no name, no spool file', async () => {
     // 520 messages of ~2,100 characters: a "large" recording (LARGE_RENDER_MESSAGES) spooled (> 1 MB).
-    const chatOf = async () => {
-      const chatId = (await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'spool' })).body.chatId;
-      expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'big' })).status).toBe(201);
-      let k = 0;
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          while (k < 520) {
-            const i = k++;
-            expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `${i} ${'y'.repeat(2_100)}` })).status).toBeLessThan(300);
-          }
-        }),
-      );
-      return chatId;
-    };
+    const chatOf = () => flowChatWithMessages(app, flow, { service: 'spool', profile: 'big', count: 520, text: (i) => `${i} ${'y'.repeat(2_100)}` });
     const intact = await chatOf();
     const broken = await chatOf();
     // Behind the service's back: a body changed far into the chat, past the render's first pages.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emit, freePort, http, token, waitFor } from './support/app';
-import { endChat, exchange, openChat } from './support/chat-driver';
+import { endChat, exchange, flowChatWithMessages, openChat } from './support/chat-driver';
 import { filesUnder, settledFilesUnder } from './support/files';
 import { appStack } from './support/stack';
 
@@ -69,18 +69,8 @@ describe('encryption at rest', () => {
     const admin = token({ sub: 'adm', company, role: 'admin' });
     const flow = token({ sub: 'flow', company, role: 'flow' });
     expect((await http(stack.app, 'POST', '/v1/admin/profiles', admin, { name: 'big', filenameTemplate: '{{chatId}}', format: 'text' })).status).toBe(201);
-    const chatId = (await http<{ chatId: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sealed' })).body.chatId;
-    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'big' })).status).toBe(201);
     const COUNT = 520;
-    let k = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (k < COUNT) {
-          const i = k++;
-          expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `secret-${i}-marlin` })).status).toBeLessThan(300);
-        }
-      }),
-    );
+    const chatId = await flowChatWithMessages(stack.app, flow, { service: 'sealed', profile: 'big', count: COUNT, text: (i) => `secret-${i}-marlin` });
     expect((await bodies(chatId)).every((r) => r.text?.startsWith('enc:v1:'))).toBe(true);
     expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBeLessThan(300);
     const outbox = join(stack.app.workDir, 'data', 'outbox', company);

@@ -4,7 +4,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, freePort, http, sleep, startApp, token, waitFor } from './support/app';
-import { DrivenChat, endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
+import { DrivenChat, endChat, exchange, flowChatWithMessages, openChat, sftpTargetBody } from './support/chat-driver';
 import { ManifestJson, sha256, signingKeys, verifyCli, watchArrivals } from './support/manifests';
 import { deliveryStack } from './support/stack';
 
@@ -206,17 +206,7 @@ describe('signed manifests', () => {
     expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin(company), sftpTargetBody(stack.sshd))).status).toBe(200);
     const profile = { name: 'signed-big', filenameTemplate: 'big/{{chatId}}', format: 'text', sidecar: true, manifest: true };
     expect((await http(stack.app, 'POST', '/v1/admin/profiles', admin(company), profile)).status).toBe(201);
-    const chatId = (await http<{ chatId: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'signed' })).body.chatId;
-    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'signed-big' })).status).toBe(201);
-    let k = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (k < 510) {
-          const i = k++;
-          expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `line ${i}` })).status).toBeLessThan(300);
-        }
-      }),
-    );
+    const chatId = await flowChatWithMessages(stack.app, flow, { service: 'signed', profile: 'signed-big', count: 510, text: (i) => `line ${i}` });
     expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/end`, flow)).status).toBeLessThan(300);
     const rec = await delivered(company, chatId);
     expect(rec.fileName).toBe(`big/${chatId}.txt`);

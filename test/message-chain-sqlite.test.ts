@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, emit, http, startApp, token, waitFor } from './support/app';
-import { endChat, openChat } from './support/chat-driver';
+import { endChat, flowChatWithMessages, openChat } from './support/chat-driver';
 import { relativeFilesUnder } from './support/files';
 import { ChainRow, firstBreak } from './support/message-chain';
 
@@ -96,20 +96,7 @@ describe('chained messages (SQLite, local folder)', () => {
     const admin = token({ sub: 'adm', company, role: 'admin' });
     const flow = token({ sub: 'flow', company, role: 'flow' });
     expect((await http(app, 'POST', '/v1/admin/profiles', admin, { name: 'big', filenameTemplate: '{{chatId}}', format: 'text' })).status).toBe(201);
-    const largeChat = async () => {
-      const chatId = (await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: 'big' })).body.chatId;
-      expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: 'big' })).status).toBe(201);
-      let k = 0;
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          while (k < 520) {
-            const i = k++;
-            expect((await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: `said ${i} é😀` })).status).toBeLessThan(300);
-          }
-        }),
-      );
-      return chatId;
-    };
+    const largeChat = () => flowChatWithMessages(app, flow, { service: 'big', profile: 'big', count: 520, text: (i) => `said ${i} é😀`, senders: 4 });
     const intact = await largeChat();
     const broken = await largeChat();
     sqlite.prepare("UPDATE messages SET text = 'forged' WHERE chat_id = ? AND seq = 450").run(broken);

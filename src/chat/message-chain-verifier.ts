@@ -78,29 +78,26 @@ export class MessageChainVerifier {
     let kept: MessageRecord[] | null = keepChars > 0 ? [] : null;
     let keptChars = 0;
     // Bodies of rows from before the chain, which the walk does not open: opened at the end.
-    const unopened: { chatId: string; seq: number; text: string | null; index: number }[] = [];
+    const unopened: KeptRow[] = [];
     const walk = this.walk(chat, companyId, spans, ahead);
     let step = await walk.next();
     for (; !step.done; step = await walk.next()) {
       const into = kept;
       if (into === null) continue;
-      for (const { record, opened } of step.value) {
-        keptChars += record.text.length;
+      for (const k of step.value) {
+        keptChars += k.record.text.length;
         if (keptChars > keepChars) {
           kept = null;
           break;
         }
-        if (!opened) unopened.push({ chatId: chat.id, seq: record.seq, text: record.text, index: into.length });
-        into.push(record);
+        if (!k.opened) unopened.push(k);
+        into.push(k.record);
       }
     }
     const verdict = step.value;
     const messages: MessageRecord[] | null = kept;
     if (!verdict.intact || messages === null) return verdict;
-    if (unopened.length > 0 && this.crypto) {
-      // As messagePage opens them (an unopenable body fails the read, not the chain).
-      for (const u of await this.crypto.openBodies(companyId, unopened)) messages[u.index].text = u.text as string;
-    }
+    await this.openKept(chat.id, companyId, unopened);
     return { ...verdict, messages };
   }
 
@@ -112,14 +109,22 @@ export class MessageChainVerifier {
     let step = await walk.next();
     for (; !step.done; step = await walk.next()) {
       const page = step.value;
-      const unopened = page.filter((k) => !k.opened);
-      if (unopened.length > 0 && this.crypto) {
-        const rows = unopened.map((k) => ({ chatId: chat.id, seq: k.record.seq, text: k.record.text as string | null }));
-        (await this.crypto.openBodies(companyId, rows)).forEach((u, i) => (unopened[i].record.text = u.text as string));
-      }
+      await this.openKept(
+        chat.id,
+        companyId,
+        page.filter((k) => !k.opened),
+      );
       if (page.length > 0) yield page.map((k) => k.record);
     }
     return step.value;
+  }
+
+  // Opens, in place, bodies the walk kept without opening (rows from before the chain), as
+  // messagePage opens them: an unopenable body fails the read, not the chain.
+  private async openKept(chatId: string, companyId: string, unopened: KeptRow[]): Promise<void> {
+    if (unopened.length === 0 || !this.crypto) return;
+    const rows = unopened.map((k) => ({ chatId, seq: k.record.seq, text: k.record.text as string | null }));
+    (await this.crypto.openBodies(companyId, rows)).forEach((u, i) => (unopened[i].record.text = u.text as string));
   }
 
   // The walk of docs/integrity.md: every row from seq 1 to the chat's last, page by page; yields,

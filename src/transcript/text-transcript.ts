@@ -28,13 +28,13 @@ export function textHeaderLines(input: TranscriptHeader): string[] {
   return out;
 }
 
-/** One entry's lines (a message with line breaks continues on indented lines). */
 // Whether LINE_BREAK would match: four indexOf scans (memchr-fast; a one-byte string cannot hold
 // U+2028 or U+2029 and answers at once) take about a fifth of the regex's time on a long body.
 export function hasLineBreak(text: string): boolean {
   return text.indexOf('\n') !== -1 || text.indexOf('\r') !== -1 || text.indexOf('\u2028') !== -1 || text.indexOf('\u2029') !== -1;
 }
 
+/** One entry's lines (a message with line breaks continues on indented lines). */
 export function textEntryLines(e: TranscriptEntry, out: string[]): void {
   if (e.type === 'message') {
     const head = `[${utcStamp(e.at)}] ${actor(e.role, e.name)}: `;

@@ -61,6 +61,31 @@ export async function endChat(chat: DrivenChat): Promise<void> {
   await ended;
 }
 
+// A chat the flow opened with a recording of `profile` running and `count` messages the flow posted,
+// `senders` at a time (as a busy flow would), not ended. Any refusal fails the call.
+export async function flowChatWithMessages(
+  app: AppHandle,
+  flow: string,
+  opts: { service: string; profile: string; count: number; text: (i: number) => string; senders?: number },
+): Promise<string> {
+  const created = await http<{ chatId: string }>(app, 'POST', '/v1/flow/chats', flow, { service: opts.service });
+  if (created.status >= 300) throw new Error(`chat not created: ${created.status}`);
+  const chatId = created.body.chatId;
+  const recording = await http(app, 'POST', `/v1/flow/chats/${chatId}/recordings`, flow, { profile: opts.profile });
+  if (recording.status !== 201) throw new Error(`recording not started: ${recording.status}`);
+  let k = 0;
+  await Promise.all(
+    Array.from({ length: opts.senders ?? 8 }, async () => {
+      while (k < opts.count) {
+        const i = k++;
+        const r = await http(app, 'POST', `/v1/flow/chats/${chatId}/messages`, flow, { text: opts.text(i) });
+        if (r.status >= 300) throw new Error(`message ${i} refused: ${r.status}`);
+      }
+    }),
+  );
+  return chatId;
+}
+
 export function sftpTargetBody(sshd: { host: string; port: number; username: string; privateKey: string; remoteDir: string; hostKeySha256: string }) {
   return {
     type: 'sftp',
