@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   escapeHtml,
   MarkerKind,
@@ -398,6 +399,35 @@ describe('renderTranscriptStream', () => {
       expect(Buffer.concat(await collect(renderTranscriptStream(format, header, slowly(entries)))).equals(whole)).toBe(true);
       expect(Buffer.concat(await collect(renderTranscriptStream(format, header, entries, 1))).equals(whole)).toBe(true);
     }
+  });
+
+  // Each chunk's parts are encoded one by one into it, not joined first: the bytes must still be
+  // the whole render's, whatever the text holds (lone surrogates, pairs, line separators) and
+  // wherever a chunk ends.
+  it('gives the same bytes as the whole render for any text, in every format and chunk size', async () => {
+    const unit = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.constantFrom('\uD800', '\uDC00', '\uD83D\uDE00', '\u2028', '\u2029', '\r\n', '\n', 'é', '日本', '<&>"\''),
+    );
+    const text = fc.array(unit, { maxLength: 6 }).map((p) => p.join(''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ text, name: text, agent: fc.boolean() }), { maxLength: 12 }),
+        text,
+        fc.constantFrom<'text' | 'json' | 'html' | 'vcon'>('text', 'json', 'html', 'vcon'),
+        fc.integer({ min: 1, max: 200 }),
+        async (messages, service, format, chunkChars) => {
+          const data = input({
+            service,
+            entries: messages.map((m, i) => msg(i + 1, i, m.agent ? 'agent' : 'customer', m.name, m.text)),
+          });
+          const { entries, ...header } = data;
+          const streamed = Buffer.concat(await collect(renderTranscriptStream(format, header, entries, chunkChars)));
+          expect(streamed.equals(renderTranscript(format, data))).toBe(true);
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it.each(FORMATS)('produces chunks incrementally, reading entries as it goes (%s)', async (format) => {
