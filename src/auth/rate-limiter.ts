@@ -65,7 +65,7 @@ export class RateLimiter implements OnModuleInit, OnModuleDestroy {
 
   takeForPrincipal(p: Principal): Promise<boolean> {
     const serverSide = p.role === 'flow' || p.role === 'admin';
-    return (serverSide ? this.server : this.user).take(JSON.stringify([p.company, p.role, p.sub]));
+    return (serverSide ? this.server : this.user).take(credentialKey(p));
   }
 
   takeExportTargetCheck(company: string): Promise<boolean> {
@@ -75,4 +75,13 @@ export class RateLimiter implements OnModuleInit, OnModuleDestroy {
   newSocketBucket(): TokenBucket {
     return new TokenBucket(this.config.rateLimit.socketPerSecond);
   }
+}
+
+// The credential's counter: its company, role and subject. A socket's principal is one object for
+// the socket's life and this runs for each of its events, so the key is built once per principal.
+const credentialKeys = new WeakMap<Principal, string>();
+function credentialKey(p: Principal): string {
+  let key = credentialKeys.get(p);
+  if (key === undefined) credentialKeys.set(p, (key = JSON.stringify([p.company, p.role, p.sub])));
+  return key;
 }

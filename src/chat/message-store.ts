@@ -93,7 +93,21 @@ export class MessageStore implements OnModuleDestroy {
     return new Promise<StoredMessage>((resolve, reject) => {
       const bodySha256 = bodyDigest(req.text) as string;
       const chainTail = canonicalTail({ senderRole: req.senderRole, senderId: req.senderId, bodySha256 });
-      lane.queue.push({ req: { ...req, bodySha256, chainTail }, resolve, reject });
+      // Written out, not `{ ...req, bodySha256, chainTail }`: on Node 20 a spread followed by more
+      // properties takes V8's slow path, about 2 us a message (the largest line of our own code in
+      // the relay's profile); the fields written out cost about 0.1 us.
+      const queued: QueuedRequest = {
+        chatId: req.chatId,
+        companyId: req.companyId,
+        senderRole: req.senderRole,
+        senderId: req.senderId,
+        senderName: req.senderName,
+        clientMsgId: req.clientMsgId,
+        text: req.text,
+        bodySha256,
+        chainTail,
+      };
+      lane.queue.push({ req: queued, resolve, reject });
       if (!lane.flushing) {
         lane.flushing = true;
         setImmediate(() => void this.drain(lane));
@@ -220,9 +234,9 @@ export class MessageStore implements OnModuleDestroy {
     // Resends are found by the full unique key, one equality per message. The lookup is only made
     // when the optimistic insert below met a duplicate: resends are rare, lookups cost. The index is
     // named: with stale statistics the optimiser was seen scanning the whole table once per OR.
-    const keyed = [...new Map(reqs.filter((r) => r.clientMsgId !== null).map((r) => [resendKey(r), r])).values()];
     const existing = new Map<string, { seq: number; at: Date; senderRole: SenderRole; senderName: string | null; text: string | null; paused: boolean }>();
-    if (lookForResends && keyed.length > 0) {
+    const keyed = lookForResends ? [...new Map(reqs.filter((r) => r.clientMsgId !== null).map((r) => [resendKey(r), r])).values()] : [];
+    if (keyed.length > 0) {
       const rows = (await m.query(
         `SELECT chat_id, seq, sender_id, client_msg_id, sender_role, sender_name, text, paused, at FROM messages${mysql ? ' FORCE INDEX (uq_messages_sender_client)' : ''} WHERE ${keyed.map(() => '(chat_id = ? AND sender_role = ? AND sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
         keyed.flatMap((r) => [r.chatId, r.senderRole, r.senderId, r.clientMsgId]),
