@@ -9,6 +9,7 @@ import { ChatEventBus } from './chat-events';
 import type { MessageView } from './message-view';
 import { MessageEntity, SenderRole } from './message.entity';
 import { MessageStore, StoredMessage } from './message-store';
+import { isoTime } from '../common/clock';
 
 export type { MessageView } from './message-view';
 
@@ -66,5 +67,5 @@ export class ChatMessagesService {
 }
 
 export function toView(s: StoredMessage): MessageView {
-  return { chatId: s.chatId, seq: s.seq, from: { role: s.senderRole, name: s.senderName }, text: s.text ?? '', at: s.at.toISOString() };
+  return { chatId: s.chatId, seq: s.seq, from: { role: s.senderRole, name: s.senderName }, text: s.text ?? '', at: isoTime(s.at) };
 }

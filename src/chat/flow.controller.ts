@@ -11,6 +11,7 @@ import { ChatMessagesService } from './chat-messages.service';
 import { RecordingControlsService } from './recording-controls.service';
 import { checkText } from './message-text';
 import { AbusiveDto, AssignDto, ConsentDto, ConsentRequestDto, CreateChatDto, FlowMessageDto, StartRecordingDto, TransferChatDto } from './dto/flow.dto';
+import { isoTime } from '../common/clock';
 
 const CHAT_ID = 'chatId';
 
@@ -44,7 +45,7 @@ export class FlowController {
     // The bot's name is free text: masked like the token's name (contract section 8).
     const name = dto.name === undefined ? (p.name ?? 'Bot') : redactCardData(dto.name);
     const stored = await this.messages.postMessage({ ...p, name }, chatId, dto.clientMsgId ?? null, dto.text);
-    return { seq: stored.seq, at: stored.at.toISOString() };
+    return { seq: stored.seq, at: isoTime(stored.at) };
   }
 
   @Post(':chatId/consent/request')

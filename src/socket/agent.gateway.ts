@@ -16,6 +16,7 @@ import { emitTo } from './server-events';
 import { HandlerMap, on, SocketDispatcher } from './socket-dispatcher';
 import { authenticateNamespace, principalOf } from './socket-handshake';
 import { agentRoom, chatRoom, SocketNotifier } from './socket-notifier';
+import { isoTime } from '../common/clock';
 
 // The agent portal's namespace, for agents and supervisors.
 @WebSocketGateway({ namespace: '/agent', maxHttpBufferSize: 1_000_000, cors: { origin: true } })
@@ -54,7 +55,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
           checkText(dto.text, this.config.maxMessageLength);
           await this.requireJoined(socket, dto.chatId);
           const stored = await this.messages.postMessage(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, socket.id);
-          return { seq: stored.seq, at: stored.at.toISOString() };
+          return { seq: stored.seq, at: isoTime(stored.at) };
         },
         parseAgentMessage,
       ),

@@ -15,6 +15,7 @@ import { ConsentAnswerDto, CustomerMessageDto, EmptyDto, parseCustomerMessage } 
 import { HandlerMap, on, SocketDispatcher } from './socket-dispatcher';
 import { authenticateNamespace, principalOf } from './socket-handshake';
 import { chatRoom, SocketNotifier } from './socket-notifier';
+import { isoTime } from '../common/clock';
 
 // The chat widget's namespace. The token names the one chat this socket may touch.
 @WebSocketGateway({ namespace: '/customer', maxHttpBufferSize: 1_000_000, cors: { origin: true } })
@@ -40,7 +41,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
           const p = principalOf(socket);
           checkText(dto.text, this.config.maxMessageLength);
           const stored = await this.messages.postMessage(p, p.chat as string, dto.clientMsgId, dto.text, socket.id);
-          return { seq: stored.seq, at: stored.at.toISOString() };
+          return { seq: stored.seq, at: isoTime(stored.at) };
         },
         parseCustomerMessage,
       ),
