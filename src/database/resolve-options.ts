@@ -22,7 +22,7 @@ export async function resolveDataSourceOptions(config: AppConfig, entities: Enti
 // time; Node answers such a require from its cache of resolutions only if the module was first
 // loaded from that same folder. Loaded first by mysql2/promise.js (as this probe did), every query
 // resolved the path again, file system included: about 3 us per query, 5% of a chat end's CPU.
-export function serverVersion(url: string): Promise<string> {
+function serverVersion(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const conn = createConnection({ uri: url, connectTimeout: 5000 });
     // A failed connect reaches the query's callback and may also be emitted: never unhandled.
