@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { sqlDate } from '../database/sql';
+import { deferWrite } from '../database/write-behind';
 import { Clock } from '../common/clock';
 import { newId } from '../common/ids';
 import { AuditEntity } from './audit.entity';
@@ -43,7 +44,8 @@ export class AuditService {
     if (list.length === 0) return;
     const at = sqlDate(this.clock.now());
     // Raw SQL: every delivered file adds an entry (in its outcome's batch).
-    await m.query(
+    await deferWrite(
+      m,
       `INSERT INTO audit_log (id, company_id, chat_id, at, actor_role, actor_id, action, detail) VALUES ${list.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`,
       list.flatMap((e) => [newId(), e.companyId, e.chatId ?? null, at, e.actorRole, e.actorId ?? null, e.action, e.detail ? JSON.stringify(e.detail) : null]),
     );

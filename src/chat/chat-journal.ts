@@ -6,6 +6,7 @@ import { newId } from '../common/ids';
 import { Actor, actorOf } from './actor';
 import { ChatEntity } from './chat.entity';
 import { sqlDate } from '../database/sql';
+import { deferWrite } from '../database/write-behind';
 
 export interface MarkerInput {
   kind: string;
@@ -31,17 +32,21 @@ export class ChatJournal {
 
   // Raw SQL: every join, leave, pause, consent and end writes one.
   async marker(m: EntityManager, chat: ChatEntity, kind: string, actor: Actor, detail: string | null, now: Date): Promise<void> {
-    await m.query('INSERT INTO chat_events (id, chat_id, after_seq, kind, actor_role, actor_id, actor_name, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-      newId(),
-      chat.id,
-      chat.nextSeq - 1,
-      kind,
-      actor.role,
-      actor.id ?? null,
-      actor.name ?? null,
-      detail === null ? null : detail.slice(0, 2000),
-      sqlDate(now),
-    ]);
+    await deferWrite(
+      m,
+      'INSERT INTO chat_events (id, chat_id, after_seq, kind, actor_role, actor_id, actor_name, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        newId(),
+        chat.id,
+        chat.nextSeq - 1,
+        kind,
+        actor.role,
+        actor.id ?? null,
+        actor.name ?? null,
+        detail === null ? null : detail.slice(0, 2000),
+        sqlDate(now),
+      ],
+    );
   }
 
   // An audit entry alone, for acts whose entry must follow other writes, recorded after `before` in

@@ -5,6 +5,7 @@ import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { CompanyService } from '../company/company.service';
 import { atLeastBefore, sqlDate } from '../database/sql';
+import { deferWrite } from '../database/write-behind';
 import { FinalizeResult, RecordingService } from '../recording/recording.service';
 import { Actor, actorOf } from './actor';
 import { ChatAssignment } from './chat-events';
@@ -135,10 +136,10 @@ export class ChatLifecycleService {
       if (chat.status !== 'open') return false; // ending twice is harmless
       if (onlyIf && !(await onlyIf(m, chat, now))) return false;
       // Raw SQL (every chat ends once): whoever is still in the chat leaves with its end.
-      await m.query('UPDATE participants SET left_at = ? WHERE chat_id = ? AND left_at IS NULL', [sqlDate(now), chatId]);
+      await deferWrite(m, 'UPDATE participants SET left_at = ? WHERE chat_id = ? AND left_at IS NULL', [sqlDate(now), chatId]);
       await this.journal.marker(m, chat, 'chat_end', actor, reason, now);
       chat.status = 'ended';
-      await m.query("UPDATE chats SET status = 'ended', ended_at = ?, end_reason = ?, paused = ? WHERE id = ?", [sqlDate(now), reason, 0, chatId]);
+      await deferWrite(m, "UPDATE chats SET status = 'ended', ended_at = ?, end_reason = ?, paused = ? WHERE id = ?", [sqlDate(now), reason, 0, chatId]);
       chat.endedAt = now;
       const result = await this.recordings.finalize(m, chat, now);
       outcomes = result.outcomes;

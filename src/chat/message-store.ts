@@ -5,6 +5,7 @@ import { AppException, isDatabaseUnavailable } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { boolOf, dateOf, isDuplicateKey, isMysql, marks, sqlDate } from '../database/sql';
+import { deferWrite } from '../database/write-behind';
 import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
 import { bodyDigest, canonicalAt, canonicalTail, CHAIN_ORIGIN_HEX, nextLinkHex } from './message-chain';
@@ -301,7 +302,8 @@ export class MessageStore implements OnModuleDestroy {
 
     if (inserted > 0) {
       const row = '(?,?,?,?,?,?,?,?,?,?,?)';
-      await m.query(
+      await deferWrite(
+        m,
         `INSERT INTO messages (chat_id, seq, client_msg_id, sender_role, sender_id, sender_name, text, paused, at, body_sha256, chain) VALUES ${Array.from({ length: inserted }, () => row).join(',')}`,
         values,
       );
@@ -311,7 +313,8 @@ export class MessageStore implements OnModuleDestroy {
       for (const id of ids) params.push(id, heads.get(id));
       params.push(nowSql, ...ids);
       const cases = ids.map(() => 'WHEN ? THEN ?').join(' ');
-      await m.query(
+      await deferWrite(
+        m,
         `UPDATE chats${mysql ? ' FORCE INDEX (PRIMARY)' : ''} SET next_seq = CASE id ${cases} END, chain_head = CASE id ${cases} END, last_activity_at = ? WHERE id IN (${marks(ids.length)})`,
         params,
       );

@@ -41,6 +41,8 @@ export function dataSourceOptions(config: AppConfig, entities: EntityList, flavo
     // Error.captureStackTrace through async frames, the largest single mysql2 item in the relay's
     // and the delivery worker's profiles). A failed query still says what failed: TypeORM wraps it
     // in a QueryFailedError with its own stack, the SQL and the driver's code and message.
-    extra: { connectionLimit: config.dbPoolSize, enableKeepAlive: true, trace: false },
+    // multipleStatements: a transaction's queued writes go with its next statement in one query
+    // (write-behind.ts). Every value reaches SQL through placeholders, escaped by mysql2.
+    extra: { connectionLimit: config.dbPoolSize, enableKeepAlive: true, trace: false, multipleStatements: true },
   };
 }

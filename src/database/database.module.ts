@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { EntityList } from './data-source-options';
 import { resolveDataSourceOptions } from './resolve-options';
 import { serialiseSqlite } from './sqlite-serial';
+import { installWriteBehind } from './write-behind';
 
 // The entities come from the composition root (src/wiring/entities.ts): the database layer imports
 // no feature.
@@ -24,8 +25,10 @@ export class DatabaseModule {
             retryAttempts: 30,
             retryDelay: 2000,
           }),
-          // Every caller shares SQLite's one connection: see sqlite-serial.ts. MySQL is left as it is.
-          dataSourceFactory: async (options?: DataSourceOptions) => serialiseSqlite(new DataSource(options as DataSourceOptions)).initialize(),
+          // Every caller shares SQLite's one connection: see sqlite-serial.ts. On MySQL a transaction's
+          // writes whose results nobody reads ride with its next statement: see write-behind.ts.
+          dataSourceFactory: async (options?: DataSourceOptions) =>
+            installWriteBehind(serialiseSqlite(new DataSource(options as DataSourceOptions))).initialize(),
         }),
       ],
     };

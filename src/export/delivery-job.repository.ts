@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { isMysql, marks, sqlDate } from '../database/sql';
+import { deferWrite } from '../database/write-behind';
 import { DeliveryJobEntity } from './delivery-job.entity';
 
 export interface DeliveryJobView {
@@ -32,7 +33,8 @@ export class DeliveryJobRepository {
     if (ids.length === 0) return;
     // Raw SQL: every chat's end queues its recordings here.
     const at = sqlDate(now);
-    await m.query(
+    await deferWrite(
+      m,
       `INSERT INTO delivery_jobs (recording_id, company_id, state, attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, updated_at) VALUES ${ids.map(() => "(?, ?, 'queued', 0, ?, NULL, NULL, NULL, ?, ?)").join(', ')}`,
       ids.flatMap((recordingId) => [recordingId, companyId, at, at, at]),
     );
@@ -113,7 +115,8 @@ export class DeliveryJobRepository {
     )) as { recording_id: string }[];
     const mine = owned.map((o) => o.recording_id);
     if (mine.length === 0) return [];
-    await m.query(
+    await deferWrite(
+      m,
       `UPDATE delivery_jobs SET state = 'done', attempts = attempts + 1, lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = ? WHERE recording_id IN (${marks(mine.length)})`,
       [sqlDate(now), ...mine],
     );

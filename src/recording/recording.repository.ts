@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In, IsNull, Not } from 'typeorm';
 import { boolOf, boolOrNull, dateOf, dateOrNull, forUpdate, marks, runWrite, sqlDate } from '../database/sql';
+import { deferWrite } from '../database/write-behind';
 import { SegmentView } from '../transcript/recording-snapshot';
 import { ManifestChainEntity } from './manifest-chain.entity';
 import { DeliveredFileEntity } from './delivered-file.entity';
@@ -240,7 +241,7 @@ export class RecordingRepository {
 
   async closeSegments(m: EntityManager, recordingIds: string[], endSeq: number, now: Date): Promise<void> {
     if (recordingIds.length === 0) return;
-    await m.query(`UPDATE recording_segments SET end_seq = ?, stopped_at = ? WHERE recording_id IN (${marks(recordingIds.length)}) AND end_seq IS NULL`, [
+    await deferWrite(m, `UPDATE recording_segments SET end_seq = ?, stopped_at = ? WHERE recording_id IN (${marks(recordingIds.length)}) AND end_seq IS NULL`, [
       endSeq,
       sqlDate(now),
       ...recordingIds,
@@ -253,7 +254,8 @@ export class RecordingRepository {
     rec: Pick<RecordingEntity, 'id' | 'endSeq' | 'stoppedAt' | 'outcomeReason' | 'outcomeDetail' | 'status' | 'purged'>,
     now: Date,
   ): Promise<void> {
-    await m.query(
+    await deferWrite(
+      m,
       'UPDATE recordings SET end_seq = ?, stopped_at = ?, outcome_reason = ?, outcome_detail = ?, status = ?, purged = ?, updated_at = ? WHERE id = ?',
       [rec.endSeq, rec.stoppedAt ? sqlDate(rec.stoppedAt) : null, rec.outcomeReason, rec.outcomeDetail, rec.status, rec.purged ? 1 : 0, sqlDate(now), rec.id],
     );
@@ -287,7 +289,8 @@ export class RecordingRepository {
   async markDelivered(m: EntityManager, delivered: { id: string; sha256: string }[], now: Date): Promise<void> {
     const at = sqlDate(now);
     const ids = delivered.map((d) => d.id);
-    await m.query(
+    await deferWrite(
+      m,
       `UPDATE recordings SET status = 'delivered', delivered_at = ?, updated_at = ?, last_error = NULL, attempts = attempts + 1, file_sha256 = CASE id ${ids.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE id IN (${marks(ids.length)})`,
       [at, at, ...delivered.flatMap((d) => [d.id, d.sha256]), ...ids],
     );
@@ -350,7 +353,8 @@ export class RecordingRepository {
   // Raw SQL: a row per delivered file, in the outcome's batch.
   async insertDeliveredFiles(m: EntityManager, rows: DeliveredFileEntity[]): Promise<void> {
     if (rows.length === 0) return;
-    await m.query(
+    await deferWrite(
+      m,
       `INSERT INTO delivered_files (id, recording_id, company_id, name, bytes, sha256, target_fingerprint, target_label, delivered_at) VALUES ${rows.map(() => '(?,?,?,?,?,?,?,?,?)').join(',')}`,
       rows.flatMap((r) => [r.id, r.recordingId, r.companyId, r.name, r.bytes, r.sha256, r.targetFingerprint, r.targetLabel, sqlDate(r.deliveredAt)]),
     );
