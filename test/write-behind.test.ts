@@ -121,6 +121,20 @@ describe('write-behind on MariaDB', () => {
     expect(sent.some((s) => s.includes('INSERT'))).toBe(false);
   });
 
+  it("formats a query's values as mysql2 does, and sends a query without values as it is", async () => {
+    const [row] = (await ds.query('SELECT ? AS a, ? AS b, ? AS c, ? AS d', [HOSTILE, 5, null, new Date('2026-01-02T03:04:05.678Z')])) as Record<
+      string,
+      unknown
+    >[];
+    expect(row).toMatchObject({ a: HOSTILE, b: 5, c: null });
+    expect(new Date(row.d as string | Date).toISOString()).toBe('2026-01-02T03:04:05.678Z');
+    const [plain] = (await ds.query("SELECT '?' AS q, 'a??b' AS r")) as Record<string, unknown>[];
+    expect(plain).toEqual({ q: '?', r: 'a??b' });
+    sent = [];
+    await ds.query('SELECT ? AS x', ['y']);
+    expect(sent).toEqual(['SELECT ? AS x']); // mysql2 formats after this point, in the connection
+  });
+
   it('runs a write at once outside a transaction', async () => {
     await deferWrite(ds.manager, 'INSERT INTO wb (id, v) VALUES (?, ?)', [7, 'now']);
     expect(await values()).toEqual([[7, 'now']]);
