@@ -57,6 +57,12 @@ export async function deferWrite(m: EntityManager, sql: string, params: unknown[
 function wrap(runner: Runner): Runner {
   const pending: Pending = { statements: [], writes: false, poisoned: null };
   runner[PENDING] = pending;
+  // Nothing queued, nothing failed: after a ROLLBACK, and when the runner goes back to the pool.
+  const reset = () => {
+    pending.statements = [];
+    pending.writes = false;
+    pending.poisoned = null;
+  };
   const query = runner.query.bind(runner) as (sql: string, params?: unknown[], structured?: boolean) => Promise<unknown>;
   const stream = runner.stream.bind(runner);
 
@@ -90,9 +96,7 @@ function wrap(runner: Runner): Runner {
 
   runner.query = (async (sql: string, params?: unknown[], structured: boolean = false) => {
     if (sql === 'ROLLBACK') {
-      pending.statements = [];
-      pending.writes = false;
-      pending.poisoned = null;
+      reset();
       return query(sql, params, structured);
     }
     if (pending.poisoned) throw pending.poisoned;
@@ -116,9 +120,7 @@ function wrap(runner: Runner): Runner {
   // ROLLBACK) drops them: they were never sent, so nothing of them happened.
   const release = runner.release.bind(runner);
   runner.release = () => {
-    pending.statements = [];
-    pending.writes = false;
-    pending.poisoned = null;
+    reset();
     return release();
   };
   return runner;
