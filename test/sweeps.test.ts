@@ -68,6 +68,46 @@ describe.each(['mariadb', 'sqlite'] as const)('sweeps on %s', (kind) => {
     expect(new Set(await status(a.map((c) => c.id)))).toEqual(new Set(['open']));
   });
 
+  it("moves a chat's recorded activity only when it is a step old, and ends it idle by its last message's time", async () => {
+    const company = `step-${kind}`;
+    await settings(company, { idleTimeoutSeconds: 3600 });
+    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', token({ sub: 'flow', company, role: 'flow' }), {
+      service: 's',
+      customer: { id: 'c' },
+    });
+    const { chatId, customerToken } = created.body;
+    const customer = await connect(app, '/customer', customerToken);
+    const activity = async () => (await ds.getRepository(ChatEntity).findOneByOrFail({ id: chatId })).lastActivityAt.getTime();
+    const setActivity = (at: Date) => ds.getRepository(ChatEntity).update({ id: chatId }, { lastActivityAt: at });
+    try {
+      // Recorded activity newer than a step before the message: the message leaves it as it is.
+      const recent = new Date(Date.now() + 60_000);
+      await setActivity(recent);
+      expect((await emit(customer, 'message', { clientMsgId: 'm1', text: 'one' })).ok).toBe(true);
+      expect(await activity()).toBe(recent.getTime());
+      // Recorded activity a minute old: the message moves it to the message's time.
+      await setActivity(ago(60_000));
+      const sent = await emit(customer, 'message', { clientMsgId: 'm2', text: 'two' });
+      expect(sent.ok).toBe(true);
+      expect(await activity()).toBe(new Date(sent.at as string).getTime());
+
+      // The row's activity a minute old again, the last message just now: with a 5 s timeout the
+      // chat is not idle until 5 s after that message (the sweep runs every 300 ms meanwhile).
+      const last = await emit(customer, 'message', { clientMsgId: 'm3', text: 'three' });
+      expect(last.ok).toBe(true);
+      await setActivity(ago(60_000));
+      await settings(company, { idleTimeoutSeconds: 5 });
+      await sleep(1_500);
+      expect((await ds.getRepository(ChatEntity).findOneByOrFail({ id: chatId })).status).toBe('open');
+      await waitFor('the idle end', async () => (await ds.getRepository(ChatEntity).findOneByOrFail({ id: chatId })).status === 'ended', 15_000);
+      const ended = await ds.getRepository(ChatEntity).findOneByOrFail({ id: chatId });
+      expect(ended.endReason).toBe('idle_timeout');
+      expect(ended.endedAt!.getTime() - new Date(last.at as string).getTime()).toBeGreaterThanOrEqual(5_000);
+    } finally {
+      customer.close();
+    }
+  });
+
   it("purges another company's due chats in one sweep behind 205 not-yet-due ones and 205 still owed to Horizon", async () => {
     await settings(`keep-a-${kind}`, { retentionDays: 30 });
     await settings(`keep-b-${kind}`, { retentionDays: 2 });
@@ -159,8 +199,13 @@ describe('the idle end re-checks activity under the chat lock (MariaDB)', () => 
       await holder.query('SELECT id FROM chats WHERE id = ? FOR UPDATE', [chatId]);
       expect((await http(stack.app, 'PUT', '/v1/admin/settings', admin, { idleTimeoutSeconds: 5 })).status).toBe(200);
       await waitFor('the sweep to wait for the chat lock', async () => (await lockWaits()) > 0, 15_000);
-      // What the message store does in its batch: activity under the chat lock, then commit.
-      await holder.query('UPDATE chats SET last_activity_at = UTC_TIMESTAMP(3) WHERE id = ?', [chatId]);
+      // What the message store does in its batch, under the chat lock: a message stored now. The
+      // chat row's activity is left a minute old, as the store leaves it within a step of itself
+      // (ACTIVITY_STEP_MS): the end must judge by the message's own time.
+      await holder.query(
+        "INSERT INTO messages (chat_id, seq, client_msg_id, sender_role, sender_id, sender_name, text, paused, at) VALUES (?, 1000, NULL, 'customer', 'c', NULL, 'arrived', 0, UTC_TIMESTAMP(3))",
+        [chatId],
+      );
       await holder.query('COMMIT');
       await waitFor('the sweep to get the lock', async () => (await lockWaits()) === 0);
       await sleep(500); // later sweeps see the fresh activity too

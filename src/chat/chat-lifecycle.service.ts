@@ -206,11 +206,14 @@ export class ChatLifecycleService {
     return state;
   }
 
-  // Under the chat's lock: its activity as the message store last wrote it, against the company's
-  // timeout as committed now (not the settings cache).
+  // Under the chat's lock: its last activity (the row's, or its last message's, which the row's lags
+  // by up to a step), against the company's timeout as committed now (not the settings cache).
   private async isIdle(m: EntityManager, chat: ChatEntity, now: Date): Promise<boolean> {
     const company = await this.companies.current(m, chat.companyId);
-    return company !== null && now.getTime() - chat.lastActivityAt.getTime() >= company.idleTimeoutSeconds * 1000;
+    if (company === null) return false;
+    const lastMessage = await this.messages.lastMessageAt(m, chat.id);
+    const last = Math.max(chat.lastActivityAt.getTime(), lastMessage?.getTime() ?? 0);
+    return now.getTime() - last >= company.idleTimeoutSeconds * 1000;
   }
 }
 

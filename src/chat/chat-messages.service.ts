@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { redactCardData } from '../common/redact-card-data';
 import { CompanyService } from '../company/company.service';
@@ -42,6 +42,11 @@ export class ChatMessagesService {
       this.events.emit('chat.message', { view: toView(stored), exceptSocketId });
     }
     return stored;
+  }
+
+  // Under the chat's lock: the time of its last stored message (see MessageStore.lastMessageAt).
+  lastMessageAt(m: EntityManager, chatId: string): Promise<Date | null> {
+    return this.messages.lastMessageAt(m, chatId);
   }
 
   async history(companyId: string, chatId: string): Promise<MessageView[]> {
