@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { DataSource, EntityManager } from 'typeorm';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
-import { deferWrite, installWriteBehind } from '../src/database/write-behind';
+import { deferWrite, installWriteBehind, readTogether } from '../src/database/write-behind';
 import { ENTITIES } from '../src/wiring/entities';
 import { createTestDatabase, TestDatabase } from './support/database';
 
@@ -138,6 +138,73 @@ describe('write-behind on MariaDB', () => {
   it('runs a write at once outside a transaction', async () => {
     await deferWrite(ds.manager, 'INSERT INTO wb (id, v) VALUES (?, ?)', [7, 'now']);
     expect(await values()).toEqual([[7, 'now']]);
+  });
+
+  it('sends the reads readTogether starts as one query, with what is queued, each answered with its own result', async () => {
+    await ds.query("INSERT INTO wb (id, v) VALUES (1, 'a'), (2, 'b')");
+    sent = [];
+    const r = await ds.transaction(async (m: EntityManager) => {
+      await deferWrite(m, 'UPDATE wb SET v = ? WHERE id = ?', [HOSTILE, 1]);
+      const [one, count, structured, none] = await readTogether(m, () =>
+        Promise.all([
+          m.query('SELECT v FROM wb WHERE id = ?', [1]) as Promise<{ v: string }[]>,
+          m.query('SELECT COUNT(*) AS n FROM wb') as Promise<{ n: number | string }[]>,
+          m.queryRunner!.query('SELECT id FROM wb ORDER BY id', [], true),
+          m.query('SELECT v FROM wb WHERE id = ?', [99]) as Promise<unknown[]>,
+        ]),
+      );
+      // After it, statements go one by one as before.
+      const after = (await m.query('SELECT v FROM wb WHERE id = ?', [2])) as { v: string }[];
+      return { one: one[0].v, n: Number(count[0].n), records: structured.records, none, after: after[0].v };
+    });
+    expect(r).toEqual({ one: HOSTILE, n: 2, records: [{ id: 1 }, { id: 2 }], none: [], after: 'b' });
+    // START TRANSACTION, the queued update and the four reads; the next read; the COMMIT.
+    expect(sent).toHaveLength(3);
+    expect(sent[0]).toMatch(
+      /^START TRANSACTION;\nUPDATE wb SET v = .*;\nSELECT v FROM wb WHERE id = 1;\nSELECT COUNT\(\*\) AS n FROM wb;\nSELECT id FROM wb ORDER BY id;\nSELECT v FROM wb WHERE id = 99$/s,
+    );
+    expect(sent[2]).toBe('COMMIT');
+  });
+
+  it('fails every read gathered when one fails, and marks the transaction when queued writes went with them', async () => {
+    await ds.query("INSERT INTO wb (id, v) VALUES (1, 'kept')");
+    sent = [];
+    const outcomes: string[] = [];
+    const tx = ds.transaction(async (m) => {
+      await deferWrite(m, 'INSERT INTO wb (id, v) VALUES (?, ?)', [2, 'queued']);
+      await readTogether(m, () =>
+        Promise.allSettled([m.query('SELECT 1 AS one'), m.query('SELECT no_such_column FROM wb'), m.query('SELECT 2 AS two')]).then((all) =>
+          all.forEach((x) => outcomes.push(x.status === 'rejected' ? ((x.reason as { code?: string }).code ?? 'error') : 'ok')),
+        ),
+      );
+      // A caller that went on: the transaction cannot commit.
+      return 'done';
+    });
+    await expect(tx).rejects.toMatchObject({ code: 'ER_BAD_FIELD_ERROR' });
+    expect(outcomes).toEqual(['ER_BAD_FIELD_ERROR', 'ER_BAD_FIELD_ERROR', 'ER_BAD_FIELD_ERROR']);
+    expect(await values()).toEqual([[1, 'kept']]);
+  });
+
+  it('answers a function that fails before its reads after them, and refuses a deferred write inside it', async () => {
+    const answer = await ds.transaction(async (m) => {
+      const early = await readTogether(m, async () => {
+        const read = m.query('SELECT 1 AS one');
+        await Promise.reject(new Error('a check failed'));
+        return read;
+      }).catch((e: Error) => e.message);
+      const refused = await readTogether(m, () => deferWrite(m, 'INSERT INTO wb (id, v) VALUES (?, ?)', [5, 'x'])).catch((e: Error) => e.message);
+      return { early, refused };
+    });
+    expect(answer).toEqual({ early: 'a check failed', refused: 'deferWrite inside readTogether' });
+    expect(await values()).toEqual([]);
+  });
+
+  it('runs the function as it is outside a transaction', async () => {
+    await ds.query("INSERT INTO wb (id, v) VALUES (1, 'a')");
+    sent = [];
+    const [a, b] = await readTogether(ds.manager, () => Promise.all([ds.query('SELECT v FROM wb WHERE id = 1'), ds.query('SELECT 2 AS two')]));
+    expect([a, b]).toEqual([[{ v: 'a' }], [{ two: 2 }]]);
+    expect(sent).toEqual(['SELECT v FROM wb WHERE id = 1', 'SELECT 2 AS two']);
   });
 
   it('sends the queued writes before a stream of the same transaction', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, EntityNotFoundError } from 'typeorm';
 import { boolOf, dateOf, dateOrNull, marks, sqlDate } from '../database/sql';
+import { deferWrite } from '../database/write-behind';
 import { CryptoService } from '../security/crypto.service';
 import { ChatEventEntity } from './chat-event.entity';
 import { ChatEntity } from './chat.entity';
@@ -163,10 +164,11 @@ export class ChatRecords implements RecordingChatFacts {
   // statement is sent (the usual end: one recording from the first message to the last).
   async purgeBodiesOutside(m: EntityManager, chat: { id: string; nextSeq: number }, kept: KeptSpan[]): Promise<void> {
     if (spansCoverAll(kept, chat.nextSeq)) return;
-    // Raw SQL (every chat's end). A span still open (endSeq null) keeps every row from its start:
-    // `seq < NULL` is unknown, and so is the NOT around it.
+    // Raw SQL (every chat's end), queued to go with the end's next statement. A span still open
+    // (endSeq null) keeps every row from its start: `seq < NULL` is unknown, and so is the NOT
+    // around it.
     const outside = kept.map(() => ' AND NOT (seq >= ? AND seq < ?)').join('');
-    await m.query(`UPDATE messages SET text = NULL WHERE chat_id = ? AND text IS NOT NULL${outside}`, [
+    await deferWrite(m, `UPDATE messages SET text = NULL WHERE chat_id = ? AND text IS NOT NULL${outside}`, [
       chat.id,
       ...kept.flatMap((g) => [g.startSeq, g.endSeq]),
     ]);

@@ -4,6 +4,7 @@ import type { AuditInput } from '../audit/audit.service';
 import { AppException } from '../common/app.exception';
 import { newId } from '../common/ids';
 import { CompanyDirectory } from '../company/company-directory';
+import { readTogether } from '../database/write-behind';
 import { DeliveryOutbox } from '../export/delivery-outbox';
 import { BUILTIN_AGENT_PROFILE, ProfileService } from '../transcript/profile.service';
 import { ProfileSnapshot } from '../transcript/recording-snapshot';
@@ -133,13 +134,18 @@ export class RecordingService {
     // The switch as it is now (never a cache), without a lock: the admin's switch holds the company
     // row while it waits for chat rows. The chat's own flag, locked with the chat, says the same
     // once that switch has committed.
-    const companyRecordingEnabled = (await this.companies.recordingEnabledNow(m, chat.companyId)) && !chat.recordingOff;
-    // A recording an erasure already suppressed (the chat was erased while open) stays so.
-    const found = (await this.repo.listForChatWithSegments(m, chat.id)).filter(
-      ({ recording: r }) => !(r.status === 'suppressed' && r.outcomeReason === 'erased'),
+    // The three reads do not depend on each other: they go to the database as one query.
+    const [enabledNow, listed, participants] = await readTogether(m, () =>
+      Promise.all([
+        this.companies.recordingEnabledNow(m, chat.companyId),
+        this.repo.listForChatWithSegments(m, chat.id),
+        this.chats.participants(chat.id, m, false),
+      ]),
     );
+    const companyRecordingEnabled = enabledNow && !chat.recordingOff;
+    // A recording an erasure already suppressed (the chat was erased while open) stays so.
+    const found = listed.filter(({ recording: r }) => !(r.status === 'suppressed' && r.outcomeReason === 'erased'));
     const recordings = found.map((f) => f.recording);
-    const participants = await this.chats.participants(chat.id, m, false);
     const current = await this.companies.agents(
       chat.companyId,
       participants.map((p) => p.agentId),
