@@ -70,7 +70,9 @@ export class DeliveryJobRepository {
       )) as { recording_id: string }[];
       if (due.length === 0) return [];
       const ids = due.map((d) => d.recording_id);
-      await m.query(
+      // Queued to go with the read below, which answers what this owner now holds.
+      await deferWrite(
+        m,
         `UPDATE delivery_jobs SET lease_owner = ?, lease_until = ?, updated_at = ? WHERE recording_id IN (${marks(ids.length)}) AND state = 'queued' AND (lease_until IS NULL OR lease_until < ?)`,
         [owner, leaseUntil, nowSql, ...ids, nowSql],
       );
