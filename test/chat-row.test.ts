@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { lockedChat } from '../src/chat/chat-transactions';
+import { ChatEventBus } from '../src/chat/chat-events';
+import { ChatTransactions, lockedChat } from '../src/chat/chat-transactions';
+import { Clock } from '../src/common/clock';
 import { ChatEntity } from '../src/chat/chat.entity';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
@@ -97,5 +99,43 @@ describe.each([
     expect(ours).toBeInstanceOf(ChatEntity);
     expect(ours).toEqual(typeorms);
     expect(await ds.transaction((m) => lockedChat(m, 'no-such-chat'))).toBeNull();
+  });
+
+  // Two state changes of a chat in the same millisecond (a consent answered, then an agent joining)
+  // must not share a time: a file takes the markers between an agent's join and leave by time. The
+  // model-based test met it on SQLite, where the consent then showed in the rejoined agent's file.
+  it("gives each state change of a chat a time after the chat's latest marker, even with a clock that stands still", async () => {
+    let clockAt = new Date('2026-05-06T07:08:09.010Z');
+    const clock = new (class extends Clock {
+      override now(): Date {
+        return new Date(clockAt.getTime());
+      }
+    })();
+    const chats = new ChatTransactions(ds, clock, new ChatEventBus());
+    const id = '00000000-0000-4000-8000-0000000000aa';
+    const base = new Date('2026-05-06T07:00:00Z');
+    await ds
+      .getRepository(ChatEntity)
+      .insert(Object.assign(new ChatEntity(), { id, companyId: 'co', service: 'svc', status: 'open', nextSeq: 1, startedAt: base, lastActivityAt: base }));
+    // Each change writes a marker at its time, as the chat's journal does.
+    const change = () =>
+      chats.run('co', id, async ({ m, chat, now }) => {
+        await m.query("INSERT INTO chat_events (id, chat_id, after_seq, kind, actor_role, detail, at) VALUES (?, ?, ?, 'note', 'system', NULL, ?)", [
+          `ev-${now.getTime()}`,
+          chat.id,
+          chat.nextSeq - 1,
+          now.toISOString().replace('T', ' ').replace('Z', ''),
+        ]);
+        return now.getTime();
+      });
+    const first = await change();
+    expect(first).toBe(clockAt.getTime());
+    expect(await change()).toBe(first + 1);
+    expect(await change()).toBe(first + 2);
+    // A clock ahead of the latest marker is taken as it is.
+    clockAt = new Date(first + 50);
+    expect(await change()).toBe(first + 50);
+    // Another company's call finds no chat, as before.
+    await expect(chats.run('other', id, async () => 'x')).rejects.toMatchObject({ code: 'not_found' });
   });
 });

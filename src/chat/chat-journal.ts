@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal';
 import { newId } from '../common/ids';
 import { Actor, actorOf } from './actor';
 import { ChatEntity } from './chat.entity';
-import { sqlDate } from '../database/sql';
+import { dateOf, sqlDate } from '../database/sql';
 import { deferWrite } from '../database/write-behind';
 
 export interface MarkerInput {
@@ -57,4 +57,11 @@ export class ChatJournal {
       m,
     );
   }
+}
+
+// The time of the chat's latest marker (null if none). Markers are written with the chat's next seq
+// under its lock, so the latest is among those after the highest seq.
+export async function latestMarkerAt(m: EntityManager, chatId: string): Promise<Date | null> {
+  const rows = (await m.query('SELECT at FROM chat_events WHERE chat_id = ? ORDER BY after_seq DESC, at DESC LIMIT 1', [chatId])) as { at: Date | string }[];
+  return rows.length === 0 ? null : dateOf(rows[0].at);
 }

@@ -4,9 +4,19 @@ import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { AfterCommit } from '../common/events/typed-event-bus';
 import { isMysql } from '../database/sql';
+import { readTogether } from '../database/write-behind';
 import { ChatEventBus, ChatEvents } from './chat-events';
+import { latestMarkerAt } from './chat-journal';
 import { ChatEntity } from './chat.entity';
 import { ParticipantEntity } from './participant.entity';
+
+// A state change's time: the clock's, but always later than the chat's latest marker. A file takes
+// the markers that lie between an agent's join and leave by their times, at millisecond precision:
+// two state changes of one chat in the same millisecond (a consent answered, then an agent joining)
+// would otherwise be indistinguishable, and the earlier one could be put in the later one's span.
+function after(now: Date, latest: Date | null): Date {
+  return latest !== null && now.getTime() <= latest.getTime() ? new Date(latest.getTime() + 1) : now;
+}
 
 // One state change of one chat: its transaction, the chat row locked in it, the time, and the
 // events to fire once it committed.
@@ -30,9 +40,10 @@ export class ChatTransactions {
   async run<T>(companyId: string, chatId: string, fn: (tx: ChatTx) => Promise<T>): Promise<T> {
     const events = new AfterCommit<ChatEvents>(this.bus);
     const result = await this.db.transaction(async (m) => {
-      const chat = await lockedChat(m, chatId);
+      // The lock first, then (in the same query on MySQL/MariaDB) the latest marker, read under it.
+      const [chat, latest] = await readTogether(m, () => Promise.all([lockedChat(m, chatId), latestMarkerAt(m, chatId)]));
       if (!chat || chat.companyId !== companyId) throw AppException.notFound('chat not found');
-      return fn({ m, chat, now: this.clock.now(), events });
+      return fn({ m, chat, now: after(this.clock.now(), latest), events });
     });
     events.flush();
     return result;
