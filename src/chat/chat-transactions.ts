@@ -14,7 +14,7 @@ import { ParticipantEntity } from './participant.entity';
 // the markers that lie between an agent's join and leave by their times, at millisecond precision:
 // two state changes of one chat in the same millisecond (a consent answered, then an agent joining)
 // would otherwise be indistinguishable, and the earlier one could be put in the later one's span.
-function after(now: Date, latest: Date | null): Date {
+export function timeAfter(now: Date, latest: Date | null): Date {
   return latest !== null && now.getTime() <= latest.getTime() ? new Date(latest.getTime() + 1) : now;
 }
 
@@ -43,7 +43,7 @@ export class ChatTransactions {
       // The lock first, then (in the same query on MySQL/MariaDB) the latest marker, read under it.
       const [chat, latest] = await readTogether(m, () => Promise.all([lockedChat(m, chatId), latestMarkerAt(m, chatId)]));
       if (!chat || chat.companyId !== companyId) throw AppException.notFound('chat not found');
-      return fn({ m, chat, now: after(this.clock.now(), latest), events });
+      return fn({ m, chat, now: timeAfter(this.clock.now(), latest), events });
     });
     events.flush();
     return result;

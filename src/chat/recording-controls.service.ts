@@ -9,8 +9,8 @@ import { RecordingService } from '../recording/recording.service';
 import { Actor } from './actor';
 import { ChatEventBus } from './chat-events';
 import { RecordingState } from '../recording/chat-facts.port';
-import { ChatJournal } from './chat-journal';
-import { ChatTransactions, requireJoined, requireOpen } from './chat-transactions';
+import { ChatJournal, latestMarkerAt } from './chat-journal';
+import { ChatTransactions, timeAfter, requireJoined, requireOpen } from './chat-transactions';
 import { ChatEntity } from './chat.entity';
 
 // What the people in a chat decide about its recording (contract sections 4 and 5): pause and
@@ -163,7 +163,9 @@ export class RecordingControlsService {
         if (chat.status !== 'open' || chat.recordingOff === !enabled) continue;
         chat.recordingOff = !enabled;
         await m.getRepository(ChatEntity).update({ id: chat.id }, { recordingOff: chat.recordingOff });
-        await this.journal.marker(m, chat, enabled ? 'recording_on' : 'recording_off', actor, 'company switch', now);
+        // After the chat's latest marker, as every state change of a chat (ChatTransactions).
+        const at = timeAfter(now, await latestMarkerAt(m, chat.id));
+        await this.journal.marker(m, chat, enabled ? 'recording_on' : 'recording_off', actor, 'company switch', at);
         states.push({ chatId: chat.id, state: await this.recordings.state(m, chat) });
       }
     }
