@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal';
 import { newId } from '../common/ids';
 import { Actor, actorOf } from './actor';
 import { ChatEntity } from './chat.entity';
-import { dateOf, sqlDate } from '../database/sql';
+import { dateOf, marks, sqlDate } from '../database/sql';
 import { deferWrite } from '../database/write-behind';
 
 export interface MarkerInput {
@@ -59,9 +59,13 @@ export class ChatJournal {
   }
 }
 
-// The time of the chat's latest marker (null if none). Markers are written with the chat's next seq
-// under its lock, so the latest is among those after the highest seq.
-export async function latestMarkerAt(m: EntityManager, chatId: string): Promise<Date | null> {
-  const rows = (await m.query('SELECT at FROM chat_events WHERE chat_id = ? ORDER BY after_seq DESC, at DESC LIMIT 1', [chatId])) as { at: Date | string }[];
-  return rows.length === 0 ? null : dateOf(rows[0].at);
+// Each chat's latest marker time (a chat without markers is left out), in one read: a chat's state
+// change takes a time after it (ChatTransactions), the company switch for every open chat at once.
+export async function latestMarkersAt(m: EntityManager, chatIds: string[]): Promise<Map<string, Date>> {
+  if (chatIds.length === 0) return new Map();
+  const rows = (await m.query(`SELECT chat_id, MAX(at) AS at FROM chat_events WHERE chat_id IN (${marks(chatIds.length)}) GROUP BY chat_id`, chatIds)) as {
+    chat_id: string;
+    at: Date | string;
+  }[];
+  return new Map(rows.map((r) => [r.chat_id, dateOf(r.at)]));
 }

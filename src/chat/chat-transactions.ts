@@ -6,7 +6,7 @@ import { AfterCommit } from '../common/events/typed-event-bus';
 import { isMysql } from '../database/sql';
 import { readTogether } from '../database/write-behind';
 import { ChatEventBus, ChatEvents } from './chat-events';
-import { latestMarkerAt } from './chat-journal';
+import { latestMarkersAt } from './chat-journal';
 import { ChatEntity } from './chat.entity';
 import { ParticipantEntity } from './participant.entity';
 
@@ -14,8 +14,8 @@ import { ParticipantEntity } from './participant.entity';
 // the markers that lie between an agent's join and leave by their times, at millisecond precision:
 // two state changes of one chat in the same millisecond (a consent answered, then an agent joining)
 // would otherwise be indistinguishable, and the earlier one could be put in the later one's span.
-export function timeAfter(now: Date, latest: Date | null): Date {
-  return latest !== null && now.getTime() <= latest.getTime() ? new Date(latest.getTime() + 1) : now;
+export function timeAfter(now: Date, latest: Date | undefined): Date {
+  return latest !== undefined && now.getTime() <= latest.getTime() ? new Date(latest.getTime() + 1) : now;
 }
 
 // One state change of one chat: its transaction, the chat row locked in it, the time, and the
@@ -41,9 +41,9 @@ export class ChatTransactions {
     const events = new AfterCommit<ChatEvents>(this.bus);
     const result = await this.db.transaction(async (m) => {
       // The lock first, then (in the same query on MySQL/MariaDB) the latest marker, read under it.
-      const [chat, latest] = await readTogether(m, () => Promise.all([lockedChat(m, chatId), latestMarkerAt(m, chatId)]));
+      const [chat, latest] = await readTogether(m, () => Promise.all([lockedChat(m, chatId), latestMarkersAt(m, [chatId])]));
       if (!chat || chat.companyId !== companyId) throw AppException.notFound('chat not found');
-      return fn({ m, chat, now: timeAfter(this.clock.now(), latest), events });
+      return fn({ m, chat, now: timeAfter(this.clock.now(), latest.get(chatId)), events });
     });
     events.flush();
     return result;

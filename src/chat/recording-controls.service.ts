@@ -9,7 +9,7 @@ import { RecordingService } from '../recording/recording.service';
 import { Actor } from './actor';
 import { ChatEventBus } from './chat-events';
 import { RecordingState } from '../recording/chat-facts.port';
-import { ChatJournal, latestMarkerAt } from './chat-journal';
+import { ChatJournal, latestMarkersAt } from './chat-journal';
 import { ChatTransactions, timeAfter, requireJoined, requireOpen } from './chat-transactions';
 import { ChatEntity } from './chat.entity';
 
@@ -159,12 +159,13 @@ export class RecordingControlsService {
         m.getRepository(ChatEntity).createQueryBuilder('c').where('c.id IN (:...ids)', { ids }).orderBy('c.id', 'ASC'),
         m,
       ).getMany();
+      // Each marker after its chat's latest, as every state change of a chat (ChatTransactions).
+      const latest = await latestMarkersAt(m, ids);
       for (const chat of chats) {
         if (chat.status !== 'open' || chat.recordingOff === !enabled) continue;
         chat.recordingOff = !enabled;
         await m.getRepository(ChatEntity).update({ id: chat.id }, { recordingOff: chat.recordingOff });
-        // After the chat's latest marker, as every state change of a chat (ChatTransactions).
-        const at = timeAfter(now, await latestMarkerAt(m, chat.id));
+        const at = timeAfter(now, latest.get(chat.id));
         await this.journal.marker(m, chat, enabled ? 'recording_on' : 'recording_off', actor, 'company switch', at);
         states.push({ chatId: chat.id, state: await this.recordings.state(m, chat) });
       }
