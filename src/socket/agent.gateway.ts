@@ -15,7 +15,7 @@ import { AgentMessageDto, ChatRefDto, FlagAbusiveDto, parseAgentMessage, Transfe
 import { emitTo } from './server-events';
 import { HandlerMap, on, SocketDispatcher } from './socket-dispatcher';
 import { authenticateNamespace, principalOf } from './socket-handshake';
-import { coalesceWrites } from './coalesced-writes';
+import { coalesceEngineWrites } from './coalesced-writes';
 import { agentRoom, chatRoom, SocketNotifier } from './socket-notifier';
 import { isoTime } from '../common/clock';
 
@@ -86,7 +86,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(ns: Namespace): void {
     this.notifier.agents = ns;
-    coalesceWrites(ns.server);
+    coalesceEngineWrites(ns.server);
     authenticateNamespace(ns, ['agent', 'supervisor'], { tokens: this.tokens, access: this.access, logger: this.logger, metrics: this.metrics });
   }
 

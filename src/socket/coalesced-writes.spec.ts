@@ -2,7 +2,7 @@ import { createServer, Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket as TcpSocket } from 'node:net';
 import { Server, Socket } from 'socket.io';
 import { io as connect, Socket as ClientSocket } from 'socket.io-client';
-import { coalesceWrites } from './coalesced-writes';
+import { coalesceEngineWrites } from './coalesced-writes';
 
 // A real socket.io server and client on loopback; the server side's TCP writes are counted.
 interface Rig {
@@ -15,7 +15,7 @@ interface Rig {
 async function rig(coalesce: boolean): Promise<Rig> {
   const http = createServer();
   const io = new Server(http);
-  if (coalesce) coalesceWrites(io);
+  if (coalesce) coalesceEngineWrites(io);
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   return {
@@ -64,7 +64,7 @@ function received(client: ClientSocket, count: number): Promise<unknown[]> {
   );
 }
 
-describe('coalesceWrites', () => {
+describe('coalesceEngineWrites', () => {
   const rigs: Rig[] = [];
   const clients: ClientSocket[] = [];
   afterEach(async () => {
@@ -147,7 +147,7 @@ describe('coalesceWrites', () => {
   it('hooks a server once, however many namespaces ask', async () => {
     const r = await rig(true);
     rigs.push(r);
-    coalesceWrites(r.io);
+    coalesceEngineWrites(r.io);
     const { server, client } = await pair(r, ['websocket']);
     clients.push(client);
     const writes = countWrites(server);

@@ -24,7 +24,7 @@ const coalesced = new WeakSet<object>();
  * leave in one write. Order, send callbacks and the transports' own gating are engine.io's, unchanged;
  * a polling connection only has its flush moved to the end of the turn.
  */
-export function coalesceWrites(server: Server): void {
+export function coalesceEngineWrites(server: Server): void {
   const engine = server.engine as unknown as { on(event: 'connection', fn: (c: EngineConnection) => void): void };
   if (coalesced.has(engine)) return;
   coalesced.add(engine);

@@ -15,7 +15,7 @@ import { ConsentAnswerDto, CustomerMessageDto, EmptyDto, parseCustomerMessage } 
 import { HandlerMap, on, SocketDispatcher } from './socket-dispatcher';
 import { authenticateNamespace, principalOf } from './socket-handshake';
 import { chatRoom, SocketNotifier } from './socket-notifier';
-import { coalesceWrites } from './coalesced-writes';
+import { coalesceEngineWrites } from './coalesced-writes';
 import { isoTime } from '../common/clock';
 
 // The chat widget's namespace. The token names the one chat this socket may touch.
@@ -63,7 +63,7 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(ns: Namespace): void {
     this.notifier.customers = ns;
-    coalesceWrites(ns.server);
+    coalesceEngineWrites(ns.server);
     // A customer token's chat must exist (and be its company's).
     authenticateNamespace(ns, ['customer'], { tokens: this.tokens, access: this.access, logger: this.logger, metrics: this.metrics }, async (p) => {
       await this.chats.find(p.company, p.chat as string);
