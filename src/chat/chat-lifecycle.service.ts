@@ -5,7 +5,7 @@ import { AppException } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { CompanyService } from '../company/company.service';
 import { atLeastBefore, sqlDate } from '../database/sql';
-import { deferWrite } from '../database/write-behind';
+import { deferWrite, readTogether } from '../database/write-behind';
 import { FinalizeResult, RecordingService } from '../recording/recording.service';
 import { Actor, actorOf } from './actor';
 import { ChatAssignment } from './chat-events';
@@ -207,13 +207,15 @@ export class ChatLifecycleService {
   }
 
   // Under the chat's lock: its last activity (the row's, or its last message's, which the row's lags
-  // by up to a step), against the company's timeout as committed now (not the settings cache).
+  // by up to a step), against the company's timeout as committed now (not the settings cache). The
+  // two reads do not depend on each other: they go to the database as one query.
   private async isIdle(m: EntityManager, chat: ChatEntity, now: Date): Promise<boolean> {
-    const company = await this.companies.current(m, chat.companyId);
-    if (company === null) return false;
-    const lastMessage = await this.messages.lastMessageAt(m, chat.id);
+    const [timeoutSeconds, lastMessage] = await readTogether(m, () =>
+      Promise.all([this.companies.idleTimeoutSecondsNow(m, chat.companyId), this.messages.lastMessageAt(m, chat.id)]),
+    );
+    if (timeoutSeconds === null) return false;
     const last = Math.max(chat.lastActivityAt.getTime(), lastMessage?.getTime() ?? 0);
-    return now.getTime() - last >= company.idleTimeoutSeconds * 1000;
+    return now.getTime() - last >= timeoutSeconds * 1000;
   }
 }
 
