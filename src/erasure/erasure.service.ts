@@ -36,13 +36,16 @@ export class ErasureService {
 
   // The chats it covers are fixed now: those of the company with that customer id, or that chat.
   async request(p: Principal, dto: RequestErasureDto): Promise<{ erasureId: string; status: ErasureStatus }> {
-    const byCustomer = dto.customerId !== undefined;
-    if (byCustomer === (dto.chatId !== undefined)) throw AppException.badRequest('exactly one of customerId or chatId is required');
+    // A null is not given, as everywhere in the API (the DTO's @IsOptional lets it through).
+    const customerId = dto.customerId ?? undefined;
+    const chatId = dto.chatId ?? undefined;
+    const byCustomer = customerId !== undefined;
+    if (byCustomer === (chatId !== undefined)) throw AppException.badRequest('exactly one of customerId or chatId is required');
     let chatIds: string[];
-    if (dto.chatId !== undefined) {
-      if (!(await this.chats.isCompanyChat(p.company, dto.chatId))) throw AppException.notFound('chatId: chat not found');
-      chatIds = [dto.chatId];
-    } else chatIds = await this.chats.chatIdsOfCustomer(p.company, dto.customerId as string);
+    if (chatId !== undefined) {
+      if (!(await this.chats.isCompanyChat(p.company, chatId))) throw AppException.notFound('chatId: chat not found');
+      chatIds = [chatId];
+    } else chatIds = await this.chats.chatIdsOfCustomer(p.company, customerId as string);
     const now = this.clock.now();
     const erasure = Object.assign(new ErasureEntity(), {
       id: newId(),
