@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppHandle, cleanupDir, emit, http, startApp, token, waitFor } from './support/app';
+import { AppHandle, cleanupDir, emit, http, next, startApp, token, waitFor } from './support/app';
 import { endChat, flowChatWithMessages, openChat } from './support/chat-driver';
 import { relativeFilesUnder } from './support/files';
 import { ChainRow, firstBreak } from './support/message-chain';
@@ -87,6 +87,37 @@ describe('chained messages (SQLite, local folder)', () => {
     const audit = await http<{ action: string }[]>(app, 'GET', `/v1/admin/audit?chatId=${chatId}`, token({ sub: 'adm', company, role: 'admin' }));
     expect(audit.body.filter((e) => e.action === 'recording.integrity_failed')).toHaveLength(1);
     expect(outbox(company)).toEqual([]);
+  });
+
+  // A lone surrogate cannot be stored as UTF-8: SQLite kept other bytes than those the body's digest
+  // was taken from, so every recording of the chat failed for integrity (found by driving the service
+  // from outside). Whatever comes in, what is acked, relayed, stored and delivered is one text.
+  it('stores, relays and delivers a lone surrogate as U+FFFD, over the socket and the flow API', async () => {
+    const company = 'sq-surrogate';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    const flow = token({ sub: 'flow', company, role: 'flow' });
+    const chat = await openChat(app, company);
+    try {
+      const relayed = next<{ text: string }>(chat.agent, 'message');
+      expect(await emit(chat.customer, 'message', { clientMsgId: 'lone-high', text: 'high \ud800 here' })).toMatchObject({ ok: true, seq: 1 });
+      expect((await relayed).text).toBe('high \ufffd here');
+      const posted = await http(app, 'POST', `/v1/flow/chats/${chat.chatId}/messages`, flow, { text: 'low \udc00 and pair \ud83d\ude00' });
+      expect(posted.status).toBeLessThan(300);
+      expect((await emit(chat.agent, 'message', { chatId: chat.chatId, clientMsgId: 'after', text: 'after' })).ok).toBe(true);
+      await endChat(chat);
+    } finally {
+      chat.close();
+    }
+    expect(rowsOf(chat.chatId).map((r) => r.text)).toEqual(['high \ufffd here', 'low \ufffd and pair \ud83d\ude00', 'after']);
+    const rec = await waitFor('the recording final', async () => {
+      const r = (await http<RecordingView[]>(app, 'GET', `/v1/admin/recordings?chatId=${chat.chatId}`, admin)).body[0];
+      return (r?.status === 'delivered' || r?.status === 'failed') && r;
+    });
+    expect(rec).toMatchObject({ status: 'delivered' });
+    const [file] = outbox(company);
+    const text = readFileSync(join(app.workDir, 'data', 'outbox', company, file), 'utf8');
+    expect(text).toContain('high \ufffd here');
+    expect(text).toContain('low \ufffd and pair \ud83d\ude00');
   });
 
   // A large recording (over 500 messages): the chain is checked by the render's own pass over the

@@ -26,8 +26,13 @@ export class ChatMessagesService {
     private readonly events: ChatEventBus,
   ) {}
 
-  async postMessage(p: Principal, chatId: string, clientMsgId: string | null, text: string, exceptSocketId?: string): Promise<StoredMessage> {
+  async postMessage(p: Principal, chatId: string, clientMsgId: string | null, received: string, exceptSocketId?: string): Promise<StoredMessage> {
     const company = await this.companies.get(p.company);
+    // A lone surrogate cannot be stored as UTF-8: each database would write something else in its
+    // place, and the body's digest (taken from this string) would then not match the stored body,
+    // failing every recording of the chat for integrity. It becomes U+FFFD here, before the digest,
+    // so that the ack, the relay, the stored row and the files all hold the same text.
+    const text = received.isWellFormed() ? received : received.toWellFormed();
     // The store commits the message before it returns: the event follows the commit.
     const stored = await this.messages.append({
       chatId,
