@@ -62,7 +62,14 @@ describe('bad input and credentials', () => {
       expect(ack).toEqual({ ok: false, error: { code: 'bad_request', message: 'text is longer than 10000 characters' } });
       const atLimit = await emit(customer, 'message', { clientMsgId: 'at-limit', text: 'y'.repeat(10_000) });
       expect(atLimit.ok).toBe(true);
-      expect(await storedCount()).toBe(before + 1);
+      // The limit is in characters: an emoji is one (two UTF-16 units), a lone surrogate one too.
+      const emoji = await emit(customer, 'message', { clientMsgId: 'emoji-at-limit', text: '\u{1F600}'.repeat(9_999) + '\ud800' });
+      expect(emoji.ok).toBe(true);
+      expect(await emit(customer, 'message', { clientMsgId: 'emoji-over', text: '\u{1F600}'.repeat(10_001) })).toEqual({
+        ok: false,
+        error: { code: 'bad_request', message: 'text is longer than 10000 characters' },
+      });
+      expect(await storedCount()).toBe(before + 2);
     });
 
     it('answers not_found for an unknown chat and forbidden for a chat not joined', async () => {

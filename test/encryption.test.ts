@@ -23,7 +23,8 @@ interface KeyStatus {
 describe('encryption at rest', () => {
   const masterKey = randomBytes(32).toString('base64');
   // Two attempts: the unreachable target below fails fast, so the recording can be retried.
-  const stack = appStack({ prefix: 'enc', env: { ENCRYPTION_MASTER_KEY: masterKey, DELIVERY_MAX_ATTEMPTS: '2' } });
+  // The largest text allowed (MESSAGE_MAX_LENGTH at its maximum), to show that it still fits its column sealed.
+  const stack = appStack({ prefix: 'enc', env: { ENCRYPTION_MASTER_KEY: masterKey, DELIVERY_MAX_ATTEMPTS: '2', MESSAGE_MAX_LENGTH: '12000' } });
 
   const bodies = (chatId: string) => stack.db.query<{ text: string | null }>('SELECT text FROM messages WHERE chat_id = ? ORDER BY seq', [chatId]);
   const recordingsOf = async (company: string, chatId: string) =>
@@ -62,6 +63,23 @@ describe('encryption at rest', () => {
     expect(status.body).toEqual({ enabled: true, erased: false, createdAt: expect.any(String) as unknown });
     const key = await stack.db.query<{ wrapped_key: string }>('SELECT wrapped_key FROM company_keys WHERE company_id = ?', [company]);
     expect(key[0].wrapped_key).toMatch(/^enc:v1:/);
+  });
+
+  // The limit counts characters: 12,000 four-byte characters are 48,000 bytes of UTF-8, which sealed
+  // (base64 of the IV, the tag and the ciphertext) still fit MySQL's TEXT column of 65,535 bytes.
+  it('stores the longest text allowed, in four-byte characters, sealed and whole', async () => {
+    const company = 'enc-longest';
+    const longest = '\u{1F600}'.repeat(12_000);
+    const chat = await openChat(stack.app, company);
+    try {
+      expect((await emit(chat.customer, 'message', { clientMsgId: 'longest', text: longest })).ok).toBe(true);
+      const [raw] = await bodies(chat.chatId);
+      expect(raw.text).toMatch(/^enc:v1:/);
+      const joined = await emit(chat.agent, 'chat.join', { chatId: chat.chatId });
+      expect((joined.history as { text: string }[]).map((m) => m.text)).toEqual([longest]);
+    } finally {
+      chat.close();
+    }
   });
 
   it('delivers a large recording (over 500 messages, checked and rendered in one pass) with its sealed bodies as plain text', async () => {
