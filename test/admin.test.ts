@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { http, ROOT, token } from './support/app';
@@ -141,6 +142,44 @@ describe('admin REST', () => {
       hostKeySha256: 'SHA256:' + 'B'.repeat(43),
     });
     expect(noSecret.body.message).toMatch(/password or privateKey/);
+    // A key the connection could not use is refused when saved, naming the cause (it was accepted,
+    // and only a delivery's log said why the target failed).
+    const ed25519Pkcs8 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const rsaPublic = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const encrypted = generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' })
+      .toString();
+    for (const [privateKey, cause] of [
+      ['this is not a key', /Unsupported key format/],
+      [ed25519Pkcs8, /Unsupported key format/],
+      [rsaPublic, /public key|Unsupported key format/],
+      [encrypted, /passphrase/],
+    ] as const) {
+      const bad = await http<Err>(stack.app, 'PUT', '/v1/admin/export-target', admin, {
+        type: 'sftp',
+        host: '127.0.0.1',
+        port: 22,
+        username: 'u',
+        privateKey,
+        remoteDir: '/in',
+        hostKeySha256: 'SHA256:' + 'B'.repeat(43),
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.message).toMatch(/^privateKey: /);
+      expect(bad.body.message).toMatch(cause);
+    }
+    const usable = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const withKey = await http<{ hasPrivateKey: boolean }>(stack.app, 'PUT', '/v1/admin/export-target', admin, {
+      type: 'sftp',
+      host: '127.0.0.1',
+      port: 22,
+      username: 'u',
+      privateKey: usable,
+      remoteDir: '/in',
+      hostKeySha256: 'SHA256:' + 'B'.repeat(43),
+    });
+    expect(withKey.status).toBe(200);
+    expect(withKey.body.hasPrivateKey).toBe(true);
     const secret = 'Sup3r-Secret-Password-Value';
     const put = await http(stack.app, 'PUT', '/v1/admin/export-target', admin, {
       type: 'sftp',

@@ -9,6 +9,7 @@ import { CompanyService } from '../company/company.service';
 import { DeliverySignal } from '../export/delivery-signal';
 import { ExportTargetService } from '../export/export-target.service';
 import { ExportTargetConfig, publicView, SftpTargetConfig } from '../export/export-target.types';
+import { privateKeyProblem } from '../export/sftp-private-key';
 import { TargetAddressPolicy, TargetRefusedError } from '../export/target-address-policy';
 import { DeliveryTransport } from '../export/transport';
 import { RateLimiter } from '../auth/rate-limiter';
@@ -45,6 +46,7 @@ export class AdminService {
     let target: ExportTargetConfig;
     if (dto.type === 'local') target = { type: 'local' };
     else {
+      let prevKeyKept: string | undefined;
       if (!dto.password && !dto.privateKey) {
         // Secrets are write-only: an update without one keeps the stored one, but only for the
         // same host, port and user it was given for; it never follows the target elsewhere.
@@ -55,7 +57,11 @@ export class AdminService {
         if (moved) throw AppException.badRequest(`password or privateKey is required again when ${moved} changes`);
         dto.password = prev.password;
         dto.privateKey = prev.privateKey;
+        prevKeyKept = prev.privateKey;
       }
+      // A new key is read as the connection will read it: an unusable one is refused now.
+      const keyProblem = dto.privateKey && dto.privateKey !== prevKeyKept ? privateKeyProblem(dto.privateKey) : null;
+      if (keyProblem) throw AppException.badRequest(`privateKey: ${keyProblem}`);
       // The same address policy as every connection: refused here already, naming the field.
       try {
         await this.addresses.assertAllowed(dto.host as string);
