@@ -9,6 +9,7 @@ import { SegmentsSwitchSnapshot1795330000000 } from './1795330000000-segments-sw
 import { MessageChain1795340000000 } from './1795340000000-message-chain';
 import { Manifests1795340000100 } from './1795340000100-manifests';
 import { ErasureAndHold1795340000200 } from './1795340000200-erasure-and-hold';
+import { AgentTokenIdentity1795350000000 } from './1795350000000-agent-token-identity';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   MessageChain1795340000000,
   Manifests1795340000100,
   ErasureAndHold1795340000200,
+  AgentTokenIdentity1795350000000,
 ];

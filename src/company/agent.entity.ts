@@ -11,11 +11,20 @@ export class AgentEntity {
   @PrimaryColumn({ name: 'agent_id', type: 'varchar', length: 128 })
   agentId!: string;
 
+  // The admin's name and login (PUT /v1/admin/agents/:agentId); null when the admin set none.
   @Column({ type: 'varchar', length: 255, nullable: true })
   name!: string | null;
 
   @Column({ type: 'varchar', length: 255, nullable: true })
   login!: string | null;
+
+  // What the agent's latest token said, kept apart from the admin's values so that a row the admin
+  // created before the agent's first join still learns the token's login and name.
+  @Column({ name: 'token_name', type: 'varchar', length: 255, nullable: true })
+  tokenName!: string | null;
+
+  @Column({ name: 'token_login', type: 'varchar', length: 255, nullable: true })
+  tokenLogin!: string | null;
 
   @Column(boolColumn('permit_recordings', true))
   permitRecordings!: boolean;

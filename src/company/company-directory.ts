@@ -45,11 +45,13 @@ export class CompanyDirectory {
     return new Map(rows.map((c) => [c.id, c.retentionDays]));
   }
 
-  // Raw SQL: read for every delivered recording.
+  // Raw SQL: read for every delivered recording. Login and name are each the admin's, else the
+  // latest token's (contract section 5).
   async agents(companyId: string, agentIds: string[], m: EntityManager = this.db.manager): Promise<AgentFacts[]> {
     if (agentIds.length === 0) return [];
     const rows = (await m.query(
-      `SELECT agent_id, login, name, permit_recordings FROM agents WHERE company_id = ? AND agent_id IN (${marks(agentIds.length)})`,
+      `SELECT agent_id, COALESCE(login, token_login) AS login, COALESCE(name, token_name) AS name, permit_recordings
+        FROM agents WHERE company_id = ? AND agent_id IN (${marks(agentIds.length)})`,
       [companyId, ...agentIds],
     )) as { agent_id: string; login: string | null; name: string | null; permit_recordings: number | string | boolean }[];
     return rows.map((a) => ({ agentId: a.agent_id, login: a.login, name: a.name, permitRecordings: boolOf(a.permit_recordings) }));

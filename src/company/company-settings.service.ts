@@ -72,6 +72,13 @@ export function settingsView(c: CompanySettingsView): CompanySettingsView {
   };
 }
 
+// The name and login the files use: the admin's, else the agent's latest token's.
 function agentView(a: AgentEntity): AgentSettingsView {
-  return { agentId: a.agentId, name: a.name, login: a.login, permitRecordings: a.permitRecordings, samplingPercent: a.samplingPercent };
+  return {
+    agentId: a.agentId,
+    name: a.name ?? a.tokenName,
+    login: a.login ?? a.tokenLogin,
+    permitRecordings: a.permitRecordings,
+    samplingPercent: a.samplingPercent,
+  };
 }

@@ -79,16 +79,17 @@ export class CompanyService {
   }
 
   // Agent settings with defaults; the row is created when an agent is first seen so that admins
-  // can list and configure them.
+  // can list and configure them. The token's name and login are kept whether or not the admin
+  // configured the agent (in their own columns: the admin's values are never overwritten).
   async agentSettings(m: EntityManager, companyId: string, agentId: string, seen?: { name?: string; login?: string }): Promise<AgentEntity> {
     const repo = m.getRepository(AgentEntity);
     const existing = await repo.findOneBy({ companyId, agentId });
     if (existing) {
-      if (!existing.configured && seen && ((seen.name && seen.name !== existing.name) || (seen.login && seen.login !== existing.login))) {
-        existing.name = seen.name ?? existing.name;
-        existing.login = seen.login ?? existing.login;
-        existing.updatedAt = this.clock.now();
-        await repo.save(existing);
+      if (seen && ((seen.name && seen.name !== existing.tokenName) || (seen.login && seen.login !== existing.tokenLogin))) {
+        // Only the token's columns: an admin's change committed meanwhile is not written over.
+        const changes = { tokenName: seen.name ?? existing.tokenName, tokenLogin: seen.login ?? existing.tokenLogin, updatedAt: this.clock.now() };
+        await repo.update({ companyId, agentId }, changes);
+        Object.assign(existing, changes);
       }
       return existing;
     }
@@ -100,8 +101,10 @@ export class CompanyService {
       .values({
         companyId,
         agentId,
-        name: seen?.name ?? null,
-        login: seen?.login ?? null,
+        name: null,
+        login: null,
+        tokenName: seen?.name ?? null,
+        tokenLogin: seen?.login ?? null,
         permitRecordings: true,
         samplingPercent: 100,
         configured: false,
