@@ -14,7 +14,7 @@ export interface DrivenChat {
 export async function openChat(
   app: AppHandle,
   company: string,
-  opts: { agentId?: string; service?: string; agentName?: string; externalId?: string; customer?: { id?: string; name?: string } } = {},
+  opts: { agentId?: string; service?: string; agentName?: string; agentLogin?: string; externalId?: string; customer?: { id?: string; name?: string } } = {},
 ): Promise<DrivenChat> {
   const flow = token({ sub: 'flow', company, role: 'flow' });
   const agentId = opts.agentId ?? 'agent-1';
@@ -26,7 +26,13 @@ export async function openChat(
   if (created.status !== 201) throw new Error(`create failed: ${JSON.stringify(created.body)}`);
   const { chatId, customerToken } = created.body;
   const customer = await connect(app, '/customer', customerToken);
-  const agentToken = token({ sub: agentId, company, role: 'agent', name: opts.agentName ?? 'Agent One' });
+  const agentToken = token({
+    sub: agentId,
+    company,
+    role: 'agent',
+    name: opts.agentName ?? 'Agent One',
+    ...(opts.agentLogin ? { login: opts.agentLogin } : {}),
+  });
   const agent = await connect(app, '/agent', agentToken);
   await http(app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId });
   const joined = await emit(agent, 'chat.join', { chatId });
