@@ -11,6 +11,7 @@ import { appValidationPipe } from './common/validation.pipe';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { GracefulShutdown } from './common/graceful-shutdown';
 import { restDrain } from './http/rest-drain';
+import { jsonBodiesOnly } from './http/json-bodies-only';
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
@@ -31,6 +32,7 @@ async function bootstrap(): Promise<void> {
   app.useGlobalPipes(appValidationPipe());
   const shutdown = app.get(GracefulShutdown);
   app.use(restDrain(shutdown));
+  app.use(jsonBodiesOnly());
   app.enableCors({ origin: true });
   if (config.redisUrl) {
     const adapter = new RedisIoAdapter(app, config.redisUrl);

@@ -133,6 +133,35 @@ describe('bad input and credentials', () => {
       expect((r5.body as { message: string }).message).toContain('customer.name');
     });
 
+    // Express's parsers leave a body of another type unread: a text/plain PUT of the settings
+    // answered 200 having changed nothing, and a form-encoded erasure request was accepted.
+    it('refuses a body that is not JSON, and needs no content type without a body', async () => {
+      const send = (method: string, path: string, contentType: string | null, body: string | undefined) =>
+        fetch(`${stack.app.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${admin}`, ...(contentType ? { 'content-type': contentType } : {}) },
+          body,
+        });
+      const refusal = { statusCode: 400, code: 'bad_request', message: 'the request body must be JSON (content-type: application/json)' };
+      for (const [method, path, type, body] of [
+        ['PUT', '/v1/admin/settings', 'text/plain', 'recordingEnabled=false'],
+        ['PUT', '/v1/admin/settings', 'application/x-www-form-urlencoded', 'recordingEnabled=false'],
+        ['POST', '/v1/admin/erasures', 'application/x-www-form-urlencoded', 'customerId=cust-1'],
+        ['PUT', '/v1/admin/settings', null, '{"recordingEnabled":false}'],
+      ] as const) {
+        const r = await send(method, path, type, body);
+        expect([path, type, r.status]).toEqual([path, type, 400]);
+        expect(await r.json()).toEqual(refusal);
+      }
+      const settings = await http<{ recordingEnabled: boolean }>(stack.app, 'GET', '/v1/admin/settings', admin);
+      expect(settings.body.recordingEnabled).toBe(true);
+      const charset = await send('PUT', '/v1/admin/settings', 'application/json; charset=utf-8', '{"retentionDays":30}');
+      expect(charset.status).toBe(200);
+      // Without a body (an end, a retry) no content type is needed: this one reaches the route.
+      const noBody = await fetch(`${stack.app.url}/v1/flow/chats/no-such-chat/end`, { method: 'POST', headers: { authorization: `Bearer ${flow}` } });
+      expect(noBody.status).toBe(404);
+    });
+
     it("answers 404 for an unknown chat or another company's chat", async () => {
       expect((await http(stack.app, 'POST', '/v1/flow/chats/nope/end', flow)).body).toMatchObject({ statusCode: 404, code: 'not_found' });
       const otherFlow = token({ sub: 'flow-x', company: 'otherco', role: 'flow' });
