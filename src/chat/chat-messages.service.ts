@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal';
+import { AppException } from '../common/app.exception';
 import { redactCardData } from '../common/redact-card-data';
 import { CompanyService } from '../company/company.service';
 import { CryptoService, EncryptionKeyErasedError, isSealed } from '../security/crypto.service';
@@ -8,7 +9,7 @@ import { actorOf } from './actor';
 import { ChatEventBus } from './chat-events';
 import type { MessageView } from './message-view';
 import { MessageEntity, SenderRole } from './message.entity';
-import { MessageStore, StoredMessage } from './message-store';
+import { AppendRequest, MessageStore, StoredMessage } from './message-store';
 import { isoTime } from '../common/clock';
 
 export type { MessageView } from './message-view';
@@ -34,19 +35,20 @@ export class ChatMessagesService {
     // so that the ack, the relay, the stored row and the files all hold the same text.
     const text = received.isWellFormed() ? received : received.toWellFormed();
     // The store commits the message before it returns: the event follows the commit.
-    const stored = await this.messages.append({
-      chatId,
-      companyId: p.company,
-      senderRole: actorOf(p).role as SenderRole,
-      senderId: p.sub,
-      senderName: p.name ?? (p.role === 'flow' ? 'Bot' : null),
-      clientMsgId,
-      text: company.redactCardData ? redactCardData(text) : text,
-    });
+    const stored = await this.messages.append(requestOf(p, chatId, clientMsgId, company.redactCardData ? redactCardData(text) : text));
     if (!stored.duplicate && stored.text !== null) {
       this.events.emit('chat.message', { view: toView(stored), exceptSocketId });
     }
     return stored;
+  }
+
+  // A message refused for its sender's state (an agent that left or was transferred away) is still
+  // answered with its seq when it is a resend of one stored before: the client resends because the
+  // first ack was lost, and the message is stored. Anything else gets `refusal`; nothing is stored
+  // or relayed.
+  async answerResend(p: Principal, chatId: string, clientMsgId: string, text: string, refusal: AppException): Promise<StoredMessage> {
+    const company = await this.companies.get(p.company);
+    return this.messages.answerResend(requestOf(p, chatId, clientMsgId, company.redactCardData ? redactCardData(text) : text), refusal);
   }
 
   // Under the chat's lock: the time of its last stored message (see MessageStore.lastMessageAt).
@@ -78,4 +80,17 @@ export class ChatMessagesService {
 
 export function toView(s: StoredMessage): MessageView {
   return { chatId: s.chatId, seq: s.seq, from: { role: s.senderRole, name: s.senderName }, text: s.text ?? '', at: isoTime(s.at) };
+}
+
+// The store's request for a message of `p`, its text already masked as the company asks.
+function requestOf(p: Principal, chatId: string, clientMsgId: string | null, text: string): AppendRequest {
+  return {
+    chatId,
+    companyId: p.company,
+    senderRole: actorOf(p).role as SenderRole,
+    senderId: p.sub,
+    senderName: p.name ?? (p.role === 'flow' ? 'Bot' : null),
+    clientMsgId,
+    text,
+  };
 }

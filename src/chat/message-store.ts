@@ -46,6 +46,8 @@ type BodyKeys = Map<string, Buffer | AppException>;
 interface QueuedRequest extends AppendRequest {
   bodySha256: string;
   chainTail: string;
+  // Set for a message its caller refused (see answerResend): it is only looked up, never stored.
+  refusal: AppException | null;
 }
 
 interface Pending {
@@ -93,6 +95,18 @@ export class MessageStore implements OnModuleDestroy {
   }
 
   append(req: AppendRequest): Promise<StoredMessage> {
+    return this.enqueue(req, null);
+  }
+
+  // For a message its caller refuses for the sender's state (no longer in the chat): when it is a
+  // resend of one already stored (its ack was lost), answers the stored one like any resend, else
+  // `refusal`. Through the chat's lane, so an original still queued there is committed first; the
+  // lookup is the one a resend makes, under the chat's lock.
+  answerResend(req: AppendRequest, refusal: AppException): Promise<StoredMessage> {
+    return this.enqueue(req, refusal);
+  }
+
+  private enqueue(req: AppendRequest, refusal: AppException | null): Promise<StoredMessage> {
     if (this.closed) return Promise.reject(AppException.unavailable('service is shutting down'));
     const lane = this.lanes[laneOf(req.chatId, this.lanes.length)];
     return new Promise<StoredMessage>((resolve, reject) => {
@@ -111,6 +125,7 @@ export class MessageStore implements OnModuleDestroy {
         text: req.text,
         bodySha256,
         chainTail,
+        refusal,
       };
       lane.queue.push({ req: queued, resolve, reject });
       if (!lane.flushing) {
@@ -237,10 +252,13 @@ export class MessageStore implements OnModuleDestroy {
     );
 
     // Resends are found by the full unique key, one equality per message. The lookup is only made
-    // when the optimistic insert below met a duplicate: resends are rare, lookups cost. The index is
-    // named: with stale statistics the optimiser was seen scanning the whole table once per OR.
+    // when the optimistic insert below met a duplicate, or for a message that would be refused (its
+    // chat ended, or its caller refused it): a resend of a message stored before must get its seq,
+    // not a refusal. Resends are rare, lookups cost. The index is named: with stale statistics the
+    // optimiser was seen scanning the whole table once per OR.
     const existing = new Map<string, { seq: number; at: Date; senderRole: SenderRole; senderName: string | null; text: string | null; paused: boolean }>();
-    const keyed = lookForResends ? [...new Map(reqs.filter((r) => r.clientMsgId !== null).map((r) => [resendKey(r), r])).values()] : [];
+    const mayBeResend = (r: QueuedRequest) => lookForResends || r.refusal !== null || (chats.get(r.chatId)?.status ?? 'open') !== 'open';
+    const keyed = [...new Map(reqs.filter((r) => r.clientMsgId !== null && mayBeResend(r)).map((r) => [resendKey(r), r])).values()];
     if (keyed.length > 0) {
       const rows = (await m.query(
         `SELECT chat_id, seq, sender_id, client_msg_id, sender_role, sender_name, text, paused, at FROM messages${mysql ? ' FORCE INDEX (uq_messages_sender_client)' : ''} WHERE ${keyed.map(() => '(chat_id = ? AND sender_role = ? AND sender_id = ? AND client_msg_id = ?)').join(' OR ')}`,
@@ -282,6 +300,7 @@ export class MessageStore implements OnModuleDestroy {
         const prior = existing.get(resendKey(r));
         if (prior) return { chatId: r.chatId, ...prior, duplicate: true };
       }
+      if (r.refusal !== null) return r.refusal;
       if (chat.status !== 'open') return AppException.conflict('chat has ended');
       // A company whose key was erased stores no new bodies (they would be unreadable).
       const bodyKey = keys?.get(r.companyId) ?? null;

@@ -6,6 +6,7 @@ import { TokenService } from '../auth/token.service';
 import { actorOf } from '../chat/actor';
 import { ChatLifecycleService } from '../chat/chat-lifecycle.service';
 import { ChatMessagesService } from '../chat/chat-messages.service';
+import { AppException } from '../common/app.exception';
 import { RecordingControlsService } from '../chat/recording-controls.service';
 import { checkText } from '../chat/message-text';
 import { AppConfig } from '../config/app-config';
@@ -54,7 +55,15 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
         AgentMessageDto,
         async (socket, dto) => {
           checkText(dto.text, this.config.maxMessageLength);
-          await this.requireJoined(socket, dto.chatId);
+          try {
+            await this.requireJoined(socket, dto.chatId);
+          } catch (err) {
+            // An agent that left or was transferred away may be resending a message stored before
+            // (its ack was lost): that one is answered with its seq, anything else refused as before.
+            if (!(err instanceof AppException)) throw err;
+            const resent = await this.messages.answerResend(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, err);
+            return { seq: resent.seq, at: isoTime(resent.at) };
+          }
           const stored = await this.messages.postMessage(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, socket.id);
           return { seq: stored.seq, at: isoTime(stored.at) };
         },
