@@ -104,6 +104,105 @@ describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s'
     expect([...at].sort((x, y) => x - y)).toEqual(at);
   });
 
+  // The client resends when the first ack was lost; by then the sender may have left, been
+  // transferred away, or the chat may have ended. The message is stored: the resend gets its seq
+  // and time, while a message never stored is refused as before, and nobody gets another's seq.
+  it('answers a resend after the chat ended, after chat.leave and after a transfer with the stored seq and time; new messages are still refused', async () => {
+    const flow = token({ sub: 'flow-1', company, role: 'flow' });
+    const created = await http<{ chatId: string; customerToken: string }>(app, 'POST', '/v1/flow/chats', flow, {
+      service: 'sales',
+      customer: { id: 'cust-1', name: 'Carol' },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.chatId;
+    const customer = await connect(app, '/customer', created.body.customerToken);
+    const agent = (sub: string) => connect(app, '/agent', token({ sub, company, role: 'agent', name: sub, login: sub }));
+    const [amy, bob, cy] = await Promise.all([agent('amy'), agent('bob'), agent('cy')]);
+    const assign = async (agentId: string) => expect((await http(app, 'POST', `/v1/flow/chats/${id}/assign`, flow, { agentId })).status).toBe(200);
+    const post = (s: Socket, clientMsgId: string, text: string) => emit(s, 'message', { chatId: id, clientMsgId, text });
+    const fromFlow = (clientMsgId: string, text: string) =>
+      http<Record<string, unknown>>(app, 'POST', `/v1/flow/chats/${id}/messages`, flow, { clientMsgId, text });
+    const acked = async (p: Promise<{ ok: boolean; seq?: unknown; at?: unknown }>) => {
+      const ack = await p;
+      expect(ack).toEqual({ ok: true, seq: expect.any(Number), at: expect.any(String) });
+      return { seq: ack.seq, at: ack.at };
+    };
+    const forbidden = { ok: false, error: { code: 'forbidden', message: 'join the chat first' } };
+    const ended = { ok: false, error: { code: 'conflict', message: 'chat has ended' } };
+    try {
+      await assign('amy');
+      expect((await emit(amy, 'chat.join', { chatId: id })).ok).toBe(true);
+      const c1 = await acked(emit(customer, 'message', { clientMsgId: 'c1', text: 'customer one' }));
+      const a1 = await acked(post(amy, 'a1', 'amy one'));
+      const f1 = await fromFlow('f1', 'flow one');
+      expect(f1.status).toBe(201);
+
+      // after chat.leave
+      expect((await emit(amy, 'chat.leave', { chatId: id })).ok).toBe(true);
+      expect(await post(amy, 'a1', 'amy one')).toEqual({ ok: true, ...a1 });
+      expect(await post(amy, 'a2', 'amy two')).toEqual(forbidden);
+
+      // after the flow transferred the agent away
+      await assign('bob');
+      expect((await emit(bob, 'chat.join', { chatId: id })).ok).toBe(true);
+      const b1 = await acked(post(bob, 'b1', 'bob one'));
+      expect((await http(app, 'POST', `/v1/flow/chats/${id}/transfer`, flow, { toAgentId: 'cy' })).status).toBe(200);
+      expect(await post(bob, 'b1', 'bob one')).toEqual({ ok: true, ...b1 });
+      expect(await post(bob, 'b2', 'bob two')).toEqual(forbidden);
+      // another sender's clientMsgId gives nothing away
+      expect(await post(bob, 'a1', 'amy one')).toEqual(forbidden);
+
+      expect((await emit(cy, 'chat.join', { chatId: id })).ok).toBe(true);
+      const y1 = await acked(post(cy, 'y1', 'cy one'));
+
+      // after the chat ended
+      expect((await emit(customer, 'chat.end')).ok).toBe(true);
+      expect(await emit(customer, 'message', { clientMsgId: 'c1', text: 'customer one' })).toEqual({ ok: true, ...c1 });
+      expect(await emit(customer, 'message', { clientMsgId: 'c2', text: 'customer two' })).toEqual(ended);
+      expect(await emit(customer, 'message', { clientMsgId: 'f1', text: 'flow one' })).toEqual(ended);
+      const f1Again = await fromFlow('f1', 'flow one');
+      expect(f1Again).toEqual({ status: 201, body: f1.body });
+      const f2 = await fromFlow('f2', 'flow two');
+      expect(f2.status).toBe(409);
+      expect(f2.body).toMatchObject({ code: 'conflict', message: 'chat has ended' });
+      // cy was in the chat when it ended; amy and bob had left before
+      expect(await post(cy, 'y1', 'cy one')).toEqual({ ok: true, ...y1 });
+      expect(await post(cy, 'y2', 'cy two')).toEqual(ended);
+      expect(await post(amy, 'a1', 'amy one')).toEqual({ ok: true, ...a1 });
+      expect(await post(amy, 'a2', 'amy two')).toEqual(forbidden);
+      expect(await post(bob, 'b1', 'bob one')).toEqual({ ok: true, ...b1 });
+      expect(await post(bob, 'b2', 'bob two')).toEqual(forbidden);
+    } finally {
+      for (const s of [customer, amy, bob, cy]) s.close();
+    }
+
+    // each message stored once, nothing else
+    const ds = new DataSource(
+      await resolveDataSourceOptions(
+        loadConfig({ DATABASE_URL: db?.url ?? `sqlite:${join(app.workDir, 'data', 'webchat.sqlite')}`, NODE_ENV: 'test' }),
+        ENTITIES,
+      ),
+    );
+    await ds.initialize();
+    try {
+      const rows = (await ds.query('SELECT seq, sender_role, sender_id, client_msg_id FROM messages WHERE chat_id = ? ORDER BY seq', [id])) as {
+        seq: number;
+        sender_role: string;
+        sender_id: string;
+        client_msg_id: string;
+      }[];
+      expect(rows.map((r) => [Number(r.seq), r.sender_role, r.sender_id, r.client_msg_id])).toEqual([
+        [1, 'customer', 'cust-1', 'c1'],
+        [2, 'agent', 'amy', 'a1'],
+        [3, 'flow', 'flow-1', 'f1'],
+        [4, 'agent', 'bob', 'b1'],
+        [5, 'agent', 'cy', 'y1'],
+      ]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+
   it('migrates back to the former key keeping every message (the later of clashing ids lose their clientMsgId), and forward again', async () => {
     await app.stop();
     const ds = new DataSource(
