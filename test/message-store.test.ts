@@ -147,6 +147,51 @@ describe('MessageStore on MariaDB', () => {
     expect(d.status === 'rejected' && (d.reason as AppException).code).toBe('not_found'); // another company's chat
   });
 
+  it('answers a resend to an ended chat, and one its caller refused, with the stored seq; refuses messages never stored', async () => {
+    await newChat('resend-end-1');
+    const mk = (senderId: string, clientMsgId: string) => ({
+      chatId: 'resend-end-1',
+      companyId: company,
+      senderRole: 'agent' as const,
+      senderId,
+      senderName: null,
+      clientMsgId,
+      text: `${senderId} ${clientMsgId}`,
+    });
+    const left = AppException.forbidden('join the chat first');
+    // Sent at once: the refused resend goes through the chat's lane behind its original, so it finds
+    // it whether they share a batch or not; a refused message never stored gets the refusal.
+    const [first, refusedResend, refusedNew] = await Promise.allSettled([
+      store.append(mk('amy', '1')),
+      store.answerResend(mk('amy', '1'), left),
+      store.answerResend(mk('amy', '2'), left),
+    ]);
+    expect(first.status === 'fulfilled' && [first.value.seq, first.value.duplicate]).toEqual([1, false]);
+    expect(refusedResend.status === 'fulfilled' && [refusedResend.value.seq, refusedResend.value.at, refusedResend.value.duplicate]).toEqual([
+      1,
+      first.status === 'fulfilled' && first.value.at,
+      true,
+    ]);
+    expect(refusedNew.status === 'rejected' && refusedNew.reason).toBe(left);
+
+    await ds.getRepository(ChatEntity).update({ id: 'resend-end-1' }, { status: 'ended' });
+    // alone in its batch: the chat's end alone makes the store look for it
+    const again = await store.append(mk('amy', '1'));
+    expect([again.seq, again.at, again.duplicate]).toEqual([1, first.status === 'fulfilled' && first.value.at, true]);
+    const [refusedAgain, fresh, otherSender, otherCompany] = await Promise.allSettled([
+      store.answerResend(mk('amy', '1'), left),
+      store.append(mk('amy', '3')),
+      store.append(mk('bob', '1')),
+      store.append({ ...mk('amy', '1'), companyId: 'other' }),
+    ]);
+    expect(refusedAgain.status === 'fulfilled' && [refusedAgain.value.seq, refusedAgain.value.duplicate]).toEqual([1, true]);
+    expect(fresh.status === 'rejected' && (fresh.reason as AppException).code).toBe('conflict');
+    expect(otherSender.status === 'rejected' && (otherSender.reason as AppException).code).toBe('conflict');
+    expect(otherCompany.status === 'rejected' && (otherCompany.reason as AppException).code).toBe('not_found');
+    const rows = await db.query<{ seq: number; client_msg_id: string }>('SELECT seq, client_msg_id FROM messages WHERE chat_id = ?', ['resend-end-1']);
+    expect(rows).toEqual([{ seq: 1, client_msg_id: '1' }]);
+  });
+
   it('does not store the body of a message sent while paused', async () => {
     await newChat('paused-1');
     await ds.getRepository(ChatEntity).update({ id: 'paused-1' }, { paused: true });
