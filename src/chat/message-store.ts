@@ -257,7 +257,9 @@ export class MessageStore implements OnModuleDestroy {
     // not a refusal. Resends are rare, lookups cost. The index is named: with stale statistics the
     // optimiser was seen scanning the whole table once per OR.
     const existing = new Map<string, { seq: number; at: Date; senderRole: SenderRole; senderName: string | null; text: string | null; paused: boolean }>();
-    const mayBeResend = (r: QueuedRequest) => lookForResends || r.refusal !== null || (chats.get(r.chatId)?.status ?? 'open') !== 'open';
+    // Per chat first: in the relay no chat of a batch has ended, and no message is looked up by chat.
+    const someEnded = chatRows.some((c) => c.status !== 'open');
+    const mayBeResend = (r: QueuedRequest) => lookForResends || r.refusal !== null || (someEnded && (chats.get(r.chatId)?.status ?? 'open') !== 'open');
     const keyed = [...new Map(reqs.filter((r) => r.clientMsgId !== null && mayBeResend(r)).map((r) => [resendKey(r), r])).values()];
     if (keyed.length > 0) {
       const rows = (await m.query(
