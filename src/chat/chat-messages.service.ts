@@ -45,10 +45,9 @@ export class ChatMessagesService {
   // A message refused for its sender's state (an agent that left or was transferred away) is still
   // answered with its seq when it is a resend of one stored before: the client resends because the
   // first ack was lost, and the message is stored. Anything else gets `refusal`; nothing is stored
-  // or relayed.
-  async answerResend(p: Principal, chatId: string, clientMsgId: string, text: string, refusal: AppException): Promise<StoredMessage> {
-    const company = await this.companies.get(p.company);
-    return this.messages.answerResend(requestOf(p, chatId, clientMsgId, company.redactCardData ? redactCardData(text) : text), refusal);
+  // or relayed (so its text is neither masked nor made well-formed: it is never written).
+  answerResend(p: Principal, chatId: string, clientMsgId: string, text: string, refusal: AppException): Promise<StoredMessage> {
+    return this.messages.answerResend(requestOf(p, chatId, clientMsgId, text), refusal);
   }
 
   // Under the chat's lock: the time of its last stored message (see MessageStore.lastMessageAt).

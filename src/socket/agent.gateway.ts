@@ -60,7 +60,8 @@ export class AgentGateway implements OnGatewayInit, OnGatewayConnection {
           } catch (err) {
             // An agent that left or was transferred away may be resending a message stored before
             // (its ack was lost): that one is answered with its seq, anything else refused as before.
-            if (!(err instanceof AppException)) throw err;
+            // Only then: a chat that is not found (or another company's) holds none of its messages.
+            if (!(err instanceof AppException) || err.code !== 'forbidden') throw err;
             const resent = await this.messages.answerResend(principalOf(socket), dto.chatId, dto.clientMsgId, dto.text, err);
             return { seq: resent.seq, at: isoTime(resent.at) };
           }
