@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import { AppException } from '../common/app.exception';
-import { redactCardData } from '../common/redact-card-data';
+import { containsCardNumber, redactCardData } from '../common/redact-card-data';
 import { CompanyService } from '../company/company.service';
 import { CryptoService, EncryptionKeyErasedError, isSealed } from '../security/crypto.service';
 import { actorOf } from './actor';
@@ -35,7 +35,7 @@ export class ChatMessagesService {
     // so that the ack, the relay, the stored row and the files all hold the same text.
     const text = received.isWellFormed() ? received : received.toWellFormed();
     // The store commits the message before it returns: the event follows the commit.
-    const stored = await this.messages.append(requestOf(p, chatId, clientMsgId, company.redactCardData ? redactCardData(text) : text));
+    const stored = await this.messages.append(requestOf(p, chatId, this.storedId(clientMsgId), company.redactCardData ? redactCardData(text) : text));
     if (!stored.duplicate && stored.text !== null) {
       this.events.emit('chat.message', { view: toView(stored), exceptSocketId });
     }
@@ -47,7 +47,15 @@ export class ChatMessagesService {
   // first ack was lost, and the message is stored. Anything else gets `refusal`; nothing is stored
   // or relayed (so its text is neither masked nor made well-formed: it is never written).
   answerResend(p: Principal, chatId: string, clientMsgId: string, text: string, refusal: AppException): Promise<StoredMessage> {
-    return this.messages.answerResend(requestOf(p, chatId, clientMsgId, text), refusal);
+    return this.messages.answerResend(requestOf(p, chatId, this.storedId(clientMsgId), text), refusal);
+  }
+
+  // A client's id for its message is stored as it is, unless it holds a card number (contract
+  // section 8: never written): a widget numbering its messages by the millisecond clock sends 13
+  // digits that pass the Luhn check one time in ten. Such an id is stored as a keyed digest, the
+  // same for every resend of it, so the message is still stored once.
+  private storedId(clientMsgId: string | null): string | null {
+    return clientMsgId !== null && containsCardNumber(clientMsgId) ? this.crypto.identifierDigest(clientMsgId) : clientMsgId;
   }
 
   // Under the chat's lock: the time of its last stored message (see MessageStore.lastMessageAt).

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppException } from '../common/app.exception';
@@ -20,6 +20,7 @@ const PURPOSE_SECRETS = 'export-target-secrets';
 const PURPOSE_WRAP = 'company-key-wrap';
 const PURPOSE_DEV_SECRETS = 'export-target-secrets/dev-fallback';
 const PURPOSE_SERVICE_KEYS = 'service-keys';
+const PURPOSE_IDENTIFIERS = 'stored-identifiers';
 // A generated service key stored without a master key to seal it with.
 const PLAIN_PREFIX = 'plain:';
 // Unwrapped company keys are kept in memory; the row is read again after this long, so an erasure
@@ -108,6 +109,8 @@ export class CryptoService implements OnApplicationBootstrap {
   // The first seals; every one opens, so secrets stored before a master key was set still read.
   private readonly secretKeys: Buffer[];
   private readonly keys: ReturnType<typeof boundedCache<Buffer>>;
+  // Keys identifierDigest: from the deployment's strongest secret, the same on every instance.
+  private readonly identifierKey: Buffer;
   private readonly loading = new Map<string, Promise<Buffer>>();
 
   constructor(
@@ -129,6 +132,15 @@ export class CryptoService implements OnApplicationBootstrap {
     this.wrapKey = master ? deriveKey(master, PURPOSE_WRAP) : null;
     this.secretKeys = master ? [deriveKey(master, PURPOSE_SECRETS), fallback] : [fallback];
     if (!this.secretKeys.some((k) => k.equals(sourceKey))) this.secretKeys.push(sourceKey);
+    this.identifierKey = deriveKey(master ?? heldSecret ?? DEV_JWT_SECRET, PURPOSE_IDENTIFIERS);
+  }
+
+  // A keyed digest of an identifier that must not be written as it is (one that holds a card
+  // number): the same value gives the same digest on every instance of a deployment, so it still
+  // identifies (a resend is still found), and without the deployment's secret the value cannot be
+  // recovered by trying every card number (as it could from a plain hash).
+  identifierDigest(value: string): string {
+    return `h1:${createHmac('sha256', this.identifierKey).update(value, 'utf8').digest('base64url')}`;
   }
 
   onApplicationBootstrap(): void {

@@ -21,7 +21,7 @@ export class CreateChatDto {
 export class FlowMessageDto {
   @ApiProperty() @IsString() text!: string;
   // Additions to the contract: an idempotency key for retries, and the bot's display name.
-  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() @NoCardNumber() clientMsgId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(128) @IsWellFormed() clientMsgId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) name?: string;
 }
 
