@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DEV_JWT_SECRET, loadConfig } from './app-config';
 
+const rsaPublicPem = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const ed25519PublicPem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+
 describe('loadConfig', () => {
   it('runs with no configuration on SQLite under ./data with the development secret', () => {
     const c = loadConfig({}, '/srv/app');
@@ -35,6 +38,12 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'mysql://u@h' }, 'DATABASE_URL'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ JWT_PUBLIC_KEY: 'not a pem' }, 'JWT_PUBLIC_KEY'],
+    // Read at start: a PEM that does not parse, or a key that is not RSA, names the variable.
+    [{ JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----garbage-----END PUBLIC KEY-----' }, 'JWT_PUBLIC_KEY'],
+    [{ JWT_PUBLIC_KEY: ed25519PublicPem }, 'JWT_PUBLIC_KEY'],
+    [{ NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET }, 'JWT_SECRET'],
+    [{ NODE_ENV: 'production', JWT_SECRET: 'a-long-enough-secret', CUSTOMER_TOKEN_SECRET: DEV_JWT_SECRET }, 'CUSTOMER_TOKEN_SECRET'],
+    [{ DELIVERY_RETRY_BASE_MS: '100000', DELIVERY_RETRY_MAX_MS: '10' }, 'DELIVERY_RETRY_BASE_MS'],
     [{ MESSAGE_MAX_LENGTH: '20000' }, 'MESSAGE_MAX_LENGTH'],
     [{ DB_MIGRATE_ON_START: 'maybe' }, 'DB_MIGRATE_ON_START'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
@@ -75,7 +84,7 @@ describe('loadConfig', () => {
   });
 
   it('never takes the customer-token key from the source when a JWT setting is given', () => {
-    const pem = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----';
+    const pem = rsaPublicPem;
     // Development with a public key only: generated at start (null here), not the development secret.
     expect(loadConfig({ JWT_PUBLIC_KEY: pem }).customerToken.secret).toBeNull();
     expect(loadConfig({ JWT_SECRET: 'a-long-enough-secret' }).customerToken.secret).toBe('a-long-enough-secret');

@@ -1,4 +1,4 @@
-import { createPrivateKey, KeyObject, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -203,9 +203,19 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (env.JWT_PUBLIC_KEY) {
     const publicKey = env.JWT_PUBLIC_KEY.replace(/\\n/g, '\n');
     if (!publicKey.includes('BEGIN')) throw new ConfigError('JWT_PUBLIC_KEY must be a PEM public key');
+    // Read now, so that a malformed key stops the start naming the variable, not at the first token.
+    let key: KeyObject;
+    try {
+      key = createPublicKey(publicKey);
+    } catch (err) {
+      throw new ConfigError(`JWT_PUBLIC_KEY is not a readable PEM key (${(err as Error).message})`);
+    }
+    if (key.asymmetricKeyType !== 'rsa') throw new ConfigError(`JWT_PUBLIC_KEY must be an RSA key for RS256, not ${String(key.asymmetricKeyType)}`);
     jwt = { algorithm: 'RS256', publicKey, isDevDefault: false };
   } else if (env.JWT_SECRET) {
     if (env.JWT_SECRET.length < 16) throw new ConfigError('JWT_SECRET must be at least 16 characters');
+    // The development secret is in the source: anyone could sign tokens with it.
+    if (nodeEnv === 'production' && env.JWT_SECRET === DEV_JWT_SECRET) throw new ConfigError('JWT_SECRET must not be the development secret in production');
     jwt = { algorithm: 'HS256', secret: env.JWT_SECRET, isDevDefault: false };
   } else if (nodeEnv === 'production') {
     throw new ConfigError('NODE_ENV=production needs JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256)');
@@ -221,6 +231,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   let customerSecret: string | null = env.CUSTOMER_TOKEN_SECRET || null;
   if (customerSecret === null && jwt.algorithm === 'HS256') customerSecret = jwt.secret;
   if (customerSecret !== null && customerSecret.length < 16) throw new ConfigError('CUSTOMER_TOKEN_SECRET must be at least 16 characters');
+  if (nodeEnv === 'production' && env.CUSTOMER_TOKEN_SECRET === DEV_JWT_SECRET) {
+    throw new ConfigError('CUSTOMER_TOKEN_SECRET must not be the development secret in production');
+  }
   const encryptionMasterKey = parseMasterKey(env.ENCRYPTION_MASTER_KEY);
   if (customerSecret === null && nodeEnv === 'production' && !encryptionMasterKey) {
     throw new ConfigError(
@@ -232,6 +245,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be error, warn, log or debug');
   const logFormat = (env.LOG_FORMAT || (nodeEnv === 'production' ? 'json' : 'pretty')) as AppConfig['logFormat'];
   if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`LOG_FORMAT must be json or pretty, not "${String(env.LOG_FORMAT).slice(0, 40)}"`);
+
+  const deliveryRetryBaseMs = int(env, 'DELIVERY_RETRY_BASE_MS', 2000, 1, 3_600_000);
+  const deliveryRetryMaxMs = int(env, 'DELIVERY_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000);
+  if (deliveryRetryBaseMs > deliveryRetryMaxMs) {
+    throw new ConfigError(`DELIVERY_RETRY_BASE_MS (${deliveryRetryBaseMs}) must not be greater than DELIVERY_RETRY_MAX_MS (${deliveryRetryMaxMs})`);
+  }
 
   return new AppConfig({
     nodeEnv,
@@ -256,8 +275,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     messageWriteLanes: int(env, 'MESSAGE_WRITE_LANES', 1, 1, 32),
     deliveryPollMs: int(env, 'DELIVERY_POLL_MS', 1000, 10, 600_000),
     deliveryMaxAttempts: int(env, 'DELIVERY_MAX_ATTEMPTS', 10, 1, 1000),
-    deliveryRetryBaseMs: int(env, 'DELIVERY_RETRY_BASE_MS', 2000, 1, 3_600_000),
-    deliveryRetryMaxMs: int(env, 'DELIVERY_RETRY_MAX_MS', 15 * 60_000, 1, 86_400_000),
+    deliveryRetryBaseMs,
+    deliveryRetryMaxMs,
     // Off: this instance serves clients only and leaves the outbox to instances that have it on.
     deliveryWorker: bool(env, 'DELIVERY_WORKER', true),
     deliveryConcurrency: int(env, 'DELIVERY_CONCURRENCY', 8, 1, 64),
