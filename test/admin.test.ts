@@ -144,6 +144,15 @@ describe('admin REST', () => {
     expect(noSecret.body.message).toMatch(/password or privateKey/);
     // A key the connection could not use is refused when saved, naming the cause (it was accepted,
     // and only a delivery's log said why the target failed).
+    const keyTarget = (privateKey: string) => ({
+      type: 'sftp',
+      host: '127.0.0.1',
+      port: 22,
+      username: 'u',
+      privateKey,
+      remoteDir: '/in',
+      hostKeySha256: 'SHA256:' + 'B'.repeat(43),
+    });
     const ed25519Pkcs8 = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const rsaPublic = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     const encrypted = generateKeyPairSync('rsa', { modulusLength: 1024 })
@@ -155,29 +164,13 @@ describe('admin REST', () => {
       [rsaPublic, /public key|Unsupported key format/],
       [encrypted, /passphrase/],
     ] as const) {
-      const bad = await http<Err>(stack.app, 'PUT', '/v1/admin/export-target', admin, {
-        type: 'sftp',
-        host: '127.0.0.1',
-        port: 22,
-        username: 'u',
-        privateKey,
-        remoteDir: '/in',
-        hostKeySha256: 'SHA256:' + 'B'.repeat(43),
-      });
+      const bad = await http<Err>(stack.app, 'PUT', '/v1/admin/export-target', admin, keyTarget(privateKey));
       expect(bad.status).toBe(400);
       expect(bad.body.message).toMatch(/^privateKey: /);
       expect(bad.body.message).toMatch(cause);
     }
     const usable = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-    const withKey = await http<{ hasPrivateKey: boolean }>(stack.app, 'PUT', '/v1/admin/export-target', admin, {
-      type: 'sftp',
-      host: '127.0.0.1',
-      port: 22,
-      username: 'u',
-      privateKey: usable,
-      remoteDir: '/in',
-      hostKeySha256: 'SHA256:' + 'B'.repeat(43),
-    });
+    const withKey = await http<{ hasPrivateKey: boolean }>(stack.app, 'PUT', '/v1/admin/export-target', admin, keyTarget(usable));
     expect(withKey.status).toBe(200);
     expect(withKey.body.hasPrivateKey).toBe(true);
     const secret = 'Sup3r-Secret-Password-Value';

@@ -19,6 +19,17 @@ describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s'
   const company = `resendco-${kind}`;
   const sameId = 'ann';
   let chatId = '';
+  // The service's database, opened beside it (MariaDB, or the SQLite file in its work folder).
+  const openDataSource = async () => {
+    const ds = new DataSource(
+      await resolveDataSourceOptions(
+        loadConfig({ DATABASE_URL: db?.url ?? `sqlite:${join(app.workDir, 'data', 'webchat.sqlite')}`, NODE_ENV: 'test' }),
+        ENTITIES,
+      ),
+    );
+    await ds.initialize();
+    return ds;
+  };
 
   beforeAll(async () => {
     if (kind === 'mariadb') {
@@ -177,13 +188,7 @@ describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s'
     }
 
     // each message stored once, nothing else
-    const ds = new DataSource(
-      await resolveDataSourceOptions(
-        loadConfig({ DATABASE_URL: db?.url ?? `sqlite:${join(app.workDir, 'data', 'webchat.sqlite')}`, NODE_ENV: 'test' }),
-        ENTITIES,
-      ),
-    );
-    await ds.initialize();
+    const ds = await openDataSource();
     try {
       const rows = (await ds.query('SELECT seq, sender_role, sender_id, client_msg_id FROM messages WHERE chat_id = ? ORDER BY seq', [id])) as {
         seq: number;
@@ -205,13 +210,7 @@ describe.each(['mariadb', 'sqlite'] as const)('sender identity of resends on %s'
 
   it('migrates back to the former key keeping every message (the later of clashing ids lose their clientMsgId), and forward again', async () => {
     await app.stop();
-    const ds = new DataSource(
-      await resolveDataSourceOptions(
-        loadConfig({ DATABASE_URL: db?.url ?? `sqlite:${join(app.workDir, 'data', 'webchat.sqlite')}`, NODE_ENV: 'test' }),
-        ENTITIES,
-      ),
-    );
-    await ds.initialize();
+    const ds = await openDataSource();
     try {
       const applied = async () => ((await ds.query('SELECT name FROM schema_migrations')) as { name: string }[]).map((r) => r.name);
       for (let i = 0; i < 10 && (await applied()).includes('ResendSenderRole1795320000000'); i++) await ds.undoLastMigration();

@@ -6,7 +6,7 @@ import type { NextFunction, Request, Response } from 'express';
 // erasure request was accepted. A request that carries a body of another type is refused here.
 // A request without a body (an end, a retry) needs no content type. socket.io's requests (its
 // polling transport posts text/plain) never come here: engine.io takes them before Express.
-export const NOT_JSON_MESSAGE = 'the request body must be JSON (content-type: application/json)';
+const NOT_JSON_MESSAGE = 'the request body must be JSON (content-type: application/json)';
 
 export function jsonBodiesOnly(): (req: Request, res: Response, next: NextFunction) => void {
   return (req, res, next) => {
