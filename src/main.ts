@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
-import { Logger as PinoNestLogger } from 'nestjs-pino';
+import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from './socket/redis-io.adapter';
 import { buildOpenApiDocument } from './openapi';
@@ -12,8 +12,10 @@ import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { GracefulShutdown } from './common/graceful-shutdown';
 import { restDrain } from './http/rest-drain';
 import { jsonBodiesOnly } from './http/json-bodies-only';
+import { pinoParams } from './logging/pino-options';
+import { databaseLabel, LISTEN, redisLabel, startFailure, startStep } from './start-failure';
 
-async function bootstrap(): Promise<void> {
+function main(): void {
   let config: AppConfig;
   try {
     config = loadConfig();
@@ -24,9 +26,23 @@ async function bootstrap(): Promise<void> {
     }
     throw err;
   }
-  // Lines logged while the app is built wait for the structured logger (LoggingModule, LOG_LEVEL and
-  // LOG_FORMAT), which then writes every line, Nest's own included.
-  const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  // The structured logger (LOG_LEVEL and LOG_FORMAT) writes from the first line on: the database's
+  // connection attempts while the app is built, and a start that fails, are lines like any other.
+  const params = pinoParams(config);
+  const startLogger = new PinoNestLogger(new PinoLogger(params), params);
+  bootstrap(config, startLogger).catch((err: unknown) => {
+    const { msg, cause } = startFailure(err, config);
+    startLogger.fatal({ msg, cause, phase: 'start' }, 'Bootstrap');
+    process.exit(1);
+  });
+}
+
+async function bootstrap(config: AppConfig, startLogger: PinoNestLogger): Promise<void> {
+  // abortOnError false: a module that fails to build rejects here (main's one line, exit 1) instead
+  // of Nest aborting the process with a core dump.
+  const app = await startStep(`building the app on its database (${databaseLabel(config)})`, () =>
+    NestFactory.create(AppModule.forRoot(config), { logger: startLogger, abortOnError: false }),
+  );
   app.useLogger(app.get(PinoNestLogger));
   const logger = new Logger('Bootstrap');
   app.useGlobalPipes(appValidationPipe());
@@ -36,17 +52,15 @@ async function bootstrap(): Promise<void> {
   app.enableCors({ origin: true });
   if (config.redisUrl) {
     const adapter = new RedisIoAdapter(app, config.redisUrl);
-    await adapter.connect();
+    await startStep(`connecting to Redis at ${redisLabel(config.redisUrl)}`, () => adapter.connect(config.startConnectAttempts * 2000));
     app.useWebSocketAdapter(adapter);
   }
   if (config.jwt.isDevDefault) {
     logger.warn('No JWT_SECRET or JWT_PUBLIC_KEY: using the built-in development secret. Never run like this in production.');
   }
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs/openapi.json' });
-  await app.listen(config.port, '0.0.0.0');
-  const where =
-    config.database.type === 'sqlite' ? `SQLite ${config.database.path}` : `MySQL ${config.database.host}:${config.database.port}/${config.database.database}`;
-  logger.log(`listening on port ${config.port} (database: ${where}, local exports: ${config.exportLocalDir})`);
+  await startStep(LISTEN, () => app.listen(config.port, '0.0.0.0'));
+  logger.log(`listening on port ${config.port} (database: ${databaseLabel(config)}, local exports: ${config.exportLocalDir})`);
   stopOnSignals(app, shutdown, config.shutdownDeadlineMs);
 }
 
@@ -89,4 +103,4 @@ function stopOnSignals(app: INestApplication, shutdown: GracefulShutdown, deadli
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, (s: NodeJS.Signals) => void stop(s));
 }
 
-void bootstrap();
+main();

@@ -23,6 +23,8 @@ export class AppConfig {
   readonly database!: DatabaseConfig;
   readonly migrateOnStart!: boolean;
   readonly dbPoolSize!: number;
+  /** Attempts to connect to the database at start, 2 s apart, before the start fails. */
+  readonly startConnectAttempts!: number;
   readonly jwt!: { algorithm: 'HS256'; secret: string; isDevDefault: boolean } | { algorithm: 'RS256'; publicKey: string; isDevDefault: false };
   // secret null: none configured (RS256 without CUSTOMER_TOKEN_SECRET); the service generates one
   // and keeps it in the database, shared by every instance.
@@ -257,6 +259,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port: servicePort(env),
     database,
     dbPoolSize: int(env, 'DB_POOL_SIZE', 30, 2, 500),
+    startConnectAttempts: int(env, 'START_CONNECT_ATTEMPTS', 30, 1, 1000),
     migrateOnStart: bool(env, 'DB_MIGRATE_ON_START', database.type === 'sqlite'),
     jwt,
     customerToken: { secret: customerSecret, ttlSeconds: int(env, 'CUSTOMER_TOKEN_TTL_SECONDS', 86_400, 60, 30 * 86_400) },

@@ -22,8 +22,11 @@ export class DatabaseModule {
             // The embedded SQLite default migrates itself; MySQL is migrated by `npm run migration:run`
             // unless DB_MIGRATE_ON_START says otherwise.
             migrationsRun: config.migrateOnStart,
-            retryAttempts: 30,
+            // A database still starting beside the service (compose, a pod) is waited for; each
+            // attempt that fails is logged, and the last one fails the start (main.ts).
+            retryAttempts: config.startConnectAttempts,
             retryDelay: 2000,
+            verboseRetryLog: true,
           }),
           // Every caller shares SQLite's one connection: see sqlite-serial.ts. On MySQL a transaction's
           // writes whose results nobody reads ride with its next statement: see write-behind.ts.

@@ -18,11 +18,41 @@ export class RedisIoAdapter extends IoAdapter {
     super(app);
   }
 
-  async connect(): Promise<void> {
-    const pub = createClient({ url: this.url });
+  // At start: Redis has `withinMs` to answer, else the start fails naming the last error. Later a
+  // lost connection is retried with a backoff (up to 3 s apart), logged when lost and when back.
+  async connect(withinMs: number): Promise<void> {
+    const pub = createClient({
+      url: this.url,
+      socket: { connectTimeout: 2000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 3000) },
+    });
     const sub = pub.duplicate();
-    for (const c of [pub, sub]) c.on('error', (err: Error) => this.log.warn(`redis: ${err.message}`));
-    await Promise.all([pub.connect(), sub.connect()]);
+    let lastError: Error | null = null;
+    let down = false;
+    for (const c of [pub, sub]) {
+      c.on('error', (err: Error) => {
+        lastError = err;
+        if (!down) this.log.warn(`redis unreachable (${err.message}): socket.io rooms are not shared until it is back`);
+        down = true;
+      });
+      c.on('ready', () => {
+        if (down) this.log.log('redis is back: socket.io rooms are shared again');
+        down = false;
+      });
+    }
+    const connected = Promise.all([pub.connect(), sub.connect()]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_res, rej) => {
+      timer = setTimeout(() => rej(new Error(`no answer within ${Math.round(withinMs / 1000)} s${lastError ? ` (${lastError.message})` : ''}`)), withinMs);
+    });
+    try {
+      await Promise.race([connected, late]);
+    } catch (err) {
+      connected.catch(() => undefined);
+      for (const c of [pub, sub]) c.destroy();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
     this.clients = [pub, sub];
     this.adapterConstructor = createAdapter(pub, sub);
   }

@@ -25,7 +25,9 @@ interface Pair {
   held: { to: Socket; chunk: Buffer }[];
 }
 
-export async function startTcpProxy(targetPort: number, opts: { stalled?: boolean; resetAfterBytes?: number | null } = {}): Promise<TcpProxy> {
+// `port`: listen on this port (a proxy closed and started again on its port plays a server that
+// went away and came back); a free one when not given.
+export async function startTcpProxy(targetPort: number, opts: { stalled?: boolean; resetAfterBytes?: number | null; port?: number } = {}): Promise<TcpProxy> {
   let resetAt: number | null = opts.resetAfterBytes ?? null;
   let stalled = opts.stalled ?? false;
   let accepted = 0;
@@ -90,7 +92,7 @@ export async function startTcpProxy(targetPort: number, opts: { stalled?: boolea
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, HOST, () => resolve());
+    server.listen(opts.port ?? 0, HOST, () => resolve());
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
