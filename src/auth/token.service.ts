@@ -73,7 +73,7 @@ export class TokenService implements OnModuleInit {
       const reason = e instanceof jwt.TokenExpiredError ? 'token expired' : 'invalid token';
       throw new AuthError('unauthorized', reason);
     }
-    const principal = this.toPrincipal(payload);
+    const principal = principalOf(payload);
     if (!accepted.includes(principal.role)) {
       throw new AuthError('forbidden', `role ${principal.role} may not use this (needs ${accepted.join(' or ')})`, principal);
     }
@@ -88,31 +88,33 @@ export class TokenService implements OnModuleInit {
       expiresIn: this.config.customerToken.ttlSeconds,
     });
   }
+}
 
-  private toPrincipal(payload: jwt.JwtPayload | string): Principal {
-    if (typeof payload !== 'object' || payload === null) throw new AuthError('unauthorized', 'invalid token claims');
-    const { sub, company, role, chat, name, login, exp } = payload as Record<string, unknown>;
-    if (typeof exp !== 'number') throw new AuthError('unauthorized', 'token has no exp');
-    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || !sub.isWellFormed())
-      throw new AuthError('unauthorized', 'token sub is missing or invalid');
-    if (typeof company !== 'string' || !COMPANY_RE.test(company)) throw new AuthError('unauthorized', 'token company is missing or invalid');
-    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new AuthError('unauthorized', 'token role is missing or invalid');
-    const p: Principal = { sub, company, role: role as Role, exp };
-    if (role === 'customer') {
-      if (typeof chat !== 'string' || chat.length === 0 || chat.length > 64) throw new AuthError('unauthorized', 'customer token has no chat');
-      p.chat = chat;
-    }
-    // Contract section 8: identifiers holding a card number are refused (never silently changed, so
-    // the token is refused with the reason); a display name is free text and is masked.
-    for (const [claim, value] of [
-      ['sub', sub],
-      ['company', company],
-      ['login', login],
-    ] as const) {
-      if (typeof value === 'string' && containsCardNumber(value)) throw new AuthError('unauthorized', `token ${claim} must not contain a card number`);
-    }
-    if (typeof name === 'string' && name.length <= 255) p.name = redactCardData(name);
-    if (typeof login === 'string' && login.length <= 255) p.login = login;
-    return p;
+// A verified token's claims as the service reads them; AuthError says which claim is wrong. The
+// token command (src/cli/mint-token.ts) checks what it mints with it.
+export function principalOf(payload: jwt.JwtPayload | string): Principal {
+  if (typeof payload !== 'object' || payload === null) throw new AuthError('unauthorized', 'invalid token claims');
+  const { sub, company, role, chat, name, login, exp } = payload as Record<string, unknown>;
+  if (typeof exp !== 'number') throw new AuthError('unauthorized', 'token has no exp');
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || !sub.isWellFormed())
+    throw new AuthError('unauthorized', 'token sub is missing or invalid');
+  if (typeof company !== 'string' || !COMPANY_RE.test(company)) throw new AuthError('unauthorized', 'token company is missing or invalid');
+  if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new AuthError('unauthorized', 'token role is missing or invalid');
+  const p: Principal = { sub, company, role: role as Role, exp };
+  if (role === 'customer') {
+    if (typeof chat !== 'string' || chat.length === 0 || chat.length > 64) throw new AuthError('unauthorized', 'customer token has no chat');
+    p.chat = chat;
   }
+  // Contract section 8: identifiers holding a card number are refused (never silently changed, so
+  // the token is refused with the reason); a display name is free text and is masked.
+  for (const [claim, value] of [
+    ['sub', sub],
+    ['company', company],
+    ['login', login],
+  ] as const) {
+    if (typeof value === 'string' && containsCardNumber(value)) throw new AuthError('unauthorized', `token ${claim} must not contain a card number`);
+  }
+  if (typeof name === 'string' && name.length <= 255) p.name = redactCardData(name);
+  if (typeof login === 'string' && login.length <= 255) p.login = login;
+  return p;
 }
