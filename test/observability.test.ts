@@ -209,7 +209,7 @@ describe('metrics and structured logs of a full chat', () => {
     const aboutChat = parsed.filter((p, i) => lines[i].includes(chatId));
     expect(aboutChat.length).toBeGreaterThan(5);
     for (const p of aboutChat) expect([p.msg, p.chatId]).toEqual([p.msg, chatId]);
-    for (const p of aboutChat.filter((x) => x.context !== undefined)) expect([p.msg, p.companyId]).toEqual([p.msg, company]);
+    for (const p of aboutChat.filter((x) => x.context !== undefined && x.context !== 'HttpRequest')) expect([p.msg, p.companyId]).toEqual([p.msg, company]);
     const msgs = aboutChat.map((p) => p.msg);
     for (const expected of ['chat created', 'agent joined', 'chat ended', 'recording produced', 'recording delivered']) expect(msgs).toContain(expected);
     // Lines of socket events carry the event, its namespace and the chat.
@@ -219,6 +219,13 @@ describe('metrics and structured logs of a full chat', () => {
     const delivery = parsed.filter((p) => p.context === 'DeliveryWorker' || p.context === 'SftpTransport');
     expect(delivery.length).toBeGreaterThan(0);
     for (const p of delivery) expect([p.msg, p.recordingId]).toEqual([p.msg, p.companyId === failing ? failedRecordingId : recordingId]);
+    // A delivery is the worker's, not a request's: no line of it carries the request id of the
+    // chat end that woke the worker (nor of any later request, on its retries).
+    for (const p of delivery) expect([p.msg, p.reqId]).toEqual([p.msg, undefined]);
+    // Each HTTP request's own line names its context too.
+    const httpLines = parsed.filter((p) => p.req !== undefined && p.res !== undefined);
+    expect(httpLines.length).toBeGreaterThan(3);
+    for (const p of httpLines) expect([p.msg, p.context]).toEqual([p.msg, 'HttpRequest']);
     expect(parsed.find((p) => p.msg === 'recording delivered')).toMatchObject({ recordingId, chatId, companyId: company });
     expect(parsed.find((p) => p.msg === 'recording produced')).toMatchObject({ recordingId, chatId, companyId: company });
     const failures = parsed.filter((p) => p.context === 'DeliveryWorker' && typeof p.msg === 'string' && p.msg.startsWith('delivery failed'));

@@ -10,6 +10,7 @@ import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
 import { bodyDigest, canonicalAt, canonicalTail, CHAIN_ORIGIN_HEX, nextLinkHex } from './message-chain';
 import { SenderRole } from './message.entity';
+import { detached } from '../logging/log-context';
 
 export interface AppendRequest {
   chatId: string;
@@ -130,7 +131,7 @@ export class MessageStore implements OnModuleDestroy {
       lane.queue.push({ req: queued, resolve, reject });
       if (!lane.flushing) {
         lane.flushing = true;
-        setImmediate(() => void this.drain(lane));
+        detached(() => setImmediate(() => void this.drain(lane)));
       }
     });
   }

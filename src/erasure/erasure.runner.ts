@@ -10,6 +10,7 @@ import { RecordingErasureService } from '../recording/recording-erasure.service'
 import { ErasureRemoval } from './erasure-removal';
 import { ErasureEntity } from './erasure.entity';
 import { ErasureRepository } from './erasure.repository';
+import { detached } from '../logging/log-context';
 
 // How often, at most, one run goes back to chats whose recording a worker is delivering right now,
 // and how long it waits between: then the run stops and a later sweep resumes.
@@ -75,7 +76,7 @@ export class ErasureRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   kick(): void {
-    setImmediate(() => void this.sweep());
+    detached(() => setImmediate(() => void this.sweep()));
   }
 
   async sweep(): Promise<void> {

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { AppConfig } from '../config/app-config';
-import { withLogContext } from '../logging/log-context';
+import { detached, withLogContext } from '../logging/log-context';
 import { AppMetrics } from '../metrics/app-metrics';
 import { DeliveryFailure, deliveryFailureOf } from './delivery-failure';
 import { DeliveryJobRepository, DeliveryJobView } from './delivery-job.repository';
@@ -133,7 +133,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer = detached(() => setTimeout(() => void this.tick(), ms));
     this.timer.unref();
   }
 

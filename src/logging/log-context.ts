@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 
 // Who and what a log line is about. Identifiers only: never a message body, a token or a secret.
 export interface LogFields {
@@ -44,4 +44,16 @@ function mergedOf(c: Context): Readonly<Record<string, string>> {
   for (const [k, v] of Object.entries(c.fields)) if (typeof v === 'string') merged[k] = v;
   c.merged = merged;
   return merged;
+}
+
+// The context this module was loaded in: no request, no socket event, no job.
+const ROOT = new AsyncResource('webchat.detached');
+
+// Runs fn outside every request's and event's context: the log fields of this module and the
+// request logger of pino-http alike (both live in AsyncLocalStorage). For work that a request or an
+// event only starts (a wake of the delivery worker, a batch that serves many chats, a sweep): the
+// timers and promises it creates inherit the context they are created in, so without this every
+// later line of a worker's loop would carry the reqId or chatId of whatever woke it first.
+export function detached<T>(fn: () => T): T {
+  return ROOT.runInAsyncScope(fn);
 }

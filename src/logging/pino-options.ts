@@ -86,6 +86,9 @@ export function pinoParams(config: AppConfig): Params {
           return chatId ? { chatId } : {};
         },
         autoLogging: { ignore: (req: IncomingMessage) => probes.test(req.url ?? '') },
+        // A request's own line names its context like every other line.
+        customSuccessObject: (_req: IncomingMessage, _res: ServerResponse, val: Record<string, unknown>) => ({ ...val, context: 'HttpRequest' }),
+        customErrorObject: (_req: IncomingMessage, _res: ServerResponse, _err: Error, val: Record<string, unknown>) => ({ ...val, context: 'HttpRequest' }),
         customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
           err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       },

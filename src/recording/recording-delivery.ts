@@ -17,6 +17,7 @@ import { RecordingSnapshots } from './recording-snapshots';
 import { RecordingRepository } from './recording.repository';
 import { RecordingEntity } from './recording.entity';
 import { DeliveredFileEntity } from './delivered-file.entity';
+import { detached } from '../logging/log-context';
 
 // "Large" is judged by the recording's span of messages: those are rendered a few at a time.
 export const LARGE_RENDER_MESSAGES = 500;
@@ -281,7 +282,7 @@ class NameReservations {
     const claimed = new Promise<boolean>((settle) => this.waiting.push({ id, name, key, settle }));
     if (!this.flushing) {
       this.flushing = true;
-      setImmediate(() => void this.flush());
+      detached(() => setImmediate(() => void this.flush()));
     }
     return claimed;
   }
