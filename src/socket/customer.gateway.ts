@@ -75,5 +75,10 @@ export class CustomerGateway implements OnGatewayInit, OnGatewayConnection {
     if (!p) return;
     this.dispatcher.attach(socket, this.events, this.logger);
     await socket.join(chatRoom(p.chat as string));
+    // A widget that (re)connects to a chat that has ended (it was away when the end was relayed)
+    // is told so at once. Read after joining the room: an end committed meanwhile reaches it by the
+    // room, by this read, or both (the event is the same), never by neither.
+    const chat = await this.chats.find(p.company, p.chat as string).catch(() => null);
+    if (chat?.status === 'ended' && socket.connected) socket.emit('chat.ended', { chatId: chat.id });
   }
 }
