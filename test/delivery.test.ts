@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { http, token, waitFor } from './support/app';
 import { endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
 import { deliveryStack } from './support/stack';
@@ -38,6 +40,28 @@ describe('delivery to the SFTP server', () => {
     const jobs = await stack.db.query('SELECT * FROM delivery_jobs WHERE recording_id = ?', [recs[0].id]);
     expect(jobs).toEqual([]);
     expect(stack.sshd.listFiles()).toEqual([]);
+  });
+
+  it('checks a target whose folder does not exist yet as deliveries find it: they create it, so does the check', async () => {
+    const company = 'newfolder';
+    const admin = token({ sub: 'adm', company, role: 'admin' });
+    const body = { ...sftpTargetBody(stack.sshd), remoteDir: `${stack.sshd.remoteDir}/not-yet/deeper` };
+    expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, body)).status).toBe(200);
+    const check = await http<{ ok: boolean; error?: { message: string } }>(stack.app, 'POST', '/v1/admin/export-target/check', admin);
+    expect(check.body).toEqual({ ok: true });
+    // The folder is there and the probe is gone.
+    expect(existsSync(join(stack.sshd.localDir, 'not-yet', 'deeper'))).toBe(true);
+    expect(readdirSync(join(stack.sshd.localDir, 'not-yet', 'deeper'))).toEqual([]);
+    // And a delivery to it lands there.
+    const chat = await openChat(stack.app, company);
+    try {
+      await exchange(chat, ['hello']);
+      await endChat(chat);
+    } finally {
+      chat.close();
+    }
+    await waitFor('the delivery', async () => (await recordingsOf(company, chat.chatId))[0]?.status === 'delivered');
+    expect(stack.sshd.listFiles().every((f) => f.startsWith('not-yet/deeper/'))).toBe(true);
   });
 
   it('delivers nothing to a server with the wrong host key, and says why', async () => {

@@ -81,6 +81,10 @@ export class SftpTransport {
     await this.withConnection(target, async (c) => {
       const dir = normalizeDir(target.remoteDir);
       const probe = posix.join(dir, `.probe-${process.pid}-${Date.now()}.part`);
+      // Deliveries create the folder when it is missing; the check does as they do, so a target
+      // that works is not reported broken before its first delivery.
+      await this.op(c, 'mkdir', () => c.client.mkdir(dir, true));
+      c.dirs.add(dir);
       await this.op(c, 'put', () => c.client.put(Buffer.from('probe'), probe));
       await this.op(c, 'delete', () => c.client.delete(probe));
     });
