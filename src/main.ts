@@ -1,7 +1,8 @@
 import 'reflect-metadata';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
@@ -11,7 +12,7 @@ import { appValidationPipe } from './common/validation.pipe';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { GracefulShutdown } from './common/graceful-shutdown';
 import { restDrain } from './http/rest-drain';
-import { jsonBodiesOnly } from './http/json-bodies-only';
+import { isJson, jsonBodiesOnly } from './http/json-bodies-only';
 import { pinoParams } from './logging/pino-options';
 import { databaseLabel, LISTEN, redisLabel, startFailure, startStep } from './start-failure';
 
@@ -41,7 +42,7 @@ async function bootstrap(config: AppConfig, startLogger: PinoNestLogger): Promis
   // abortOnError false: a module that fails to build rejects here (main's one line, exit 1) instead
   // of Nest aborting the process with a core dump.
   const app = await startStep(`building the app on its database (${databaseLabel(config)})`, () =>
-    NestFactory.create(AppModule.forRoot(config), { logger: startLogger, abortOnError: false }),
+    NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger: startLogger, abortOnError: false }),
   );
   app.useLogger(app.get(PinoNestLogger));
   const logger = new Logger('Bootstrap');
@@ -49,6 +50,9 @@ async function bootstrap(config: AppConfig, startLogger: PinoNestLogger): Promis
   const shutdown = app.get(GracefulShutdown);
   app.use(restDrain(shutdown));
   app.use(jsonBodiesOnly());
+  // Express's JSON parser (Nest's default limit of 100 kB) for every type jsonBodiesOnly lets
+  // through: by default it read application/json alone, and a `+json` body reached the route empty.
+  app.useBodyParser('json', { type: (req: IncomingMessage) => isJson(req.headers['content-type']) });
   app.enableCors({ origin: true });
   if (config.redisUrl) {
     const adapter = new RedisIoAdapter(app, config.redisUrl);

@@ -157,6 +157,16 @@ describe('bad input and credentials', () => {
       expect(settings.body.recordingEnabled).toBe(true);
       const charset = await send('PUT', '/v1/admin/settings', 'application/json; charset=utf-8', '{"retentionDays":30}');
       expect(charset.status).toBe(200);
+      // A structured +json type is JSON too (docs/api.md), and is read, not let through empty.
+      for (const [type, days] of [
+        ['application/merge-patch+json', 31],
+        ['application/vnd.api+json; charset=utf-8', 32],
+      ] as const) {
+        const plus = await send('PUT', '/v1/admin/settings', type, JSON.stringify({ retentionDays: days }));
+        expect([type, plus.status]).toEqual([type, 200]);
+        const now = await http<{ retentionDays: number }>(stack.app, 'GET', '/v1/admin/settings', admin);
+        expect([type, now.body.retentionDays]).toEqual([type, days]);
+      }
       // Without a body (an end, a retry) no content type is needed: this one reaches the route.
       const noBody = await fetch(`${stack.app.url}/v1/flow/chats/no-such-chat/end`, { method: 'POST', headers: { authorization: `Bearer ${flow}` } });
       expect(noBody.status).toBe(404);

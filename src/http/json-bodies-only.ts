@@ -22,7 +22,8 @@ function carriesBody(req: Request): boolean {
 }
 
 // application/json, or a structured +json type (application/merge-patch+json), with any parameters.
-function isJson(contentType: string | undefined): boolean {
+// The JSON body parser reads exactly these (main.ts), so a body let through here is also read.
+export function isJson(contentType: string | undefined): boolean {
   if (!contentType) return false;
   const type = contentType.split(';', 1)[0].trim().toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
