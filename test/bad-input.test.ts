@@ -172,6 +172,29 @@ describe('bad input and credentials', () => {
       expect(noBody.status).toBe(404);
     });
 
+    // The customer id becomes the customer token's sub: every id accepted must give a token the
+    // widget can connect with (a 129-255 character id, or one with a lone surrogate, gave a token
+    // that the /customer handshake refused).
+    it('accepts only customer ids that its customer token can carry', async () => {
+      const create = (id: unknown) =>
+        http<{ customerToken: string; message?: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 's', customer: { id } });
+      for (const id of ['c'.repeat(255), 'é'.repeat(200)]) {
+        const created = await create(id);
+        expect(created.status).toBe(201);
+        const widget = await connect(stack.app, '/customer', created.body.customerToken);
+        try {
+          expect(await emit(widget, 'message', { clientMsgId: 'long-id', text: 'hello' })).toMatchObject({ ok: true, seq: 1 });
+        } finally {
+          widget.close();
+        }
+      }
+      for (const id of ['c'.repeat(256), '', 'a\ud800b']) {
+        const refused = await create(id);
+        expect([id.length, refused.status]).toEqual([id.length, 400]);
+        expect(refused.body.message).toContain('customer.id');
+      }
+    });
+
     it("answers 404 for an unknown chat or another company's chat", async () => {
       expect((await http(stack.app, 'POST', '/v1/flow/chats/nope/end', flow)).body).toMatchObject({ statusCode: 404, code: 'not_found' });
       const otherFlow = token({ sub: 'flow-x', company: 'otherco', role: 'flow' });

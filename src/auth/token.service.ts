@@ -96,7 +96,10 @@ export function principalOf(payload: jwt.JwtPayload | string): Principal {
   if (typeof payload !== 'object' || payload === null) throw new AuthError('unauthorized', 'invalid token claims');
   const { sub, company, role, chat, name, login, exp } = payload as Record<string, unknown>;
   if (typeof exp !== 'number') throw new AuthError('unauthorized', 'token has no exp');
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 128 || !sub.isWellFormed())
+  // A customer's sub is the customer id the flow gave (up to 255 characters, the width of every
+  // column it goes to); a platform user's is stored where 128 fit.
+  const subMax = role === 'customer' ? 255 : 128;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > subMax || !sub.isWellFormed())
     throw new AuthError('unauthorized', 'token sub is missing or invalid');
   if (typeof company !== 'string' || !COMPANY_RE.test(company)) throw new AuthError('unauthorized', 'token company is missing or invalid');
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new AuthError('unauthorized', 'token role is missing or invalid');

@@ -4,7 +4,8 @@ import { IsWellFormed, MaxJsonLength, NoCardNumber, NoCardNumberInKeys } from '.
 import { IsBoolean, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 
 export class CustomerInfoDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) @NoCardNumber() id?: string;
+  // The customer token's sub: a customer id the token could not carry would lock the customer out.
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(255) @IsWellFormed() @NoCardNumber() id?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(255) name?: string;
 }
 
