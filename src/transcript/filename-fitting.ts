@@ -137,10 +137,11 @@ function joinPieces(pieces: Piece[], cap: number): string {
  * Cuts the marked values of a rendered name (extension not included) so that every segment fits in
  * 255 bytes (the last one with `reserve` bytes for its extension) and the whole in 1024 with room
  * for a collision suffix, and spells
- * a segment that its values leave blank as `_`. Literal text is left alone: if it alone is too long,
+ * a segment that its values leave blank as `_` (with `emptyAsBlank`, an empty segment too: a
+ * missing value renders as nothing, so it carries no mark). Literal text is left alone: if it alone is too long,
  * validation refuses the name. Returns the name without marks.
  */
-export function fitValues(name: string, reserve: number): string {
+export function fitValues(name: string, reserve: number, emptyAsBlank = false): string {
   const segments = name.split('/').map(piecesOf);
   const last = segments.length - 1;
   const maxValue = (ps: Piece[]) => ps.reduce((n, p) => (p.value ? Math.max(n, p.bytes) : n), 0);
@@ -149,6 +150,8 @@ export function fitValues(name: string, reserve: number): string {
     segments.map((ps, i) => {
       const hasValue = ps.some((p) => p.value);
       let seg = joinPieces(ps, Math.min(caps[i], globalCap));
+      // A segment left empty (a missing value, rendered as nothing) is blank like one of spaces.
+      if (emptyAsBlank && seg === '') return '_';
       if (!hasValue) return seg;
       // Blank or dot-only because of its values: a placeholder instead of a refusal.
       if (seg.trim() === '' || seg === '.' || seg === '..') seg = '_';

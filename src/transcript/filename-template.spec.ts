@@ -451,6 +451,18 @@ describe('renderFilename: long values are cut to fit (issue 9 item 15)', () => {
     expectDeliverable(name, 'text');
   });
 
+  it('spells a segment that missing values leave empty "_" at delivery, whatever the other values', () => {
+    const deliver = (template: string, over: Partial<FilenameValues>) => deliverableFilename(template, values(over), 'UTC', 'text');
+    const t = '{{service}}-{{label}}/{{customerName}}/x';
+    expect(deliver(t, { service: 'sales', label: null, customerName: null })).toBe('sales-/_/x.txt');
+    expect(deliver(t, { service: 'sales', label: null, customerName: 'Alice' })).toBe('sales-/Alice/x.txt');
+    expect(deliver('{{label}}/{{chatId}}', { label: null })).toBe(`_/${CHAT}.txt`);
+    expect(deliver('{{chatId}}/{{label}}', { label: null })).toBe(`${CHAT}/_.txt`);
+    expect(deliver('{{#if label}}{{label}}{{/if}}/{{chatId}}', { label: null })).toBe(`_/${CHAT}.txt`);
+    // The word "none" never stands in for a value.
+    expect(deliver('{{label}}-{{customerId}}/{{chatId}}', { label: null, customerId: null })).toBe(`-/${CHAT}.txt`);
+  });
+
   it('pad counts the characters of the value only', () => {
     expect(render('{{pad externalId 8}}', { externalId: '42' })).toBe('00000042.txt');
   });

@@ -67,7 +67,14 @@ export { cutUtf8 } from './filename-fitting';
  * values are cut so that the name (and its sidecar's, if `options.sidecar`) fits.
  * Throws FilenameTemplateError (with `reason`) when the template or the resulting name is refused.
  */
-export function renderFilename(template: string, values: FilenameValues, timeZone: string, format: TranscriptFormat, options: FilenameOptions = {}): string {
+export function renderFilename(
+  template: string,
+  values: FilenameValues,
+  timeZone: string,
+  format: TranscriptFormat,
+  options: FilenameOptions = {},
+  emptyAsBlank = false,
+): string {
   const extension = extensionOf(format);
   assertTimeZone(timeZone);
   const fn = compile(template);
@@ -82,14 +89,14 @@ export function renderFilename(template: string, values: FilenameValues, timeZon
   // Look-alike slashes and format characters in the literal text (a template saved before they
   // were refused) are replaced as in values.
   const normalised = rendered.normalize('NFKC').replace(UNSAFE_LITERAL_CHARS, '_');
-  const fitted = fitValues(normalised, extensionReserve(extension, options));
+  const fitted = fitValues(normalised, extensionReserve(extension, options), emptyAsBlank);
   return validateName(fitted.normalize('NFKC'), extension);
 }
 
 /**
  * The name a produced recording is delivered under. A value that is missing for this chat (no
- * label, no customer id) can leave a folder name empty; rather than fail the delivery, such values
- * are spelt "none" and the name is rendered again.
+ * label, no customer name) renders as nothing and can leave a folder name empty; rather than fail
+ * the delivery, such a segment is spelt `_`, as one that its values leave blank (docs/api.md).
  */
 export function deliverableFilename(
   template: string,
@@ -98,13 +105,7 @@ export function deliverableFilename(
   format: TranscriptFormat,
   options: FilenameOptions = {},
 ): string {
-  try {
-    return renderFilename(template, values, timeZone, format, options);
-  } catch (err) {
-    if (!(err instanceof FilenameTemplateError)) throw err;
-    const filled = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === null || v === '' ? 'none' : v])) as unknown as FilenameValues;
-    return renderFilename(template, filled, timeZone, format, options);
-  }
+  return renderFilename(template, values, timeZone, format, options, true);
 }
 
 /**
