@@ -8,6 +8,28 @@ export class LocalFolderTransport {
   constructor(private readonly root: string) {}
 
   async deliverOne(f: DeliveryFile): Promise<DeliveryResult> {
+    try {
+      return await this.place(f);
+    } catch (err) {
+      throw this.withoutRoot(err);
+    }
+  }
+
+  // A failure's message reaches the company's admins (a recording's lastError): the server's own
+  // folder (EXPORT_LOCAL_DIR) is not theirs to see, so paths are given from the company's folder.
+  private withoutRoot(err: unknown): unknown {
+    const e = err as { message?: unknown } | null;
+    if (typeof e?.message === 'string' && e.message.includes(this.root)) {
+      e.message = e.message
+        .split(resolve(this.root) + sep)
+        .join('')
+        .split(this.root)
+        .join('');
+    }
+    return err;
+  }
+
+  private async place(f: DeliveryFile): Promise<DeliveryResult> {
     const companyDir = resolve(this.root, f.companyId);
     const final = resolve(companyDir, ...f.relPath.split('/'));
     if (!final.startsWith(companyDir + sep)) throw new PermanentDeliveryError(`path escapes the export folder: ${f.relPath}`);
