@@ -112,4 +112,35 @@ describe('agent recordings capture only while the agent is in the chat', () => {
     // the agent who stayed has it all
     expect(fileOf(recs, 'agent-c')).toContain('said while Sam was away');
   });
+
+  // Messages sent without waiting from one tab while another tab of the same agent moves it out:
+  // each is either refused, or acked and in the agent's own file (it was said while the agent was
+  // in the chat). Before the check under the chat's lock, one of them was acked, stored after the
+  // leave and in none of the agent's files.
+  it.each(['chat.leave', 'chat.transfer'] as const)("never acks an agent's message that its file leaves out (%s racing the messages)", async (how) => {
+    const chat = await openChat(stack.app, company, { agentId: 'agent-r', agentName: 'Rae' });
+    const tab2 = await agentSocket('agent-r', 'agent', 'Rae');
+    await agentSocket('agent-t', 'agent', 'Tom');
+    const sends: Promise<{ ok: boolean }>[] = [];
+    for (let i = 0; i < 40; i++) {
+      sends.push(emit(chat.agent, 'message', { chatId: chat.chatId, clientMsgId: `r${i}`, text: `rae says ${i}` }));
+      if (i === 20) {
+        const moved =
+          how === 'chat.leave' ? emit(tab2, 'chat.leave', { chatId: chat.chatId }) : emit(tab2, 'chat.transfer', { chatId: chat.chatId, toAgentId: 'agent-t' });
+        void moved;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const acks = await Promise.all(sends);
+    const flow = token({ sub: 'flow', company, role: 'flow' });
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chat.chatId}/end`, flow)).status).toBe(200);
+    chat.close();
+    const recs = await settle(chat.chatId);
+    const file = fileOf(recs, 'agent-r');
+    const acked = acks.flatMap((a, i) => (a.ok ? [i] : []));
+    expect(acked.length).toBeGreaterThan(0);
+    for (const i of acked) expect([i, file.includes(`rae says ${i}`)]).toEqual([i, true]);
+    // What the file holds was acked, and nothing after the leave.
+    for (let i = 0; i < 40; i++) if (!acks[i].ok) expect([i, file.includes(`rae says ${i}`)]).toEqual([i, false]);
+  });
 });

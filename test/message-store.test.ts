@@ -46,8 +46,16 @@ describe('MessageStore on MariaDB', () => {
     await db?.drop();
   });
 
+  // The agents of these tests take part in every chat (an agent's message needs its participation).
+  const AGENTS = ['a', 'amy', 'bob', 'ann'];
   async function newChat(id: string, status: 'open' | 'ended' = 'open'): Promise<void> {
     await ds.getRepository(ChatEntity).insert(chatRow({ id, companyId: company, status }));
+    for (const agent of AGENTS) {
+      await db.query("INSERT INTO participants (chat_id, agent_id, role, name, permit_recordings, joined_at) VALUES (?, ?, 'agent', NULL, 1, NOW(3))", [
+        id,
+        agent,
+      ]);
+    }
   }
 
   // The chat row's part a chain check starts from, as the service reads it.
@@ -410,6 +418,50 @@ describe('MessageStore on MariaDB', () => {
     // Kept bodies come back in order across the pages.
     const kept = await chain.verifyFrom(starts[0], company, whole, 1_000_000);
     expect(kept.intact && kept.messages?.map((m) => m.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+  });
+
+  // An agent's message that passed the socket's check while the agent was being moved out of the
+  // chat (a leave or a transfer holds the chat's lock) is refused once the move has committed: it
+  // was stored after the agent's leave, in none of the agent's recordings.
+  it("refuses an agent's message that waited on the lock of the agent's leave; a resend of one stored before gets its seq", async () => {
+    await newChat('leave-race-1');
+    const msg = (clientMsgId: string) =>
+      ({
+        chatId: 'leave-race-1',
+        companyId: company,
+        senderRole: 'agent',
+        senderId: 'amy',
+        senderName: null,
+        clientMsgId,
+        text: `amy ${clientMsgId}`,
+      }) as const;
+    const before = await store.append(msg('1'));
+    const leaver = await createConnection({ uri: db.url });
+    try {
+      await leaver.query('START TRANSACTION');
+      await leaver.query('SELECT id FROM chats WHERE id = ? FOR UPDATE', ['leave-race-1']);
+      // Sent while the leave holds the lock: they wait for it.
+      const waiting = Promise.allSettled([store.append(msg('2')), store.append(msg('1')), store.append({ ...msg('3'), senderId: 'bob' })]);
+      await new Promise((r) => setTimeout(r, 200));
+      await leaver.query("UPDATE participants SET left_at = NOW(3) WHERE chat_id = ? AND agent_id = 'amy'", ['leave-race-1']);
+      await leaver.query('COMMIT');
+      const [after, resent, other] = await waiting;
+      expect(after.status === 'rejected' && [(after.reason as AppException).code, (after.reason as AppException).message]).toEqual([
+        'forbidden',
+        'join the chat first',
+      ]);
+      expect(resent.status === 'fulfilled' && [resent.value.seq, resent.value.duplicate]).toEqual([before.seq, true]);
+      // Another agent still in the chat is not held up by it.
+      expect(other.status === 'fulfilled' && other.value.seq).toBe(2);
+    } finally {
+      await leaver.query('ROLLBACK').catch(() => undefined);
+      await leaver.end();
+    }
+    const rows = await db.query<{ seq: number; sender_id: string }>('SELECT seq, sender_id FROM messages WHERE chat_id = ? ORDER BY seq', ['leave-race-1']);
+    expect(rows).toEqual([
+      { seq: 1, sender_id: 'amy' },
+      { seq: 2, sender_id: 'bob' },
+    ]);
   });
 
   it('locks only the chats of its batch: a transaction holding another chat does not hold it up', async () => {

@@ -5,7 +5,7 @@ import { AppException, isDatabaseUnavailable } from '../common/app.exception';
 import { Clock } from '../common/clock';
 import { GracefulShutdown, waitUntil } from '../common/graceful-shutdown';
 import { boolOf, dateOf, isDuplicateKey, isMysql, marks, sqlDate } from '../database/sql';
-import { deferWrite } from '../database/write-behind';
+import { deferWrite, readTogether } from '../database/write-behind';
 import { AppMetrics } from '../metrics/app-metrics';
 import { CryptoService, DecryptionError, isSealed } from '../security/crypto.service';
 import { bodyDigest, canonicalAt, canonicalTail, CHAIN_ORIGIN_HEX, nextLinkHex } from './message-chain';
@@ -225,10 +225,31 @@ export class MessageStore implements OnModuleDestroy {
     // FORCE INDEX: on a small chats table the optimiser prefers a full scan, and a locking scan
     // locks every row it reads, so two lanes' transactions (or a lane and an API call) would wait
     // for each other on chats neither touches. The primary key locks exactly the batch's chats.
-    const chatRows = (await m.query(
-      `SELECT id, company_id, status, next_seq, chain_head, paused, recording_off FROM chats${mysql ? ' FORCE INDEX (PRIMARY)' : ''} WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
-      chatIds,
-    )) as {
+    // An agent or a supervisor speaks only while it takes part in the chat: its participation is
+    // read under the chat's lock, which a leave and a transfer take too, so a message that passed
+    // the socket's room check while its sender was being moved out is refused here rather than
+    // stored after the sender's leave (in no recording of the sender's). One round trip with the
+    // lock on MySQL/MariaDB.
+    const speakers = [
+      ...new Map(reqs.filter((r) => r.refusal === null && isParticipantRole(r.senderRole)).map((r) => [speakerKey(r.chatId, r.senderId), r])).values(),
+    ];
+    const [lockedRows, presentRows] = await readTogether(m, () =>
+      Promise.all([
+        m.query(
+          `SELECT id, company_id, status, next_seq, chain_head, paused, recording_off FROM chats${mysql ? ' FORCE INDEX (PRIMARY)' : ''} WHERE id IN (${marks(chatIds.length)})${mysql ? ' FOR UPDATE' : ''}`,
+          chatIds,
+        ),
+        speakers.length === 0
+          ? Promise.resolve([])
+          : m.query(
+              `SELECT chat_id, agent_id FROM participants WHERE left_at IS NULL AND (${speakers.map(() => '(chat_id = ? AND agent_id = ?)').join(' OR ')})`,
+              speakers.flatMap((r) => [r.chatId, r.senderId]),
+            ),
+      ]),
+    );
+    const present = new Set((presentRows as { chat_id: string; agent_id: string }[]).map((row) => speakerKey(row.chat_id, row.agent_id)));
+    const absent = (r: QueuedRequest) => r.refusal === null && isParticipantRole(r.senderRole) && !present.has(speakerKey(r.chatId, r.senderId));
+    const chatRows = lockedRows as {
       id: string;
       company_id: string;
       status: string;
@@ -260,7 +281,8 @@ export class MessageStore implements OnModuleDestroy {
     const existing = new Map<string, { seq: number; at: Date; senderRole: SenderRole; senderName: string | null; text: string | null; paused: boolean }>();
     // Per chat first: in the relay no chat of a batch has ended, and no message is looked up by chat.
     const someEnded = chatRows.some((c) => c.status !== 'open');
-    const mayBeResend = (r: QueuedRequest) => lookForResends || r.refusal !== null || (someEnded && (chats.get(r.chatId)?.status ?? 'open') !== 'open');
+    const mayBeResend = (r: QueuedRequest) =>
+      lookForResends || r.refusal !== null || (someEnded && (chats.get(r.chatId)?.status ?? 'open') !== 'open') || absent(r);
     const keyed = [...new Map(reqs.filter((r) => r.clientMsgId !== null && mayBeResend(r)).map((r) => [resendKey(r), r])).values()];
     if (keyed.length > 0) {
       const rows = (await m.query(
@@ -305,6 +327,7 @@ export class MessageStore implements OnModuleDestroy {
       }
       if (r.refusal !== null) return r.refusal;
       if (chat.status !== 'open') return AppException.conflict('chat has ended');
+      if (absent(r)) return AppException.forbidden('join the chat first');
       // A company whose key was erased stores no new bodies (they would be unreadable).
       const bodyKey = keys?.get(r.companyId) ?? null;
       if (bodyKey instanceof AppException && !chat.paused) return bodyKey;
@@ -388,4 +411,12 @@ function key(chatId: string, senderRole: SenderRole, senderId: string, clientMsg
 
 function resendKey(r: AppendRequest): string {
   return key(r.chatId, r.senderRole, r.senderId, r.clientMsgId ?? '');
+}
+
+function isParticipantRole(role: SenderRole): boolean {
+  return role === 'agent' || role === 'supervisor';
+}
+
+function speakerKey(chatId: string, agentId: string): string {
+  return `${chatId}\u0000${agentId}`;
 }
