@@ -1,9 +1,10 @@
-import type { MessageView } from '../chat/message-view';
-import type { RecordingStateValue } from './server-events';
+import type { MessageView } from '../chat/message-view.js';
+import type { RecordingStateValue } from './server-events.js';
 
 // The client-to-server events each namespace handles (contract section 3). The gateways' handler
 // maps are typed by these lists, so a handler cannot be missing or extra; docs and tests share them.
-// Like server-events.ts this file holds plain types only (the client library compiles against it).
+// Like server-events.ts this file holds plain types only (the client library compiles against it),
+// and its relative imports end in `.js` (see there).
 export const CUSTOMER_EVENTS = ['message', 'consent.answer', 'recording.deleteRequest', 'chat.end'] as const;
 export const AGENT_EVENTS = [
   'chat.join',

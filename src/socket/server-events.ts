@@ -1,8 +1,11 @@
-import type { MessageView } from '../chat/message-view';
+import type { MessageView } from '../chat/message-view.js';
 
 // The socket.io protocol's server side (contract section 3). This file and client-events.ts import
 // nothing but plain types (checked by depcruise), so that the client library (client/) compiles
-// against the same maps without pulling Nest or class-validator into a browser bundle.
+// against the same maps without pulling Nest or class-validator into a browser bundle. Their
+// relative imports name the file with `.js`: the client's declarations are emitted from these
+// files into an ESM package, where Node's resolution (nodenext/node16) needs the extension
+// (test/client-types.test.ts).
 
 export type RecordingStateValue = 'recording' | 'paused' | 'off';
 
