@@ -1,5 +1,5 @@
 import { AgentClient, connectAgent, connectCustomer, CustomerClient, type MessageView, type SentMessage } from '../client/src/index';
-import { http, sleep, token, waitFor } from './support/app';
+import { connectError, http, sleep, token, waitFor } from './support/app';
 import { appStack } from './support/stack';
 
 // The client library (client/) against the real service on MariaDB: acknowledged sends, resends
@@ -161,16 +161,60 @@ describe('client library', () => {
     ]);
   });
 
+  // The service's own refusal of a token on a namespace ({code, message} of connect_error).
+  async function refusal(ns: '/customer' | '/agent', tokenValue: string): Promise<{ code: string; message: string }> {
+    const err = (await connectError(stack.app, ns, tokenValue)) as Error & { data: { code: string } };
+    return { code: err.data.code, message: err.message };
+  }
+
   it('a refused token rejects connect with the reason, and the library does not retry', async () => {
     const customerToken = token({ sub: 'c', company, role: 'customer', chat: 'no-such-chat' });
-    await expect(connectAgent({ url: stack.app.url, token: customerToken, socket })).rejects.toMatchObject({
-      code: 'unauthorized',
-      message: expect.stringMatching(/role/),
-    });
+    const asAgent = await refusal('/agent', customerToken);
+    expect(asAgent.message).toMatch(/role/);
+    await expect(connectAgent({ url: stack.app.url, token: customerToken, socket })).rejects.toMatchObject(asAgent);
     await expect(connectCustomer({ url: stack.app.url, token: customerToken, socket })).rejects.toMatchObject({
-      code: 'unauthorized',
+      ...(await refusal('/customer', customerToken)),
       message: 'chat not found',
     });
+  });
+
+  it('the widget takes a token function (sync or async): asked before connecting and at every reconnection, the chat read from its token', async () => {
+    for (const kind of ['sync', 'async'] as const) {
+      const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sales' });
+      const { chatId, customerToken } = created.body;
+      let asked = 0;
+      const fn = kind === 'sync' ? () => (asked++, customerToken) : async () => (await sleep(10), asked++, customerToken);
+      const widget = await connectCustomer({ url: stack.app.url, token: fn, socket });
+      open.push(widget);
+      expect(widget.chatId).toBe(chatId);
+      expect(asked).toBe(1);
+      const first = await widget.send(`${kind} one`);
+      expect(first).toMatchObject({ chatId, seq: 1 });
+      const back = new Promise<void>((res) => widget.on('status', (st) => st.state === 'connected' && res()));
+      widget.socket.io.engine.close();
+      await back;
+      expect(asked).toBe(2);
+      expect(await widget.send(`${kind} two`)).toMatchObject({ chatId, seq: 2 });
+      // Constructed directly, a send before the function answered waits for the chat.
+      const direct = new CustomerClient({ url: stack.app.url, token: fn, socket });
+      open.push(direct);
+      expect(await direct.send(`${kind} three`)).toMatchObject({ chatId, seq: 3 });
+      expect(direct.chatId).toBe(chatId);
+      expect((await stored(chatId, 'customer')).map((r) => Number(r.seq))).toEqual([1, 2, 3]);
+    }
+  });
+
+  it('a token that is no customer token is refused on the widget by the service, with its reason, as a string or from a function', async () => {
+    const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sales' });
+    const forged = token({ sub: 'c', company, role: 'customer', chat: created.body.chatId }, { secret: 'not-the-secret-0123456789' });
+    const agentToken = token({ sub: 'ag-9', company, role: 'agent' });
+    for (const bad of [forged, agentToken]) {
+      const expected = await refusal('/customer', bad);
+      expect(expected.message).not.toMatch(/chatId/);
+      await expect(connectCustomer({ url: stack.app.url, token: bad, socket })).rejects.toMatchObject(expected);
+      await expect(connectCustomer({ url: stack.app.url, token: () => bad, socket })).rejects.toMatchObject(expected);
+      await expect(connectCustomer({ url: stack.app.url, token: async () => bad, socket })).rejects.toMatchObject(expected);
+    }
   });
 
   it('recording state and the chat end are events', async () => {

@@ -4,28 +4,43 @@ import type { SentMessage } from './send-queue.js';
 import { WebchatConnection, type ConnectOptions } from './webchat-connection.js';
 
 export interface CustomerConnectOptions extends ConnectOptions {
-  // The chat, when the token is a function (otherwise read from the token's `chat` claim).
+  // The chat, before the first token is known; otherwise (and from then on) it is read from the
+  // customer token's `chat` claim: the string's, or each token the function hands over.
   chatId?: string;
 }
 
 // The chat widget's side (namespace /customer): the token names the one chat.
 export class CustomerClient extends WebchatConnection<CustomerEventMap> {
-  readonly chatId: string;
+  private chat: string | null;
+  private waitingForChat: Promise<void> | null = null;
 
   constructor(options: CustomerConnectOptions) {
     super('/customer', options);
-    const chatId = options.chatId ?? (typeof options.token === 'string' ? chatClaim(options.token) : null);
-    if (!chatId) {
-      this.close();
-      throw new ClientError('bad_request', 'chatId is needed when the token is not a customer token string');
-    }
-    this.chatId = chatId;
+    // A token that names no chat is not refused here: the service answers it at the connection.
+    this.chat = (typeof options.token === 'string' ? chatClaim(options.token) : null) ?? options.chatId ?? null;
+  }
+
+  // The chat of the token ('' while no token naming one was seen: before a token function first
+  // answered, or when the token is not a customer token, which the service refuses).
+  get chatId(): string {
+    return this.chat ?? '';
   }
 
   // Resolves once the service stored the message (with its seq); sent again with the same
   // clientMsgId across disconnects and reconnects until then.
   send(text: string): Promise<SentMessage> {
-    return this.sendMessage(this.chatId, text, (clientMsgId) => ({ clientMsgId, text }));
+    if (this.chat !== null && this.waitingForChat === null) {
+      return this.sendMessage(this.chat, text, (clientMsgId) => ({ clientMsgId, text }));
+    }
+    // A token function not asked yet: the chat is known from its token once connected (sends
+    // made meanwhile keep their order).
+    this.waitingForChat ??= this.connectedWithin().finally(() => {
+      this.waitingForChat = null;
+    });
+    return this.waitingForChat.then(() => {
+      if (this.chat === null) throw new ClientError('bad_request', 'the token names no chat');
+      return this.send(text);
+    });
   }
 
   async answerConsent(granted: boolean): Promise<void> {
@@ -42,6 +57,10 @@ export class CustomerClient extends WebchatConnection<CustomerEventMap> {
 
   protected reconnected(): void {
     // The service puts a customer's socket in its chat's room at every connection.
+  }
+
+  protected override tokenUsed(token: string): void {
+    this.chat = chatClaim(token) ?? this.chat;
   }
 }
 

@@ -73,6 +73,7 @@ export class SendQueue {
 
   // Final: every message still waiting is refused with this error.
   close(err: Error): void {
+    if (this.closed) return;
     this.closed = err;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;

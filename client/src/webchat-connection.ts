@@ -1,5 +1,5 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import { ClientError } from './client-error.js';
+import { ClientError, connectRefusal } from './client-error.js';
 import { OrderedInbox } from './ordered-inbox.js';
 import type { AckOf, MessageView, RecordingStateValue, ServerEventMap } from './protocol.js';
 import { SendQueue, type SentMessage } from './send-queue.js';
@@ -8,7 +8,8 @@ import { TypedEmitter } from './typed-emitter.js';
 export interface ConnectOptions {
   // The service's base URL, e.g. http://localhost:3000 (in a browser page it serves: location.origin).
   url: string;
-  // The token, or a function asked again at every (re)connection (to hand over a fresh one).
+  // The token, or a function asked (and awaited) before every (re)connection, the first included,
+  // to hand over a fresh one.
   token: string | (() => string | Promise<string>);
   // How long to wait for an acknowledgement before sending again (default 10 s).
   ackTimeoutMs?: number;
@@ -55,6 +56,8 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private everConnected = false;
   private state: ConnectionState = 'connecting';
+  // Why the client closed (its sends and requests are refused with it from then on).
+  private closedWith: ClientError | null = null;
   protected readonly ackTimeoutMs: number;
   private readonly gapWaitMs: number;
 
@@ -71,11 +74,14 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
       forceNew: true,
       ...options.socket,
       auth: (cb: (data: object) => void) => {
-        if (typeof token === 'string') return cb({ token });
-        Promise.resolve(token()).then(
-          (t) => cb({ token: t }),
-          () => cb({ token: '' }),
-        );
+        const use = (t: string) => {
+          this.tokenUsed(t);
+          cb({ token: t });
+        };
+        if (typeof token === 'string') return use(token);
+        Promise.resolve()
+          .then(token)
+          .then(use, () => use(''));
       },
     });
     this.queue = new SendQueue(
@@ -104,8 +110,9 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
       this.setState(this.socket.active ? 'disconnected' : 'closed', reason);
     });
     this.socket.on('connect_error', (err: Error) => {
-      // Refused by the service (bad token, wrong role): socket.io does not retry, nor do we.
-      if (!this.socket.active) this.fail(new ClientError('unauthorized', err.message));
+      // Refused by the service (bad token, wrong role, no such chat): socket.io does not retry, nor
+      // do we. The refusal is the service's own {code, message}.
+      if (!this.socket.active) this.fail(connectRefusal(err));
     });
     this.socket.on('message', (m: MessageView) => this.deliver(m.chatId, this.inbox(m.chatId).receive(m)));
     for (const event of ['recording.state', 'chat.ended', 'consent.request', 'recording.deleteRequested', 'chat.assigned', 'auth.expired'] as const) {
@@ -150,7 +157,8 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
   }
 
   close(): void {
-    this.queue.close(new ClientError('unavailable', 'client closed'));
+    this.closedWith ??= new ClientError('unavailable', 'client closed');
+    this.queue.close(this.closedWith);
     for (const t of this.gapTimers.values()) clearTimeout(t);
     this.gapTimers.clear();
     this.socket.close();
@@ -158,6 +166,9 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
   }
 
   protected abstract reconnected(): void;
+
+  // Every token before it is handed to the service (the widget reads its chat from it).
+  protected tokenUsed(_token: string): void {}
 
   // Server events besides messages, before the user hears them (the portal tracks its chats).
   protected serverEvent<E extends keyof ServerEventMap>(_event: E, _payload: ServerEventMap[E]): void {}
@@ -215,25 +226,30 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
     }
   }
 
-  private connectedWithin(ms: number): Promise<void> {
+  // Resolves once connected; rejects when the client closes (with the reason) or after `ms`.
+  protected connectedWithin(ms = Infinity): Promise<void> {
     if (this.socket.connected) return Promise.resolve();
-    if (this.state === 'closed') return Promise.reject(new ClientError('unavailable', 'client closed'));
+    if (this.state === 'closed') return Promise.reject(this.closedWith ?? new ClientError('unavailable', 'client closed'));
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        off();
-        reject(new ClientError('unavailable', 'not connected'));
-      }, ms);
+      const timer =
+        ms === Infinity
+          ? null
+          : setTimeout(() => {
+              off();
+              reject(new ClientError('unavailable', 'not connected'));
+            }, ms);
       const off = this.on('status', (s) => {
         if (s.state !== 'connected' && s.state !== 'closed') return;
-        clearTimeout(timer);
+        if (timer) clearTimeout(timer);
         off();
         if (s.state === 'connected') resolve();
-        else reject(new ClientError('unavailable', 'client closed'));
+        else reject(this.closedWith ?? new ClientError('unavailable', 'client closed'));
       });
     });
   }
 
   private fail(err: ClientError): void {
+    this.closedWith ??= err;
     this.fire('error', err);
     this.queue.close(err);
     this.setState('closed', err.message);
