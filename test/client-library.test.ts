@@ -1,5 +1,8 @@
 import { AgentClient, connectAgent, connectCustomer, CustomerClient, type MessageView, type SentMessage } from '../client/src/index';
-import { connectError, http, sleep, token, waitFor } from './support/app';
+import jwt from 'jsonwebtoken';
+import { Server } from 'socket.io';
+import { ClientError } from '../client/src/index';
+import { connectError, freePort, http, sleep, token, waitFor } from './support/app';
 import { appStack } from './support/stack';
 
 // The client library (client/) against the real service on MariaDB: acknowledged sends, resends
@@ -214,6 +217,152 @@ describe('client library', () => {
       await expect(connectCustomer({ url: stack.app.url, token: bad, socket })).rejects.toMatchObject(expected);
       await expect(connectCustomer({ url: stack.app.url, token: () => bad, socket })).rejects.toMatchObject(expected);
       await expect(connectCustomer({ url: stack.app.url, token: async () => bad, socket })).rejects.toMatchObject(expected);
+    }
+  });
+
+  // Settles within `ms` or fails the test (a promise left pending for ever must not hang it).
+  async function settledWithin<T>(what: string, ps: Promise<T>[], ms = 15_000): Promise<PromiseSettledResult<T>[]> {
+    const out: PromiseSettledResult<T>[] = [];
+    let n = 0;
+    ps.forEach((p, i) => {
+      p.then(
+        (value) => ((out[i] = { status: 'fulfilled', value }), n++),
+        (reason: unknown) => ((out[i] = { status: 'rejected', reason }), n++),
+      );
+    });
+    await waitFor(`${what}: every send to settle`, () => n === ps.length, ms).catch(() => {
+      throw new Error(`${what}: ${ps.length - n} of ${ps.length} sends still pending after ${ms} ms`);
+    });
+    return out;
+  }
+
+  it.each(['widget', 'portal'] as const)(
+    'a token function: after auth.expired the %s connects again with a fresh token and sends what was not acknowledged, each stored once, in order',
+    async (side) => {
+      const agentId = `ag-exp-fn-${side}`;
+      const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sales' });
+      const { chatId, customerToken } = created.body;
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId })).status).toBe(200);
+      const customerClaims = jwt.decode(customerToken) as { sub: string; company: string; role: string; chat: string };
+      const claims =
+        side === 'widget' ? { sub: customerClaims.sub, company, role: 'customer', chat: chatId } : { sub: agentId, company, role: 'agent', name: 'Ann' };
+      let asked = 0;
+      const fresh = () => (asked++, token(claims, { expiresIn: 2 }));
+      const client =
+        side === 'widget'
+          ? await connectCustomer({ url: stack.app.url, token: fresh, socket })
+          : await connectAgent({ url: stack.app.url, token: fresh, socket });
+      open.push(client);
+      const send = (text: string) => (client instanceof CustomerClient ? client.send(text) : client.send(chatId, text));
+      if (client instanceof AgentClient) await client.join(chatId);
+      const statuses: { state: string; reason?: string }[] = [];
+      client.on('status', (st) => statuses.push(st));
+      let expiries = 0;
+      client.on('auth.expired', () => expiries++);
+      const errors: ClientError[] = [];
+      client.on('error', (e) => errors.push(e));
+      const rejoined: string[] = [];
+      client.on('rejoined', (r) => rejoined.push(r.chatId));
+      const resends: string[] = [];
+      client.on('resend', (r) => resends.push(r.clientMsgId));
+
+      // A steady stream of sends across at least one expiry (tokens last 1 to 2 s), and sends made
+      // as an expiry is announced, waiting when the disconnect comes.
+      const texts: string[] = [];
+      const sends: Promise<SentMessage>[] = [];
+      const sendText = (text: string) => (texts.push(text), sends.push(send(text)));
+      client.on('auth.expired', () => [1, 2, 3].forEach((k) => sendText(`${side} at expiry ${expiries}.${k}`)));
+      const until = Date.now() + 4_000;
+      for (let i = 0; Date.now() < until; i++) {
+        sendText(`${side} ${i}`);
+        await sleep(20);
+      }
+      const results = await settledWithin('sends across the expiry', sends);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      const sent = results.map((r) => (r as PromiseFulfilledResult<SentMessage>).value);
+      expect(expiries).toBeGreaterThanOrEqual(1);
+      expect(asked).toBeGreaterThanOrEqual(2);
+      expect(statuses).toContainEqual({ state: 'disconnected', reason: 'token expired' });
+      expect(errors).toEqual([]);
+      expect(client.connectionState).toBe('connected');
+      expect(client.pendingSends).toBe(0);
+      if (side === 'portal') expect(rejoined).toContain(chatId);
+      const rows = await stored(chatId, side === 'widget' ? 'customer' : 'agent');
+      expect(rows.map((r) => r.client_msg_id)).toEqual(sent.map((m) => m.clientMsgId));
+      expect(rows.map((r) => Number(r.seq))).toEqual(sent.map((m) => m.seq));
+      expect(sent.map((m) => m.text)).toEqual(texts);
+      expect(texts.filter((t) => t.includes('at expiry')).length).toBeGreaterThanOrEqual(3);
+      expect(resends.length).toBeGreaterThanOrEqual(1);
+    },
+  );
+
+  it.each(['widget', 'portal'] as const)(
+    'a token string: after auth.expired the %s closes and refuses every waiting and later send as unauthorized; none is left pending',
+    async (side) => {
+      const agentId = `ag-exp-str-${side}`;
+      const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sales' });
+      const { chatId, customerToken } = created.body;
+      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId })).status).toBe(200);
+      const customerClaims = jwt.decode(customerToken) as { sub: string };
+      const claims =
+        side === 'widget' ? { sub: customerClaims.sub, company, role: 'customer', chat: chatId } : { sub: agentId, company, role: 'agent', name: 'Ann' };
+      const short = token(claims, { expiresIn: 2 });
+      const client =
+        side === 'widget'
+          ? await connectCustomer({ url: stack.app.url, token: short, socket })
+          : await connectAgent({ url: stack.app.url, token: short, socket });
+      open.push(client);
+      const send = (text: string) => (client instanceof CustomerClient ? client.send(text) : client.send(chatId, text));
+      if (client instanceof AgentClient) await client.join(chatId);
+      const errors: ClientError[] = [];
+      client.on('error', (e) => errors.push(e));
+      const sends: Promise<SentMessage>[] = [send('before')];
+      // Sends made as the expiry is announced are waiting when the disconnect comes.
+      const expired = new Promise<void>((res) =>
+        client.on('auth.expired', () => {
+          for (let i = 0; i < 5; i++) sends.push(send(`at expiry ${i}`));
+          res();
+        }),
+      );
+      await expired;
+      const results = await settledWithin('sends at the expiry', sends);
+      await waitFor('the client to close', () => client.connectionState === 'closed', 5_000);
+      expect(results[0]).toMatchObject({ status: 'fulfilled' });
+      const refused = results.slice(1);
+      expect(refused.every((r) => r.status === 'rejected' && r.reason instanceof ClientError && r.reason.code === 'unauthorized')).toBe(true);
+      expect(client.pendingSends).toBe(0);
+      const later = send('later');
+      await expect(settledWithin('a later send', [later], 5_000)).resolves.toMatchObject([{ status: 'rejected' }]);
+      await expect(later).rejects.toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/token expired/) });
+      if (client instanceof AgentClient) await expect(client.pause(chatId)).rejects.toMatchObject({ code: 'unauthorized' });
+      expect(errors.map((e) => e.code)).toEqual(['unauthorized']);
+      expect((await stored(chatId, side === 'widget' ? 'customer' : 'agent')).length).toBe(1);
+    },
+  );
+
+  it('a disconnect by the service for another reason, or of the socket by hand, refuses every waiting and later send', async () => {
+    // A stand-in service that disconnects a socket when it sends a message (the real one only
+    // disconnects at a token's expiry).
+    const port = await freePort();
+    const server = new Server(port);
+    server.of('/agent').on('connection', (s) => s.on('message', () => s.disconnect(true)));
+    try {
+      const portal = await connectAgent({ url: `http://127.0.0.1:${port}`, token: () => 'any', socket });
+      open.push(portal);
+      const sends = [portal.send('c', 'one'), portal.send('c', 'two')];
+      const results = await settledWithin('sends at the disconnect', sends, 5_000);
+      expect(results.map((r) => r.status === 'rejected' && (r.reason as ClientError).code)).toEqual(['unavailable', 'unavailable']);
+      await expect(portal.send('c', 'later')).rejects.toMatchObject({ code: 'unavailable' });
+      expect(portal.connectionState).toBe('closed');
+
+      const byHand = await connectAgent({ url: `http://127.0.0.1:${port}`, token: 'any', socket });
+      open.push(byHand);
+      byHand.socket.disconnect();
+      const late = byHand.send('c', 'after');
+      expect(await settledWithin('a send after the socket was disconnected by hand', [late], 5_000)).toMatchObject([{ status: 'rejected' }]);
+      expect(byHand.pendingSends).toBe(0);
+    } finally {
+      await new Promise<void>((res) => void server.close(() => res()));
     }
   });
 

@@ -5,7 +5,7 @@ import { SendQueue } from './send-queue.js';
 type Done = (err: Error | null, ack?: AckOf<MessageReply>) => void;
 
 // A scripted connection: records each emit and lets the test answer it.
-function harness() {
+function harness(retryable?: (e: { code: string; message: string }) => boolean) {
   const emits: { payload: { clientMsgId: string }; done: Done }[] = [];
   const resends: { clientMsgId: string; attempt: number }[] = [];
   let up = true;
@@ -15,6 +15,7 @@ function harness() {
       emit: (payload, _timeout, done) => emits.push({ payload: payload as { clientMsgId: string }, done }),
       sent: () => undefined,
       resend: (r) => resends.push(r),
+      retryable,
     },
     { ackTimeoutMs: 1000, retryDelayMs: 5, maxRetryDelayMs: 20 },
   );
@@ -26,7 +27,9 @@ function harness() {
     send,
     setUp: (v: boolean) => (up = v),
     ok: (i: number, seq: number) => emits[i].done(null, { ok: true, seq, at: 'now' }),
-    refuse: (i: number, code: 'bad_request' | 'rate_limited' | 'unavailable') => emits[i].done(null, { ok: false, error: { code, message: code } }),
+    refuse: (i: number, code: 'bad_request' | 'rate_limited' | 'unavailable', message: string = code) =>
+      emits[i].done(null, { ok: false, error: { code, message } }),
+    refuseExpired: (i: number) => emits[i].done(null, { ok: false, error: { code: 'unauthorized', message: 'token expired' } }),
   };
 }
 
@@ -92,11 +95,27 @@ describe('SendQueue', () => {
     await expect(b).resolves.toMatchObject({ seq: 1 });
   });
 
-  it('close refuses what waits', async () => {
+  it('retries a refusal the connection calls retryable (a token expired, when a fresh one will come); without the hook it is final', async () => {
+    const h = harness((e) => e.code === 'unauthorized' && e.message === 'token expired');
+    const a = h.send('a');
+    h.refuseExpired(0);
+    await tick(10);
+    expect(h.emits.map((e) => e.payload.clientMsgId)).toEqual(['a', 'a']);
+    h.ok(1, 1);
+    await expect(a).resolves.toMatchObject({ seq: 1 });
+    const plain = harness();
+    const b = plain.send('b');
+    plain.refuseExpired(0);
+    await expect(b).rejects.toEqual(new ClientError('unauthorized', 'token expired'));
+  });
+
+  it('close refuses what waits, with the first reason it was closed with', async () => {
     const h = harness();
     const a = h.send('a');
     h.queue.close(new ClientError('unavailable', 'client closed'));
     await expect(a).rejects.toMatchObject({ code: 'unavailable' });
     await expect(h.send('b')).rejects.toMatchObject({ code: 'unavailable' });
+    h.queue.close(new ClientError('unauthorized', 'later'));
+    await expect(h.send('c')).rejects.toMatchObject({ code: 'unavailable', message: 'client closed' });
   });
 });

@@ -27,6 +27,9 @@ export interface SendQueueHooks {
   emit(payload: object, timeoutMs: number, done: (err: Error | null, ack?: AckOf<MessageReply>) => void): void;
   sent(m: SentMessage): void;
   resend(m: { chatId: string; clientMsgId: string; attempt: number }): void;
+  // A refusal to try again besides `unavailable` and `rate_limited` (the connection's `token
+  // expired` when a fresh token will come).
+  retryable?(error: { code: string; message: string }): boolean;
 }
 
 // The contract's resend rule (section 3), in memory: messages wait in order; the head is sent
@@ -107,7 +110,7 @@ export class SendQueue {
     this.inFlight = null;
     if (err || !ack) {
       this.pump(); // no answer in time: the same message again (or after the reconnect)
-    } else if (!ack.ok && isRetryable(ack.error.code)) {
+    } else if (!ack.ok && (isRetryable(ack.error.code) || this.hooks.retryable?.(ack.error))) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
         this.pump();

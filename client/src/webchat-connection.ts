@@ -58,6 +58,8 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
   private state: ConnectionState = 'connecting';
   // Why the client closed (its sends and requests are refused with it from then on).
   private closedWith: ClientError | null = null;
+  // The service said the token expired (`auth.expired`); its disconnect comes next.
+  private tokenExpired = false;
   protected readonly ackTimeoutMs: number;
   private readonly gapWaitMs: number;
 
@@ -95,6 +97,9 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
           this.fire('sent', m);
         },
         resend: (r) => this.fire('resend', r),
+        // Answered between the token's expiry and the disconnect that follows: sent again once
+        // reconnected with a fresh token.
+        retryable: (e) => e.code === 'unauthorized' && e.message === 'token expired' && typeof token === 'function',
       },
       { ackTimeoutMs: this.ackTimeoutMs, retryDelayMs: options.retryDelayMs ?? 250, maxRetryDelayMs: options.maxRetryDelayMs ?? 5_000 },
     );
@@ -105,9 +110,29 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
       if (again) this.reconnected();
       this.queue.connected();
     });
+    this.socket.on('auth.expired', () => (this.tokenExpired = true));
     this.socket.on('disconnect', (reason) => {
       this.queue.disconnected();
-      this.setState(this.socket.active ? 'disconnected' : 'closed', reason);
+      const expired = this.tokenExpired;
+      this.tokenExpired = false;
+      // socket.io reconnects by itself after a lost connection, not after a disconnect by either side.
+      if (this.socket.active) return this.setState('disconnected', reason);
+      if (this.closedWith) return this.setState('closed', reason); // close()
+      if (expired && reason === 'io server disconnect' && typeof token === 'function') {
+        // The service disconnects a socket whose token expired: connect again, asking the function
+        // for a fresh token; the unacknowledged sends go again with their clientMsgId.
+        this.setState('disconnected', 'token expired');
+        setTimeout(() => {
+          if (!this.closedWith) this.socket.connect();
+        }, 0);
+        return;
+      }
+      // Nothing would bring the connection back: every waiting and later send is refused.
+      this.fail(
+        expired
+          ? new ClientError('unauthorized', 'token expired: a token string cannot be renewed (pass a function as `token` to reconnect with a fresh one)')
+          : new ClientError('unavailable', `disconnected (${reason}), not reconnecting`),
+      );
     });
     this.socket.on('connect_error', (err: Error) => {
       // Refused by the service (bad token, wrong role, no such chat): socket.io does not retry, nor
@@ -158,10 +183,7 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
 
   close(): void {
     this.closedWith ??= new ClientError('unavailable', 'client closed');
-    this.queue.close(this.closedWith);
-    for (const t of this.gapTimers.values()) clearTimeout(t);
-    this.gapTimers.clear();
-    this.socket.close();
+    this.shutDown();
     this.setState('closed');
   }
 
@@ -248,11 +270,19 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
     });
   }
 
+  // Closed for good by the service's doing: refused, or disconnected with no way back.
   private fail(err: ClientError): void {
     this.closedWith ??= err;
     this.fire('error', err);
-    this.queue.close(err);
+    this.shutDown();
     this.setState('closed', err.message);
+  }
+
+  private shutDown(): void {
+    this.queue.close(this.closedWith ?? new ClientError('unavailable', 'client closed'));
+    for (const t of this.gapTimers.values()) clearTimeout(t);
+    this.gapTimers.clear();
+    this.socket.close();
   }
 
   private setState(state: ConnectionState, reason?: string): void {
