@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   checkFilenameTemplate,
   deliverableFilename,
+  fileSetKey,
   FilenameTemplateError,
   FilenameValues,
   FORMAT_EXTENSIONS,
@@ -11,6 +12,8 @@ import {
   sidecarFilename,
   manifestFilename,
   suffixedFilename,
+  TRANSCRIPT_FORMATS,
+  TranscriptFormat,
 } from './filename-template';
 
 const BUILT_IN = '{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}';
@@ -572,6 +575,63 @@ describe('renderFilename: look-alike slashes and format characters (issue 9 item
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('fileSetKey: one key for the files a recording delivers', () => {
+  // The files a recording of this format delivers under `main`: the file, the sidecar, the manifest.
+  const setOf = (main: string, format: TranscriptFormat) => [main, sidecarFilename(main, format), manifestFilename(main, format)];
+  const mainOf = (stem: string, format: TranscriptFormat) => stem + FORMAT_EXTENSIONS[format];
+
+  it("is the same for a recording's file, sidecar and manifest, in every format", () => {
+    for (const format of TRANSCRIPT_FORMATS) {
+      for (const stem of ['x', 'a/b/x', 'x.meta', 'x.manifest', 'x.vcon', 'x.json', 'x_0192f3a4', 'x.meta.meta']) {
+        const keys = new Set(setOf(mainOf(stem, format), format).map(fileSetKey));
+        expect([format, stem, keys.size]).toEqual([format, stem, 1]);
+      }
+    }
+  });
+
+  it("is the same when one recording's file is another's sidecar or manifest (the names the tester found clashing)", () => {
+    // Profile S (x, text, sidecar and manifest) against J (x.meta, json) and M (x.manifest, json).
+    expect(fileSetKey('x.meta.json')).toBe(fileSetKey('x.txt'));
+    expect(fileSetKey('x.manifest.json')).toBe(fileSetKey('x.txt'));
+    // A json file whose template ends in .vcon against a vcon recording (and its sidecar).
+    expect(fileSetKey(mainOf('y.vcon', 'json'))).toBe(fileSetKey(mainOf('y', 'vcon')));
+    // Same template, different formats, both with a sidecar: x.txt + x.meta.json and x.html + x.meta.json.
+    expect(fileSetKey('x.html')).toBe(fileSetKey('x.txt'));
+  });
+
+  it('differs for names that share no file: other folders, other stems, a collision suffix', () => {
+    const keys = [
+      'x.txt',
+      'a/x.txt',
+      'b/x.txt',
+      'x_0192f3a4.txt',
+      'x.meta_0192f3a4.json',
+      suffixedFilename('x.manifest.json', '0192f3a4', 'json'),
+      'xmeta.json',
+      'x.metax.json',
+    ].map(fileSetKey);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('any two recordings whose sets share a name have the same key', () => {
+    const stemPart = fc.constantFrom('x', 'y', '.meta', '.manifest', '.vcon', '.json', '.txt', '.html', '_', 'a/');
+    // A stem as a valid name has it: its last segment neither empty nor starting with ".".
+    const stem = fc
+      .array(stemPart, { minLength: 1, maxLength: 4 })
+      .map((p) => 'x' + p.join(''))
+      .filter((s) => !/^(\.|$)/.test(s.slice(s.lastIndexOf('/') + 1)));
+    const recording = fc.record({ stem, format: fc.constantFrom(...TRANSCRIPT_FORMATS) });
+    fc.assert(
+      fc.property(recording, recording, (a, b) => {
+        const setA = setOf(mainOf(a.stem, a.format), a.format);
+        const setB = setOf(mainOf(b.stem, b.format), b.format);
+        if (setA.some((n) => setB.includes(n))) expect(fileSetKey(setA[0])).toBe(fileSetKey(setB[0]));
+      }),
+      { numRuns: 2000 },
     );
   });
 });

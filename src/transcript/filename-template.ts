@@ -20,7 +20,9 @@
 //     1024, by cutting the longest substituted values first, on a code point boundary; a segment
 //     that its values leave blank becomes `_`. The template's literal text is never cut.
 //  5. The whole rendered name is NFKC-normalised and validated (empty, absolute, empty / `.` / `..`
+import { createHash } from 'node:crypto';
 import {
+  FORMAT_EXTENSIONS,
   FilenameOptions,
   FilenameTemplateError,
   FilenameValues,
@@ -147,6 +149,35 @@ function companionFilename(fileName: string, format: TranscriptFormat, companion
   const stem = cutUtf8(stemPath.slice(slash + 1), Math.min(MAX_SEGMENT_BYTES - reserve, MAX_NAME_BYTES - byteLength(dir) - reserve));
   return dir + (stem.trim() === '' ? '_' : stem) + companionExtension;
 }
+
+/**
+ * The key under which a recording's file name is reserved (recordings.file_key, unique per company):
+ * the SHA-256 (hex) of the name's base. The base is the name without its last extension (`.txt`,
+ * `.html`, `.json`) and then without every `.meta`, `.manifest` and `.vcon` left at its end: a
+ * recording's file, sidecar and manifest (the stem with the format's extension, `.meta.json`,
+ * `.manifest.json`) all have the same base, so two recordings whose sets of files share a name
+ * have the same key, and the second one gets a collision suffix. It is coarser than that (`x.txt`
+ * and `x.html`, or `x.json` and `x.meta.txt`, have one key), which costs a suffix and nothing else.
+ * Migration 1795360000000 computes the same for the rows named before it.
+ */
+export function fileSetKey(fileName: string): string {
+  return createHash('sha256').update(fileSetBase(fileName)).digest('hex');
+}
+
+/** See fileSetKey. */
+export function fileSetBase(fileName: string): string {
+  let base = fileName;
+  const last = FINAL_EXTENSIONS.find((e) => base.endsWith(e));
+  if (last) base = base.slice(0, -last.length);
+  for (let tag = INNER_TAGS.find((t) => base.endsWith(t)); tag; tag = INNER_TAGS.find((t) => base.endsWith(t))) base = base.slice(0, -tag.length);
+  return base;
+}
+
+// Of every extension a recording's files end in (the formats', the sidecar's, the manifest's): the
+// last part (`.json`), and what comes before it (`.vcon`, `.meta`, `.manifest`).
+const ALL_EXTENSIONS = [...Object.values(FORMAT_EXTENSIONS), SIDECAR_EXTENSION, MANIFEST_EXTENSION];
+const FINAL_EXTENSIONS = [...new Set(ALL_EXTENSIONS.map((e) => e.slice(e.lastIndexOf('.'))))];
+const INNER_TAGS = [...new Set(ALL_EXTENSIONS.filter((e) => e.lastIndexOf('.') > 0).map((e) => e.slice(0, e.lastIndexOf('.'))))];
 
 /**
  * Checks a template when a profile is saved or previewed: it must render a valid name with realistic
