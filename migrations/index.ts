@@ -10,6 +10,7 @@ import { MessageChain1795340000000 } from './1795340000000-message-chain';
 import { Manifests1795340000100 } from './1795340000100-manifests';
 import { ErasureAndHold1795340000200 } from './1795340000200-erasure-and-hold';
 import { AgentTokenIdentity1795350000000 } from './1795350000000-agent-token-identity';
+import { FileSetKeys1795360000000 } from './1795360000000-file-set-keys';
 
 // Listed explicitly (no globs) so the compiled app and the CLI load exactly these, in order.
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   Manifests1795340000100,
   ErasureAndHold1795340000200,
   AgentTokenIdentity1795350000000,
+  FileSetKeys1795360000000,
 ];

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
@@ -8,6 +7,7 @@ import { DeliveryFailureError } from '../export/delivery-failure';
 import { DeliveredPlan, DeliveryPlan, DeliverySource, FailedAttempt, OutgoingFile } from '../export/delivery-source';
 import { DeliverySpool } from '../export/delivery-spool';
 import { DeliveryWorker } from '../export/delivery.worker';
+import { fileSetKey } from '../transcript/filename-template';
 import { recordingFileName, renderRecording, suffixedRecordingFileName } from '../transcript/recording-renderer';
 import { RecordingSnapshot, SegmentView } from '../transcript/recording-snapshot';
 import { ChainReadAhead, ChatFacts, MarkerRecord, ParticipantFacts, RecordingChatFacts } from './chat-facts.port';
@@ -155,8 +155,9 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     return files;
   }
 
-  // The name is fixed once and stored before the first upload, so every retry uses the same one;
-  // the unique key makes two recordings never share a file.
+  // The name is fixed once and stored before the first upload, so every retry uses the same one.
+  // It is reserved by its key (fileSetKey), which is the same for the file, its sidecar and its
+  // manifest: the unique key makes two recordings of a company never share a file of their sets.
   // A taken name gets a suffix (the recording id, short then long) before its extension; the name
   // is cut so that the suffixed name and its sidecar's still fit.
   private async reserveName(rec: RecordingEntity, snapshot: RecordingSnapshot): Promise<string> {
@@ -168,7 +169,7 @@ export class RecordingDelivery extends DeliverySource<RecordingDeliveryPlan> imp
     }
     for (const [i, name] of candidates.entries()) {
       try {
-        const key = createHash('sha256').update(name).digest('hex');
+        const key = fileSetKey(name);
         // The first choice goes with other lanes' (one statement, one commit for all of them).
         if (await (i === 0 ? this.names.claim(rec.id, name, key) : this.recordings.claimFileName(rec.id, name, key))) {
           rec.fileName = name;

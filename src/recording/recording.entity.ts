@@ -83,6 +83,9 @@ export class RecordingEntity {
   @Column({ name: 'file_name', type: 'varchar', length: 1024, nullable: true })
   fileName!: string | null;
 
+  // What the unique index reserves: fileSetKey(fileName), the same for every file of the recording's
+  // set (file, sidecar, manifest), so that two recordings never share one. Rows whose names already
+  // clashed when the key became that (migration 1795360000000) have one made from their id instead.
   @Column({ name: 'file_key', type: 'varchar', length: 64, nullable: true })
   fileKey!: string | null;
 

@@ -269,12 +269,13 @@ export class RecordingRepository {
     return rows.map(segmentOf);
   }
 
-  // Sets the file name if none is set yet; false when another name was set first.
+  // Sets the file name and its key (fileSetKey: the unique index then keeps its whole set of files
+  // from any other recording's) if none is set yet; false when another name was set first.
   async claimFileName(id: string, name: string, key: string): Promise<boolean> {
     return (await runWrite(this.db, 'UPDATE recordings SET file_name = ?, file_key = ? WHERE id = ? AND file_name IS NULL', [name, key, id])) === 1;
   }
 
-  // Several recordings' names in one statement: the number of rows named. A name already taken
+  // Several recordings' names in one statement: the number of rows named. A key already taken
   // (by another recording, or by two of these) fails the whole statement with a duplicate key,
   // and nothing is named.
   async claimFileNames(names: { id: string; name: string; key: string }[]): Promise<number> {
