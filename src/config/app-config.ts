@@ -23,7 +23,7 @@ export class AppConfig {
   readonly database!: DatabaseConfig;
   readonly migrateOnStart!: boolean;
   readonly dbPoolSize!: number;
-  /** Attempts to connect to the database at start, 2 s apart, before the start fails. */
+  /** Attempts to connect to the database at start, 2 s apart, before the start fails; Redis gets as long. */
   readonly startConnectAttempts!: number;
   readonly jwt!: { algorithm: 'HS256'; secret: string; isDevDefault: boolean } | { algorithm: 'RS256'; publicKey: string; isDevDefault: false };
   // secret null: none configured (RS256 without CUSTOMER_TOKEN_SECRET); the service generates one

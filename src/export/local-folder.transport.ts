@@ -16,7 +16,7 @@ export class LocalFolderTransport {
   }
 
   // A failure's message reaches the company's admins (a recording's lastError): the server's own
-  // folder (EXPORT_LOCAL_DIR) is not theirs to see, so paths are given from the company's folder.
+  // folder (EXPORT_LOCAL_DIR) is not theirs to see, so paths are given from inside it (acme/...).
   private withoutRoot(err: unknown): unknown {
     const e = err as { message?: unknown } | null;
     if (typeof e?.message === 'string' && e.message.includes(this.root)) {
