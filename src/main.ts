@@ -13,6 +13,7 @@ import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { GracefulShutdown } from './common/graceful-shutdown';
 import { restDrain } from './http/rest-drain';
 import { isJson, jsonBodiesOnly } from './http/json-bodies-only';
+import { answerParserErrorsWithJson } from './http/client-errors';
 import { pinoParams } from './logging/pino-options';
 import { databaseLabel, LISTEN, redisLabel, startFailure, startStep } from './start-failure';
 
@@ -63,6 +64,7 @@ async function bootstrap(config: AppConfig, startLogger: PinoNestLogger): Promis
     logger.warn('No JWT_SECRET or JWT_PUBLIC_KEY: using the built-in development secret. Never run like this in production.');
   }
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs/openapi.json' });
+  answerParserErrorsWithJson(app.getHttpServer() as Server);
   await startStep(LISTEN, () => app.listen(config.port, '0.0.0.0'));
   logger.log(`listening on port ${config.port} (database: ${databaseLabel(config)}, local exports: ${config.exportLocalDir})`);
   stopOnSignals(app, shutdown, config.shutdownDeadlineMs);

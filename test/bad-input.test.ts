@@ -1,3 +1,4 @@
+import { connect as netConnect } from 'node:net';
 import type { Socket } from 'socket.io-client';
 import { connect, connectError, emit, http, token } from './support/app';
 import { appStack } from './support/stack';
@@ -193,6 +194,30 @@ describe('bad input and credentials', () => {
         expect([id.length, refused.status]).toEqual([id.length, 400]);
         expect(refused.body.message).toContain('customer.id');
       }
+    });
+
+    // Refused by Node's HTTP parser before any route: the same JSON error shape, not a bare status line.
+    it('answers headers over the limit 431 and a request that is not HTTP 400, with a JSON body', async () => {
+      const raw = (request: Buffer) =>
+        new Promise<string>((resolve, reject) => {
+          const s = netConnect(stack.app.port, '127.0.0.1', () => s.end(request));
+          let got = '';
+          s.on('data', (d: Buffer) => (got += d.toString()));
+          s.on('close', () => resolve(got));
+          s.on('error', reject);
+        });
+      const huge = await raw(Buffer.from(`GET /v1/admin/settings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(100_000)}\r\n\r\n`));
+      expect(huge.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+      expect(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4))).toEqual({
+        statusCode: 431,
+        code: 'bad_request',
+        message: 'the request headers are too large',
+      });
+      const garbage = await raw(Buffer.from('NOT HTTP AT ALL\r\n\r\n'));
+      expect(garbage.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+      expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ statusCode: 400, code: 'bad_request' });
+      // The service goes on.
+      expect((await http(stack.app, 'GET', '/v1/admin/settings', admin)).status).toBe(200);
     });
 
     it("answers 404 for an unknown chat or another company's chat", async () => {
