@@ -38,6 +38,13 @@ describe('TokenService', () => {
     expect(code(() => hs.verify(jwt.sign({ sub: 'a', company: 'c', role: 'agent' }, SECRET), ['agent']))).toBe('unauthorized: token has no exp');
   });
 
+  it('refuses a token that names critical header extensions (RFC 7515: none is understood here)', () => {
+    const withCrit = sign({ sub: 'a', company: 'c', role: 'agent' }, { header: { alg: 'HS256', crit: ['exp'] } as jwt.JwtHeader });
+    expect(code(() => hs.verify(withCrit, ['agent']))).toBe('unauthorized: invalid token: unsupported critical header (crit)');
+    // Other header fields are no reason to refuse.
+    expect(code(() => hs.verify(sign({ sub: 'a', company: 'c', role: 'agent' }, { keyid: 'k1' }), ['agent']))).toBe('accepted');
+  });
+
   it('checks the claims', () => {
     expect(code(() => hs.verify(sign({ company: 'c', role: 'agent' }), ['agent']))).toMatch(/sub/);
     expect(code(() => hs.verify(sign({ sub: 'a', company: '../x', role: 'agent' }), ['agent']))).toMatch(/company/);

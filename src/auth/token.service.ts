@@ -65,14 +65,18 @@ export class TokenService implements OnModuleInit {
     if (typeof token !== 'string' || token.length === 0) throw new AuthError('unauthorized', 'missing token');
     if (token.length > 8192) throw new AuthError('unauthorized', 'token too long');
     const customerOnly = accepted.length === 1 && accepted[0] === 'customer';
-    let payload: jwt.JwtPayload | string;
+    let verified: jwt.Jwt;
     try {
-      if (customerOnly) payload = jwt.verify(token, this.customerKeyOrFail(), { algorithms: ['HS256'] });
-      else payload = jwt.verify(token, this.platformKey, { algorithms: [this.config.jwt.algorithm] });
+      if (customerOnly) verified = jwt.verify(token, this.customerKeyOrFail(), { algorithms: ['HS256'], complete: true });
+      else verified = jwt.verify(token, this.platformKey, { algorithms: [this.config.jwt.algorithm], complete: true });
     } catch (e) {
       const reason = e instanceof jwt.TokenExpiredError ? 'token expired' : 'invalid token';
       throw new AuthError('unauthorized', reason);
     }
+    // RFC 7515 4.1.11: a token naming critical header extensions must be refused by a reader that
+    // does not understand them, and this service understands none.
+    if ((verified.header as { crit?: unknown }).crit !== undefined) throw new AuthError('unauthorized', 'invalid token: unsupported critical header (crit)');
+    const payload = verified.payload;
     const principal = principalOf(payload);
     if (!accepted.includes(principal.role)) {
       throw new AuthError('forbidden', `role ${principal.role} may not use this (needs ${accepted.join(' or ')})`, principal);
