@@ -179,7 +179,8 @@ describe('bad input and credentials', () => {
     it('accepts only customer ids that its customer token can carry', async () => {
       const create = (id: unknown) =>
         http<{ customerToken: string; message?: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 's', customer: { id } });
-      for (const id of ['c'.repeat(255), 'é'.repeat(200)]) {
+      // In characters: 255 emoji are 510 UTF-16 units.
+      for (const id of ['c'.repeat(255), 'é'.repeat(200), '😀'.repeat(255), 'x'.repeat(254) + '😀']) {
         const created = await create(id);
         expect(created.status).toBe(201);
         const widget = await connect(stack.app, '/customer', created.body.customerToken);
@@ -189,7 +190,7 @@ describe('bad input and credentials', () => {
           widget.close();
         }
       }
-      for (const id of ['c'.repeat(256), '', 'a\ud800b']) {
+      for (const id of ['c'.repeat(256), '😀'.repeat(256), '', 'a\ud800b']) {
         const refused = await create(id);
         expect([id.length, refused.status]).toEqual([id.length, 400]);
         expect(refused.body.message).toContain('customer.id');

@@ -102,8 +102,9 @@ export function principalOf(payload: jwt.JwtPayload | string): Principal {
   if (typeof exp !== 'number') throw new AuthError('unauthorized', 'token has no exp');
   // A customer's sub is the customer id the flow gave (up to 255 characters, the width of every
   // column it goes to); a platform user's is stored where 128 fit.
+  // In characters (code points), as the columns count them: an emoji is one, not two UTF-16 units.
   const subMax = role === 'customer' ? 255 : 128;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > subMax || !sub.isWellFormed())
+  if (typeof sub !== 'string' || sub.length === 0 || !sub.isWellFormed() || (sub.length > subMax && [...sub].length > subMax))
     throw new AuthError('unauthorized', 'token sub is missing or invalid');
   if (typeof company !== 'string' || !COMPANY_RE.test(company)) throw new AuthError('unauthorized', 'token company is missing or invalid');
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new AuthError('unauthorized', 'token role is missing or invalid');

@@ -454,6 +454,23 @@ describe('renderFilename: long values are cut to fit (issue 9 item 15)', () => {
     expectDeliverable(name, 'text');
   });
 
+  it('refuses at save a template whose text without the optional values is not a valid name', () => {
+    const check = (t: string) => {
+      try {
+        checkFilenameTemplate(t, 'text');
+        return 'accepted';
+      } catch (err) {
+        return (err as FilenameTemplateError).reason;
+      }
+    };
+    expect(check('{{#if label}}{{label}}{{else}}..{{/if}}/{{chatId}}')).toMatch(/^without the values a chat may lack .*"\.\." segment/);
+    expect(check('{{#if customerName}}{{customerName}}{{else}}x/./y{{/if}}/{{chatId}}')).toMatch(/^without the values a chat may lack .*"\." segment/);
+    // Missing values that leave a segment empty are fine: it is spelt "_".
+    expect(check('{{label}}/{{customerName}}/{{chatId}}')).toBe('accepted');
+    expect(check('{{#if label}}{{label}}{{else}}unlabelled{{/if}}/{{chatId}}')).toBe('accepted');
+    expect(check('{{date startedAt "YYYYMMDD"}}/{{service}}_{{agentLogin}}_{{chatId}}')).toBe('accepted');
+  });
+
   it('spells a segment that missing values leave empty "_" at delivery, whatever the other values', () => {
     const deliver = (template: string, over: Partial<FilenameValues>) => deliverableFilename(template, values(over), 'UTC', 'text');
     const t = '{{service}}-{{label}}/{{customerName}}/x';

@@ -110,6 +110,19 @@ export function deliverableFilename(
   return renderFilename(template, values, timeZone, format, options, true);
 }
 
+// The sample values with every value a chat may lack missing (a recording is delivered after the
+// chat's end: endedAt is always there).
+const MISSING_FILENAME_VALUES: FilenameValues = Object.freeze({
+  ...SAMPLE_FILENAME_VALUES,
+  externalId: null,
+  label: null,
+  agentId: null,
+  agentLogin: null,
+  agentName: null,
+  customerId: null,
+  customerName: null,
+}) as FilenameValues;
+
 /**
  * The name with `_SUFFIX` before its extension (a second name for a recording whose first name is
  * taken). The file's own part is cut so that the suffix, the extension and the sidecar's extension
@@ -204,6 +217,17 @@ export function checkFilenameTemplate(template: string, format: TranscriptFormat
   } catch (err) {
     if (err instanceof FilenameTemplateError) {
       throw new FilenameTemplateError(`with unusual values: ${err.reason}`);
+    }
+    throw err;
+  }
+  // A chat may lack the optional values (no label, no customer, no agent yet): what the template
+  // then renders (an {{else}} branch's literal text included) must be a valid name too, as it will
+  // be delivered (a segment those values leave empty spelt "_").
+  try {
+    renderFilename(template, MISSING_FILENAME_VALUES, timeZone, format, options, true);
+  } catch (err) {
+    if (err instanceof FilenameTemplateError) {
+      throw new FilenameTemplateError(`without the values a chat may lack (label, externalId, customer, agent): ${err.reason}`);
     }
     throw err;
   }
