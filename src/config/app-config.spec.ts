@@ -34,6 +34,7 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '0' }, 'PORT'],
     [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL'],
     [{ DATABASE_URL: 'mysql://u@h' }, 'DATABASE_URL'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
@@ -56,6 +57,11 @@ describe('loadConfig', () => {
     [{ SHUTDOWN_DEADLINE_MS: '25s' }, 'SHUTDOWN_DEADLINE_MS'],
   ])('names the bad variable in %j', (env, name) => {
     expect(() => loadConfig(env)).toThrow(new RegExp(name));
+  });
+
+  it('takes an empty LOG_LEVEL as unset, like every other variable', () => {
+    expect(loadConfig({ LOG_LEVEL: '' }).logLevel).toBe('log');
+    expect(loadConfig({ LOG_LEVEL: 'debug' }).logLevel).toBe('debug');
   });
 
   it('gives a graceful stop 25 seconds unless SHUTDOWN_DEADLINE_MS says otherwise', () => {

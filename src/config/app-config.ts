@@ -194,7 +194,8 @@ function redisUrl(raw: string | undefined): string | null {
 
 // PORT alone (the verifier's default service address), checked as loadConfig checks it.
 export function servicePort(env: Env = process.env): number {
-  return int(env, 'PORT', 3000, 0, 65535);
+  // Not 0: the kernel would pick a port that nothing (a probe, a client, the verify command) knows.
+  return int(env, 'PORT', 3000, 1, 65535);
 }
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
@@ -243,7 +244,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     );
   }
 
-  const logLevel = (env.LOG_LEVEL ?? 'log') as AppConfig['logLevel'];
+  // Empty is unset, as for every other variable.
+  const logLevel = (env.LOG_LEVEL || 'log') as AppConfig['logLevel'];
   if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) throw new ConfigError('LOG_LEVEL must be error, warn, log or debug');
   const logFormat = (env.LOG_FORMAT || (nodeEnv === 'production' ? 'json' : 'pretty')) as AppConfig['logFormat'];
   if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`LOG_FORMAT must be json or pretty, not "${String(env.LOG_FORMAT).slice(0, 40)}"`);
