@@ -24,6 +24,21 @@ describe('OrderedInbox', () => {
     expect(seqs(inbox.account(2))).toEqual([3]);
   });
 
+  it("never releases one's own message from a history, when its acknowledgement came while a gap was open", () => {
+    // After a reconnect the resend of a message whose first ack was lost is answered (seq 5)
+    // before the rejoin's history, which holds it, comes in: the history must not release it.
+    const inbox = new OrderedInbox();
+    expect(seqs(inbox.receive(msg(1)))).toEqual([1]);
+    expect(seqs(inbox.account(5))).toEqual([]);
+    expect(seqs(inbox.merge([msg(1), msg(2), msg(3), msg(4), msg(5), msg(6)]))).toEqual([2, 3, 4, 6]);
+    // Nor a relay of it.
+    const other = new OrderedInbox();
+    other.receive(msg(1));
+    other.account(3);
+    expect(seqs(other.receive(msg(3)))).toEqual([]);
+    expect(seqs(other.receive(msg(2)))).toEqual([2]);
+  });
+
   it('merges a history: what was released is not released again, gaps below its end are given up', () => {
     const inbox = new OrderedInbox();
     inbox.receive(msg(1));

@@ -20,7 +20,7 @@ export class OrderedInbox {
   // A relayed message: returns the messages to release now, in order.
   receive(m: MessageView): MessageView[] {
     if (this.last === null) this.last = m.seq - 1; // the first one known sets the start
-    if (m.seq <= this.last || this.waiting.has(m.seq)) return [];
+    if (m.seq <= this.last || this.waiting.has(m.seq) || this.own.has(m.seq)) return [];
     this.waiting.set(m.seq, m);
     return this.release();
   }
@@ -38,6 +38,8 @@ export class OrderedInbox {
   merge(history: MessageView[]): MessageView[] {
     for (const m of history) {
       if (this.last !== null && m.seq <= this.last) continue;
+      // One's own message, acknowledged while the gap below it was open: already accounted for.
+      if (this.own.has(m.seq)) continue;
       if (!this.waiting.has(m.seq)) this.waiting.set(m.seq, m);
     }
     return this.skipGaps();

@@ -36,6 +36,22 @@ function harness(retryable?: (e: { code: string; message: string }) => boolean) 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 describe('SendQueue', () => {
+  it('finds a message of a chat and text still waiting for its acknowledgement, and settles with it', async () => {
+    const h = harness();
+    const a = h.send('a');
+    void h.send('b');
+    await tick();
+    const waiting = h.queue.unacknowledged('c', 'text a');
+    expect(waiting).not.toBeNull();
+    expect(h.queue.unacknowledged('c', 'text nobody sent')).toBeNull();
+    expect(h.queue.unacknowledged('other chat', 'text a')).toBeNull();
+    h.ok(0, 41);
+    expect(await waiting).toEqual(await a);
+    expect((await a).seq).toBe(41);
+    // Acknowledged: no longer waiting.
+    expect(h.queue.unacknowledged('c', 'text a')).toBeNull();
+  });
+
   it('sends one message at a time, in order, and resolves each with its seq', async () => {
     const h = harness();
     const a = h.send('a');

@@ -16,6 +16,8 @@ interface Pending {
   payload: object;
   attempts: number;
   settled: boolean;
+  // What enqueue returned: settles as the message does.
+  done: Promise<SentMessage>;
   resolve(sent: SentMessage): void;
   reject(err: Error): void;
 }
@@ -57,10 +59,21 @@ export class SendQueue {
 
   enqueue(chatId: string, clientMsgId: string, text: string, payload: object): Promise<SentMessage> {
     if (this.closed) return Promise.reject(this.closed);
-    return new Promise<SentMessage>((resolve, reject) => {
-      this.items.push({ chatId, clientMsgId, text, payload, attempts: 0, settled: false, resolve, reject });
-      this.pump();
+    let resolve!: (sent: SentMessage) => void;
+    let reject!: (err: Error) => void;
+    const done = new Promise<SentMessage>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
+    this.items.push({ chatId, clientMsgId, text, payload, attempts: 0, settled: false, done, resolve, reject });
+    this.pump();
+    return done;
+  }
+
+  // The first message of this chat with this text still waiting for its acknowledgement: a message
+  // the service reports with it (a join's history after a lost acknowledgement) may be that one.
+  unacknowledged(chatId: string, text: string): Promise<SentMessage> | null {
+    return this.items.find((p) => !p.settled && p.chatId === chatId && p.text === text)?.done ?? null;
   }
 
   // The connection is (back) up: send the head again.

@@ -61,6 +61,8 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
   // The service said the token expired (`auth.expired`); its disconnect comes next.
   private tokenExpired = false;
   protected readonly ackTimeoutMs: number;
+  // The sender roles of this side's own messages.
+  private readonly ownRoles: readonly string[];
   private readonly gapWaitMs: number;
 
   protected constructor(
@@ -68,6 +70,7 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
     protected readonly options: ConnectOptions,
   ) {
     super();
+    this.ownRoles = namespace === '/customer' ? ['customer'] : ['agent', 'supervisor'];
     this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
     this.gapWaitMs = options.gapWaitMs ?? 1_500;
     const token = options.token;
@@ -231,7 +234,20 @@ export abstract class WebchatConnection<M extends EventTable<M>> extends TypedEm
   }
 
   protected deliver(chatId: string, messages: MessageView[]): void {
-    for (const m of messages) this.fire('message', m);
+    for (const m of messages) {
+      // One's own message whose acknowledgement was lost comes back in a join's history (after a
+      // reconnect) before its resend is answered: held until that send settles, and dropped when
+      // the service answers it with this seq (it is then reported as `sent`, not as `message`).
+      const mine = this.ownRoles.includes(m.from.role) ? this.queue.unacknowledged(m.chatId, m.text) : null;
+      if (mine) {
+        mine.then(
+          (sent) => sent.seq !== m.seq && this.fire('message', m),
+          () => this.fire('message', m),
+        );
+        continue;
+      }
+      this.fire('message', m);
+    }
     const inbox = this.inbox(chatId);
     const timer = this.gapTimers.get(chatId);
     if (!inbox.hasGap()) {
