@@ -219,6 +219,17 @@ describe('client library', () => {
     }
   });
 
+  // A chat assigned to `agentId`, and the claims of the widget's or the portal's tokens for it (each
+  // test mints them with the lifetime it needs).
+  async function expiringSide(side: 'widget' | 'portal', agentId: string): Promise<{ chatId: string; claims: Parameters<typeof token>[0] }> {
+    const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sales' });
+    const { chatId, customerToken } = created.body;
+    expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId })).status).toBe(200);
+    const customerSub = (jwt.decode(customerToken) as { sub: string }).sub;
+    const claims = side === 'widget' ? { sub: customerSub, company, role: 'customer', chat: chatId } : { sub: agentId, company, role: 'agent', name: 'Ann' };
+    return { chatId, claims };
+  }
+
   // Settles within `ms` or fails the test (a promise left pending for ever must not hang it).
   async function settledWithin<T>(what: string, ps: Promise<T>[], ms = 15_000): Promise<PromiseSettledResult<T>[]> {
     const out: PromiseSettledResult<T>[] = [];
@@ -238,13 +249,7 @@ describe('client library', () => {
   it.each(['widget', 'portal'] as const)(
     'a token function: after auth.expired the %s connects again with a fresh token and sends what was not acknowledged, each stored once, in order',
     async (side) => {
-      const agentId = `ag-exp-fn-${side}`;
-      const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sales' });
-      const { chatId, customerToken } = created.body;
-      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId })).status).toBe(200);
-      const customerClaims = jwt.decode(customerToken) as { sub: string; company: string; role: string; chat: string };
-      const claims =
-        side === 'widget' ? { sub: customerClaims.sub, company, role: 'customer', chat: chatId } : { sub: agentId, company, role: 'agent', name: 'Ann' };
+      const { chatId, claims } = await expiringSide(side, `ag-exp-fn-${side}`);
       let asked = 0;
       const fresh = () => (asked++, token(claims, { expiresIn: 2 }));
       const client =
@@ -298,13 +303,7 @@ describe('client library', () => {
   it.each(['widget', 'portal'] as const)(
     'a token string: after auth.expired the %s closes and refuses every waiting and later send as unauthorized; none is left pending',
     async (side) => {
-      const agentId = `ag-exp-str-${side}`;
-      const created = await http<{ chatId: string; customerToken: string }>(stack.app, 'POST', '/v1/flow/chats', flow, { service: 'sales' });
-      const { chatId, customerToken } = created.body;
-      expect((await http(stack.app, 'POST', `/v1/flow/chats/${chatId}/assign`, flow, { agentId })).status).toBe(200);
-      const customerClaims = jwt.decode(customerToken) as { sub: string };
-      const claims =
-        side === 'widget' ? { sub: customerClaims.sub, company, role: 'customer', chat: chatId } : { sub: agentId, company, role: 'agent', name: 'Ann' };
+      const { chatId, claims } = await expiringSide(side, `ag-exp-str-${side}`);
       const short = token(claims, { expiresIn: 2 });
       const client =
         side === 'widget'

@@ -21,7 +21,7 @@ export class LocalFolderTransport {
     const e = err as { message?: unknown } | null;
     if (typeof e?.message === 'string' && e.message.includes(this.root)) {
       e.message = e.message
-        .split(resolve(this.root) + sep)
+        .split(this.root + sep)
         .join('')
         .split(this.root)
         .join('');

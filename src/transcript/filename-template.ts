@@ -178,7 +178,7 @@ export function fileSetKey(fileName: string): string {
 }
 
 /** See fileSetKey. */
-export function fileSetBase(fileName: string): string {
+function fileSetBase(fileName: string): string {
   let base = fileName;
   const last = FINAL_EXTENSIONS.find((e) => base.endsWith(e));
   if (last) base = base.slice(0, -last.length);
