@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { http, token, waitFor } from './support/app';
-import { endChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
+import { endChat, endedChat, exchange, openChat, sftpTargetBody } from './support/chat-driver';
 import { deliveryStack } from './support/stack';
 
 interface RecordingView {
@@ -17,18 +17,6 @@ describe('delivery to the SFTP server', () => {
   const stack = deliveryStack({ env: { DELIVERY_MAX_ATTEMPTS: '3', DELIVERY_RETRY_BASE_MS: '300', DELIVERY_RETRY_MAX_MS: '600' } });
   beforeEach(() => stack.sshd.clear());
 
-  // A chat of `company` that exchanges `texts`, then is ended by its agent.
-  const endedChat = async (company: string, texts: string[]) => {
-    const chat = await openChat(stack.app, company);
-    try {
-      await exchange(chat, texts);
-      await endChat(chat);
-    } finally {
-      chat.close();
-    }
-    return chat;
-  };
-
   const recordingsOf = async (company: string, chatId: string) =>
     (await http<RecordingView[]>(stack.app, 'GET', `/v1/admin/recordings?chatId=${chatId}`, token({ sub: 'adm', company, role: 'admin' }))).body;
 
@@ -37,7 +25,7 @@ describe('delivery to the SFTP server', () => {
     const admin = token({ sub: 'adm', company, role: 'admin' });
     expect((await http(stack.app, 'PUT', '/v1/admin/export-target', admin, sftpTargetBody(stack.sshd))).status).toBe(200);
     expect((await http(stack.app, 'PUT', '/v1/admin/settings', admin, { recordingEnabled: false })).body).toMatchObject({ recordingEnabled: false });
-    const chat = await endedChat(company, ['hello', 'hi there']);
+    const chat = await endedChat(stack.app, company, ['hello', 'hi there']);
     const recs = await recordingsOf(company, chat.chatId);
     expect(recs).toHaveLength(1);
     expect(recs[0]).toMatchObject({ status: 'suppressed', outcome: { produced: false, reason: 'company_recording_off' } });
@@ -59,7 +47,7 @@ describe('delivery to the SFTP server', () => {
     expect(existsSync(join(stack.sshd.localDir, 'not-yet', 'deeper'))).toBe(true);
     expect(readdirSync(join(stack.sshd.localDir, 'not-yet', 'deeper'))).toEqual([]);
     // And a delivery to it lands there.
-    const chat = await endedChat(company, ['hello']);
+    const chat = await endedChat(stack.app, company, ['hello']);
     await waitFor('the delivery', async () => (await recordingsOf(company, chat.chatId))[0]?.status === 'delivered');
     expect(stack.sshd.listFiles().every((f) => f.startsWith('not-yet/deeper/'))).toBe(true);
   });
@@ -73,7 +61,7 @@ describe('delivery to the SFTP server', () => {
     expect(check.body.ok).toBe(false);
     expect(check.body.error.code).toBe('unavailable');
     expect(check.body.error.message).toContain('host key mismatch');
-    const chat = await endedChat(company, ['hello']);
+    const chat = await endedChat(stack.app, company, ['hello']);
     const failed = await waitFor('the recording to fail', async () => {
       const r = await recordingsOf(company, chat.chatId);
       return r[0]?.status === 'failed' ? r[0] : null;

@@ -4,7 +4,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppHandle, cleanupDir, freePort, http, sleep, startApp, token, waitFor } from './support/app';
-import { DrivenChat, endChat, exchange, flowChatWithMessages, openChat, sftpTargetBody } from './support/chat-driver';
+import { DrivenChat, endChat, endedChat, exchange, flowChatWithMessages, openChat, sftpTargetBody } from './support/chat-driver';
 import { ManifestJson, sha256, signingKeys, verifyCli, watchArrivals } from './support/manifests';
 import { deliveryStack } from './support/stack';
 
@@ -48,16 +48,7 @@ describe('signed manifests', () => {
     expect(r.status).toBe(200);
     expect(r.body.manifest).toBe(true);
   };
-  const runChat = async (company: string, texts: string[]): Promise<DrivenChat> => {
-    const chat = await openChat(stack.app, company);
-    try {
-      await exchange(chat, texts);
-      await endChat(chat);
-    } finally {
-      chat.close();
-    }
-    return chat;
-  };
+  const runChat = (company: string, texts: string[]): Promise<DrivenChat> => endedChat(stack.app, company, texts);
   const writePem = (name: string, pem: string) => {
     const path = join(scratch, name);
     writeFileSync(path, pem);

@@ -67,6 +67,19 @@ export async function endChat(chat: DrivenChat): Promise<void> {
   await ended;
 }
 
+// A chat of `company` that exchanges `texts` (customer and agent in turn), then is ended by its
+// agent; its sockets are closed.
+export async function endedChat(app: AppHandle, company: string, texts: string[]): Promise<DrivenChat> {
+  const chat = await openChat(app, company);
+  try {
+    await exchange(chat, texts);
+    await endChat(chat);
+  } finally {
+    chat.close();
+  }
+  return chat;
+}
+
 // A chat the flow opened with a recording of `profile` running and `count` messages the flow posted,
 // `senders` at a time (as a busy flow would), not ended. Any refusal fails the call.
 export async function flowChatWithMessages(
